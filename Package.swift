@@ -1,0 +1,109 @@
+// swift-tools-version:6.0
+// The map of the code: each target says in one line what belongs in it.
+// Layering (top imports bottom, siblings never import each other):
+//   artifacts → ArtifactsCLI → ArtifactsKit → {LogScan, Fetch, Store, Catalog} → ArtifactsCore
+import PackageDescription
+
+let package = Package(
+  name: "artifacts",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "artifacts", targets: ["artifacts"]),
+    .executable(name: "artifacts-emulator", targets: ["artifacts-emulator"]),
+    .library(name: "ArtifactsKit", targets: ["ArtifactsKit"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+  ],
+  targets: [
+    // MARK: C libraries, each wrapped once
+
+    /** libcurl: module map plus typed `static inline` shims for the variadic `curl_easy_setopt`/`getinfo`. */
+    .systemLibrary(
+      name: "CCurl", pkgConfig: "libcurl",
+      providers: [.apt(["libcurl4-openssl-dev"])]),
+    /** zlib: module map plus shims for the `inflateInit2`/`deflateInit2` macros. */
+    .systemLibrary(
+      name: "CZlib", pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]),
+
+    // MARK: Library layers
+
+    /** Vocabulary shared by every layer: ids, digests, citations, provenance, the event sink. No I/O. */
+    .target(name: "ArtifactsCore"),
+    /** Streaming gzip (inflate and deflate) over zlib: read `.gz` logs, write `.tar.gz` exports. */
+    .target(name: "ArtifactsGzip", dependencies: ["CZlib"]),
+    /** Finds log files, detects their format, streams records and extracts citations with provenance. */
+    .target(name: "ArtifactsLogScan", dependencies: ["ArtifactsCore", "ArtifactsGzip"]),
+    /** Containers API client over libcurl's multi interface: auth, retries, streaming to disk while hashing. */
+    .target(
+      name: "ArtifactsFetch",
+      dependencies: ["ArtifactsCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")]),
+    /** Content-addressed blob store: atomic ingest, lookup, verification. */
+    .target(
+      name: "ArtifactsStore",
+      dependencies: ["ArtifactsCore", .product(name: "Crypto", package: "swift-crypto")]),
+    /** The catalog's SQL migrations, compiled into the binary; never edited once released. */
+    .target(
+      name: "ArtifactsSchema", path: "Schema", exclude: ["README.md"],
+      resources: [.embedInCode("v001_initial.sql")]),
+    /** The SQLite catalog via GRDB: migrations, records, work state and queries. */
+    .target(
+      name: "ArtifactsCatalog",
+      dependencies: ["ArtifactsCore", "ArtifactsSchema", .product(name: "GRDB", package: "GRDB.swift")]),
+    /** Use cases composed from the layers below: sync, find. */
+    .target(
+      name: "ArtifactsKit",
+      dependencies: [
+        "ArtifactsCore", "ArtifactsLogScan", "ArtifactsFetch", "ArtifactsStore", "ArtifactsCatalog",
+      ]),
+
+    // MARK: Command line
+
+    /** The subcommands, one file each: flag parsing, terminal output, exit codes. */
+    .target(
+      name: "ArtifactsCLI",
+      dependencies: [
+        "ArtifactsKit", "ArtifactsCatalog", "ArtifactsCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    /** The `artifacts` binary: a few lines that hand over to ArtifactsCLI. */
+    .executableTarget(name: "artifacts", dependencies: ["ArtifactsCLI"]),
+
+    // MARK: Containers API emulator (tests, benchmarks, offline demo)
+
+    /** A local Containers API on SwiftNIO with idle expiry; started in-process by tests. */
+    .target(
+      name: "ArtifactsEmulator",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
+    /** The emulator as a program, seeded from a directory of container files. */
+    .executableTarget(name: "artifacts-emulator", dependencies: ["ArtifactsEmulator"]),
+
+    // MARK: Tests (mirror Sources/)
+
+    /** Helpers every test target shares: fixtures, temporary stores, running the built binary. */
+    .target(
+      name: "ArtifactsTestSupport",
+      dependencies: ["ArtifactsEmulator", "ArtifactsCore"],
+      path: "Tests/ArtifactsTestSupport"),
+    .testTarget(name: "ArtifactsLogScanTests", dependencies: ["ArtifactsLogScan", "ArtifactsTestSupport"]),
+    .testTarget(name: "ArtifactsGzipTests", dependencies: ["ArtifactsGzip", "ArtifactsTestSupport"]),
+    .testTarget(name: "ArtifactsStoreTests", dependencies: ["ArtifactsStore", "ArtifactsTestSupport"]),
+    .testTarget(name: "ArtifactsCatalogTests", dependencies: ["ArtifactsCatalog", "ArtifactsTestSupport"]),
+    .testTarget(
+      name: "ArtifactsFetchTests", dependencies: ["ArtifactsFetch", "ArtifactsEmulator", "ArtifactsTestSupport"]),
+    .testTarget(
+      name: "ArtifactsEmulatorTests", dependencies: ["ArtifactsEmulator", "ArtifactsFetch", "ArtifactsTestSupport"]),
+    .testTarget(
+      name: "ArtifactsCLITests",
+      dependencies: ["ArtifactsCLI", "ArtifactsCatalog", "ArtifactsEmulator", "ArtifactsTestSupport"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,8 @@
+// The catalog's migrations, compiled into the binary so an installed `artifacts` needs no
+// resource folder. Order matters; identifiers are the file names and never change.
+
+public enum CatalogMigrations {
+  public static let all: [(identifier: String, sql: String)] = [
+    ("v001_initial", String(decoding: PackageResources.v001_initial_sql, as: UTF8.self))
+  ]
+}

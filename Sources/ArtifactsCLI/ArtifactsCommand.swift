@@ -1,0 +1,60 @@
+import ArgumentParser
+import ArtifactsKit
+
+/// The `artifacts` command. Subcommands live in one file each as extensions of this type.
+public struct ArtifactsCommand: AsyncParsableCommand {
+  public static let version = "0.1.0"
+
+  public static let configuration = CommandConfiguration(
+    commandName: "artifacts",
+    abstract: "Rescue the files OpenAI's Code Interpreter produces before their containers expire.",
+    discussion: """
+      Code Interpreter files live in a container that is deleted 20 minutes after its last use. \
+      artifacts reads the response logs your app keeps, downloads every cited file while it \
+      still exists, stores each distinct content once and remembers where it came from.
+
+      Examples:
+        artifacts sync ~/app/logs              download everything the logs cite
+        artifacts find chart.png               find an archived file by name
+        artifacts find --json csv | jq .path   the same, for scripts
+      """,
+    version: version,
+    subcommands: [Sync.self, Find.self]
+  )
+
+  public init() {}
+}
+
+/// Options every subcommand accepts (after the subcommand name).
+struct GlobalOptions: ParsableArguments {
+  @Option(
+    name: .long, help: ArgumentHelp("The store directory.", discussion: "Default: $ARTIFACTS_HOME, else $XDG_DATA_HOME/artifacts, else ~/.local/share/artifacts.", valueName: "dir"))
+  var store: String?
+
+  @Flag(name: [.short, .long], help: "Print only errors and the result.")
+  var quiet = false
+
+  @Flag(name: [.short, .long], help: "Print every file as it is handled.")
+  var verbose = false
+
+  @Option(name: .long, help: ArgumentHelp("When to use colour: auto, always or never (NO_COLOR is honoured).", valueName: "when"))
+  var color: ColorChoice = .auto
+
+  var storeRoot: String { store ?? ArtifactStore.defaultRoot() }
+
+  func validate() throws {
+    if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
+  }
+
+  func openStore() throws -> ArtifactStore {
+    do {
+      return try ArtifactStore(root: storeRoot)
+    } catch {
+      throw CommandFailure(error.message, exitCode: .unusable)
+    }
+  }
+}
+
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+  case auto, always, never
+}

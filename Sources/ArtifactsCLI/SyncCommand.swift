@@ -1,0 +1,71 @@
+import ArgumentParser
+import ArtifactsCore
+import ArtifactsKit
+import Foundation
+
+extension ArtifactsCommand {
+  struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Download every file the logs cite that is not archived yet.",
+      discussion: """
+        Reads response logs (single JSON responses, JSON arrays, JSON Lines, captured event \
+        streams, Batch API output; gzip or not), records every container_file_citation with \
+        the response, log and line it came from, and downloads each cited file not yet in the \
+        store, earliest container deadline first. Files already archived are not downloaded \
+        again; identical contents are stored once.
+
+        Needs OPENAI_API_KEY when there is something to download; honours OPENAI_BASE_URL, \
+        OPENAI_ORG_ID and OPENAI_PROJECT_ID.
+
+        Exit status: 0 done; 3 done, but some cited files could not be archived (listed); \
+        1 could not run; 64 usage.
+
+        Examples:
+          artifacts sync ~/app/logs
+          artifacts sync --jobs 16 logs/2026-11-*.jsonl.gz
+          artifacts sync --dry-run --json logs | jq 'select(.event == "summary")'
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("Log files or directories (read recursively).", valueName: "path"))
+    var paths: [String] = []
+
+    @Option(name: [.short, .long], help: "Concurrent downloads.")
+    var jobs = 8
+
+    @Flag(name: .long, help: "Scan and record citations, but download nothing.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Print JSON Lines events on stdout; the last one is the summary.")
+    var json = false
+
+    @Option(name: .customLong("cacert"), help: ArgumentHelp("Extra certificate authorities (PEM) for TLS.", valueName: "file"))
+    var caBundle: String?
+
+    func validate() throws {
+      if paths.isEmpty { throw ValidationError("name at least one log file or directory to read") }
+      if !(1...256).contains(jobs) { throw ValidationError("--jobs takes a number from 1 to 256") }
+    }
+
+    func run() async throws {
+      let terminal = Terminal(options: global)
+      let printer = SyncEventPrinter(terminal: terminal, json: json)
+      let summary: SyncSummary = try await Self.reportingFailures(terminal) {
+        let store = try global.openStore()
+        let api = APISettings(
+          environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)",
+          caBundlePath: caBundle)
+        let sync = ArtifactsKit.Sync(store: store, sink: printer, api: api)
+        do {
+          return try await sync.run(SyncOptions(paths: paths, jobs: jobs, dryRun: dryRun))
+        } catch let error as KitError {
+          printer.fatal(error.message)
+          throw CommandFailure(error)
+        }
+      }
+      printer.finish(summary, dryRun: dryRun)
+      if summary.lost + summary.failed > 0 { throw ExitCode.incomplete }
+    }
+  }
+}

@@ -1,0 +1,169 @@
+// Shows a sync as it happens: warnings and losses on stderr for people, or one JSON object per
+// event on stdout for programs (`--json`), ending with the summary.
+import ArtifactsCore
+import ArtifactsKit
+import Foundation
+
+final class SyncEventPrinter: EventSink, @unchecked Sendable {
+  private let terminal: Terminal
+  private let json: Bool
+
+  init(terminal: Terminal, json: Bool) {
+    self.terminal = terminal
+    self.json = json
+  }
+
+  /// One JSON Lines event. Field names are part of the command-line contract (README).
+  struct Event: Encodable {
+    var event: String
+    var log: String?
+    var line: Int?
+    var message: String?
+    var records: Int?
+    var citations: Int?
+    var skipped: Int?
+    var files: Int?
+    var containerId: String?
+    var fileId: String?
+    var filename: String?
+    var sha256: String?
+    var size: Int64?
+    var deduplicated: Bool?
+    var attempt: Int?
+    var delaySeconds: Double?
+    var reason: String?
+
+    init(_ event: String) { self.event = event }
+  }
+
+  func emit(_ event: SyncEvent) {
+    if json {
+      terminal.out(Format.jsonLine(Self.jsonEvent(event)))
+      return
+    }
+    switch event {
+    case .diagnostic(let diagnostic):
+      if diagnostic.severity == .error { terminal.error(diagnostic.description) } else { terminal.warning(diagnostic.description) }
+    case .logScanned(let path, let records, let citations, let skipped, _):
+      if terminal.verbose {
+        terminal.err("scanned \(path): \(records) records, \(citations) citations\(skipped > 0 ? ", \(skipped) skipped" : "")")
+      }
+    case .downloadPlanned(let files):
+      if !terminal.quiet { terminal.err("downloading \(files) file\(files == 1 ? "" : "s")…") }
+    case .downloaded(let file, let filename, let digest, let size, let deduplicated):
+      if terminal.verbose {
+        terminal.err(
+          "\(terminal.styled("archived", .green)) \(filename) (\(file.fileID), \(Format.bytes(size)), \(digest.short))\(deduplicated ? " — same content already stored" : "")")
+      }
+    case .retrying(let file, let attempt, let reason, let delay):
+      if terminal.verbose {
+        terminal.err("retrying \(file.fileID) (attempt \(attempt) in \(String(format: "%.1f", delay)) s): \(reason)")
+      }
+    case .lost(let file, let filename, let reason):
+      terminal.err("\(terminal.styled("lost", .red)) \(filename) (\(file)): \(reason)")
+    case .failed(let file, let filename, let reason):
+      terminal.err("\(terminal.styled("failed", .red)) \(filename) (\(file)): \(reason)")
+    }
+  }
+
+  static func jsonEvent(_ event: SyncEvent) -> Event {
+    switch event {
+    case .diagnostic(let diagnostic):
+      var record = Event(diagnostic.severity == .error ? "error" : "warning")
+      record.message = diagnostic.message
+      record.log = diagnostic.location?.path
+      record.line = diagnostic.location?.line
+      return record
+    case .logScanned(let path, let records, let citations, let skipped, _):
+      var record = Event("scan")
+      record.log = path
+      record.records = records
+      record.citations = citations
+      record.skipped = skipped
+      return record
+    case .downloadPlanned(let files):
+      var record = Event("plan")
+      record.files = files
+      return record
+    case .downloaded(let file, let filename, let digest, let size, let deduplicated):
+      var record = Event("download")
+      record.containerId = file.containerID
+      record.fileId = file.fileID
+      record.filename = filename
+      record.sha256 = digest.hex
+      record.size = size
+      record.deduplicated = deduplicated
+      return record
+    case .retrying(let file, let attempt, let reason, let delay):
+      var record = Event("retry")
+      record.containerId = file.containerID
+      record.fileId = file.fileID
+      record.attempt = attempt
+      record.reason = reason
+      record.delaySeconds = (delay * 1000).rounded() / 1000
+      return record
+    case .lost(let file, let filename, let reason), .failed(let file, let filename, let reason):
+      var record: Event
+      if case .lost = event { record = Event("lost") } else { record = Event("failed") }
+      record.containerId = file.containerID
+      record.fileId = file.fileID
+      record.filename = filename
+      record.reason = reason
+      return record
+    }
+  }
+
+  /// A run that could not go on.
+  func fatal(_ message: String) {
+    guard json else { return }  // the CLI prints the error line itself
+    var record = Event("error")
+    record.message = message
+    terminal.out(Format.jsonLine(record))
+  }
+
+  struct SummaryEvent: Encodable {
+    var event = "summary"
+    var summary: SyncSummary
+    var dryRun: Bool
+
+    func encode(to encoder: any Encoder) throws {
+      // Flatten: {"event": "summary", "logs_scanned": …, …}
+      try summary.encode(to: encoder)
+      var container = encoder.container(keyedBy: Keys.self)
+      try container.encode(event, forKey: .event)
+      try container.encode(dryRun, forKey: .dryRun)
+    }
+
+    enum Keys: String, CodingKey { case event, dryRun }
+  }
+
+  func finish(_ summary: SyncSummary, dryRun: Bool) {
+    if json {
+      terminal.out(Format.jsonLine(SummaryEvent(summary: summary, dryRun: dryRun)))
+      return
+    }
+    var lines: [String] = []
+    lines.append(
+      "Scanned \(summary.logsScanned) log\(summary.logsScanned == 1 ? "" : "s"): \(summary.records) records"
+        + (summary.skippedRecords > 0 ? ", \(summary.skippedRecords) skipped" : "")
+        + (summary.warnings > 0 ? ", \(summary.warnings) warning\(summary.warnings == 1 ? "" : "s")" : ""))
+    lines.append(
+      "Citations: \(summary.citationsFound) found (\(summary.newCitations) new), naming \(summary.filesCited) file\(summary.filesCited == 1 ? "" : "s")"
+    )
+    let rows: [[String]] = [
+      ["archived", "\(summary.archived)", summary.archived > 0 ? "downloaded now, \(Format.bytes(summary.bytesDownloaded))" : ""],
+      ["deduplicated", "\(summary.deduplicated)", summary.deduplicated > 0 ? "content was already stored" : ""],
+      ["already archived", "\(summary.alreadyArchived)", ""],
+      ["lost", "\(summary.lost)", summary.lost > 0 ? "gone from their container" : ""],
+      ["failed", "\(summary.failed)", summary.failed > 0 ? "will be retried by the next sync" : ""],
+    ] + (summary.pending > 0 ? [["pending", "\(summary.pending)", dryRun ? "dry run: nothing downloaded" : "not attempted"]] : [])
+    lines.append(contentsOf: Format.table(rows).map { "  " + $0 })
+    if summary.archived == 0 && summary.lost == 0 && summary.failed == 0 && summary.pending == 0 {
+      lines.append("Nothing new to download.")
+    }
+    for file in summary.unarchived {
+      lines.append("  \(terminal.styled(file.state, .red)) \(file.filename) (\(file.containerID)/\(file.fileID)): \(file.reason)")
+    }
+    for line in lines { terminal.out(line) }
+  }
+}

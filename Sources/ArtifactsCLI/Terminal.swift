@@ -1,0 +1,96 @@
+// Everything the CLI writes goes through here: colour only on a terminal (and never with
+// NO_COLOR or --color never), diagnostics on stderr, results on stdout.
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+final class Terminal: @unchecked Sendable {
+  let stdoutIsTerminal: Bool
+  let stderrIsTerminal: Bool
+  let colors: Bool
+  let quiet: Bool
+  let verbose: Bool
+  private let lock = NSLock()
+
+  init(options: GlobalOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
+    stderrIsTerminal = isatty(STDERR_FILENO) == 1
+    switch options.color {
+    case .always: colors = true
+    case .never: colors = false
+    case .auto: colors = stderrIsTerminal && stdoutIsTerminal && environment["NO_COLOR"].map(\.isEmpty) ?? true
+    }
+    quiet = options.quiet
+    verbose = options.verbose
+  }
+
+  enum Style: String {
+    case bold = "1", dim = "2", red = "31", green = "32", yellow = "33", cyan = "36"
+  }
+
+  func styled(_ text: String, _ style: Style) -> String {
+    colors ? "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m" : text
+  }
+
+  func out(_ line: String) {
+    lock.withLock { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+  }
+
+  func err(_ line: String) {
+    lock.withLock { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+  }
+
+  func error(_ message: String) {
+    err("\(styled("error:", .red)) \(message)")
+  }
+
+  func warning(_ message: String) {
+    guard !quiet else { return }
+    err("\(styled("warning:", .yellow)) \(message)")
+  }
+}
+
+enum Format {
+  /// 1.5 KiB, 20 MiB: binary units, as du -h and ls -h print them.
+  static func bytes(_ count: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(count)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+      value /= 1024
+      unit += 1
+    }
+    return unit == 0 ? "\(count) B" : String(format: value < 10 ? "%.1f %@" : "%.0f %@", value, units[unit])
+  }
+
+  static func date(unixSeconds: Int64?) -> String {
+    guard let unixSeconds else { return "-" }
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd HH:mm"
+    return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(unixSeconds)))
+  }
+
+  /// Left-aligned columns sized to their widest cell; the last column is not padded.
+  static func table(_ rows: [[String]]) -> [String] {
+    guard let columns = rows.map(\.count).max() else { return [] }
+    var widths = [Int](repeating: 0, count: columns)
+    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+    return rows.map { row in
+      row.enumerated().map { index, cell in
+        index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+      }.joined(separator: "  ")
+    }
+  }
+
+  static func jsonLine<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    guard let data = try? encoder.encode(value) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
+  }
+}

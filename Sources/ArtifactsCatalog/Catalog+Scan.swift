@@ -1,0 +1,125 @@
+// Recording what a log scan found. Everything from one log lands in one transaction, so a
+// crash mid-scan leaves the log to be read again, never half-recorded.
+import ArtifactsCore
+import Foundation
+import GRDB
+
+/// What one scanned log contributes to the catalog.
+public struct LogContribution: Sendable {
+  public var path: String
+  public var format: String
+  public var citations: [Citation]
+  public var sightings: [ContainerSighting]
+  public var responses: [ResponseRecord]
+
+  public init(
+    path: String, format: String, citations: [Citation], sightings: [ContainerSighting], responses: [ResponseRecord]
+  ) {
+    self.path = path
+    self.format = format
+    self.citations = citations
+    self.sightings = sightings
+    self.responses = responses
+  }
+}
+
+public struct RecordOutcome: Sendable, Equatable {
+  /// Container files the catalog had never seen: new work.
+  public var newFiles = 0
+  /// Citations the catalog had never seen.
+  public var newCitations = 0
+}
+
+extension Catalog {
+  /// How long a container lives after its last use, unless the API says otherwise.
+  public static let defaultContainerLifetime: Int64 = 20 * 60
+
+  public func record(_ contribution: LogContribution, now: Date = Date()) throws(CatalogError) -> RecordOutcome {
+    try write { db in
+      var outcome = RecordOutcome()
+      let seenAt = CatalogTime.string(now)
+      try db.execute(
+        sql: """
+          INSERT INTO log_file (path, format, last_scanned_at) VALUES (?, ?, ?)
+          ON CONFLICT(path) DO UPDATE SET format = excluded.format, last_scanned_at = excluded.last_scanned_at
+          """, arguments: [contribution.path, contribution.format, seenAt])
+      let logID = try Int64.fetchOne(db, sql: "SELECT id FROM log_file WHERE path = ?", arguments: [contribution.path])
+
+      for response in contribution.responses {
+        try upsert(response: response.info, line: response.location.line, logID: logID, db)
+      }
+      for citation in contribution.citations {
+        if let response = citation.response {
+          try upsert(response: response, line: citation.location.line, logID: logID, db)
+        }
+        try upsertContainer(citation.file.containerID, respondedAt: citation.response?.createdAt, seenAt: seenAt, db)
+        let fileChanges = db.totalChangesCount
+        try db.execute(
+          sql: """
+            INSERT INTO container_file (container_id, file_id, filename, source, first_seen_at)
+            VALUES (?, ?, ?, 'cited', ?) ON CONFLICT(container_id, file_id) DO NOTHING
+            """, arguments: [citation.file.containerID, citation.file.fileID, citation.filename, seenAt])
+        if db.totalChangesCount > fileChanges { outcome.newFiles += 1 }
+        let fileRowID = try Int64.fetchOne(
+          db, sql: "SELECT id FROM container_file WHERE container_id = ? AND file_id = ?",
+          arguments: [citation.file.containerID, citation.file.fileID])
+        let known = try Bool.fetchOne(
+          db, sql: "SELECT 1 FROM citation WHERE citation_key = ?", arguments: [citation.identity]) ?? false
+        if !known { outcome.newCitations += 1 }
+        try db.execute(
+          sql: """
+            INSERT INTO citation (citation_key, container_file_id, response_id, item_id, output_index, content_index,
+              annotation_index, filename, start_index, end_index, cited_text, log_file_id, line)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(citation_key) DO UPDATE SET cited_text = coalesce(citation.cited_text, excluded.cited_text)
+            """,
+          arguments: [
+            citation.identity, fileRowID, citation.response?.id, citation.itemID, citation.outputIndex,
+            citation.contentIndex, citation.annotationIndex, citation.filename, citation.startIndex, citation.endIndex,
+            citation.citedText, logID, citation.location.line,
+          ])
+      }
+      for sighting in contribution.sightings {
+        if let response = sighting.response {
+          try upsert(response: response, line: sighting.location.line, logID: logID, db)
+        }
+        try upsertContainer(sighting.containerID, respondedAt: sighting.response?.createdAt, seenAt: seenAt, db)
+        let key = "\(sighting.response?.id ?? sighting.location.description)|\(sighting.callID ?? "-")|\(sighting.containerID)"
+        try db.execute(
+          sql: """
+            INSERT INTO container_sighting (sighting_key, container_id, call_id, response_id, log_file_id, line)
+            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sighting_key) DO NOTHING
+            """,
+          arguments: [key, sighting.containerID, sighting.callID, sighting.response?.id, logID, sighting.location.line])
+      }
+      return outcome
+    }
+  }
+
+  private func upsert(response: ResponseInfo, line: Int, logID: Int64?, _ db: Database) throws {
+    try db.execute(
+      sql: """
+        INSERT INTO response (id, created_at, model, status, previous_response_id, log_file_id, line)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET
+          created_at = coalesce(response.created_at, excluded.created_at),
+          model = coalesce(response.model, excluded.model),
+          status = coalesce(excluded.status, response.status),
+          previous_response_id = coalesce(response.previous_response_id, excluded.previous_response_id)
+        """,
+      arguments: [response.id, response.createdAt, response.model, response.status, response.previousResponseID, logID, line])
+  }
+
+  private func upsertContainer(_ id: String, respondedAt: Int64?, seenAt: String, _ db: Database) throws {
+    // The latest use any citing response shows, plus 20 minutes: the container lives at least that long.
+    let deadline = respondedAt.map { CatalogTime.string(unixSeconds: $0 + Self.defaultContainerLifetime) }
+    try db.execute(
+      sql: """
+        INSERT INTO container (id, first_seen_at, deadline_estimate) VALUES (?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET deadline_estimate =
+          CASE WHEN container.deadline_estimate IS NULL THEN excluded.deadline_estimate
+               WHEN excluded.deadline_estimate IS NULL THEN container.deadline_estimate
+               ELSE max(container.deadline_estimate, excluded.deadline_estimate) END
+        """, arguments: [id, seenAt, deadline])
+  }
+}

@@ -1,0 +1,85 @@
+// The catalog: the single source of truth for what is pending, archived, lost or failed, and
+// for where every file came from. One owner type holds the database and offers
+// intention-revealing methods; SQL constraints carry the invariants.
+import ArtifactsCore
+import ArtifactsSchema
+import Foundation
+import GRDB
+
+public final class Catalog: Sendable {
+  public let path: String
+  let writer: any DatabaseWriter
+
+  /// Opens (creating and migrating as needed) the catalog at `path`, in WAL mode, private to
+  /// its owner (0600).
+  public init(path: String) throws(CatalogError) {
+    self.path = path
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(30)
+    configuration.foreignKeysEnabled = true
+    configuration.label = "artifacts.catalog"
+    do {
+      let pool = try DatabasePool(path: path, configuration: configuration)
+      chmod(path, 0o600)
+      writer = pool
+      try Self.migrate(pool, path: path)
+    } catch {
+      throw CatalogError.wrap(error, .cannotOpen, path: path)
+    }
+  }
+
+  /// An in-memory catalog for tests.
+  public init(inMemory: ()) throws(CatalogError) {
+    path = ":memory:"
+    do {
+      let queue = try DatabaseQueue()
+      writer = queue
+      try Self.migrate(queue, path: path)
+    } catch {
+      throw CatalogError.wrap(error, .cannotOpen, path: path)
+    }
+  }
+
+  static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    for migration in CatalogMigrations.all {
+      migrator.registerMigration(migration.identifier) { db in try db.execute(sql: migration.sql) }
+    }
+    return migrator
+  }
+
+  private static func migrate(_ writer: any DatabaseWriter, path: String) throws {
+    let migrator = Self.migrator
+    let superseded = try writer.read { db in try migrator.hasBeenSuperseded(db) }
+    if superseded {
+      throw CatalogError(
+        .newerSchema, path: path,
+        detail: "it was written by a newer version of artifacts; upgrade artifacts to use this store")
+    }
+    try migrator.migrate(writer)
+  }
+
+  /// The migrations applied, oldest first.
+  public func appliedMigrations() throws(CatalogError) -> [String] {
+    try read { db in try Self.migrator.appliedIdentifiers(db).sorted() }
+  }
+
+  func read<T>(_ body: (Database) throws -> T) throws(CatalogError) -> T {
+    do { return try writer.read(body) } catch { throw CatalogError.wrap(error, path: path) }
+  }
+
+  func write<T>(_ body: (Database) throws -> T) throws(CatalogError) -> T {
+    do { return try writer.write(body) } catch { throw CatalogError.wrap(error, path: path) }
+  }
+}
+
+/// Timestamps as the catalog stores them: ISO-8601 UTC with milliseconds, sortable as text.
+enum CatalogTime {
+  static func string(_ date: Date) -> String {
+    date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+  }
+
+  static func string(unixSeconds: Int64) -> String {
+    string(Date(timeIntervalSince1970: TimeInterval(unixSeconds)))
+  }
+}

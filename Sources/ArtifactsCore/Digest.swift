@@ -1,0 +1,38 @@
+/// A SHA-256 content digest: the only name a stored file ever has.
+public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
+  /// 64 lower-case hexadecimal characters.
+  public let hex: String
+
+  /// Accepts exactly 64 hexadecimal characters (either case); nil for anything else.
+  public init?(hex: String) {
+    guard hex.utf8.count == 64, hex.utf8.allSatisfy(Digest.isHexDigit) else { return nil }
+    self.hex = hex.lowercased()
+  }
+
+  public init<Bytes: Sequence>(bytes: Bytes) where Bytes.Element == UInt8 {
+    let table = Array("0123456789abcdef".utf8)
+    var characters: [UInt8] = []
+    characters.reserveCapacity(64)
+    for byte in bytes {
+      characters.append(table[Int(byte >> 4)])
+      characters.append(table[Int(byte & 0x0F)])
+    }
+    precondition(characters.count == 64, "a SHA-256 digest has 32 bytes")
+    self.hex = String(decoding: characters, as: UTF8.self)
+  }
+
+  public var description: String { hex }
+  /// The short form shown in tables, like git's abbreviated hashes.
+  public var short: String { String(hex.prefix(12)) }
+
+  public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.hex < rhs.hex }
+
+  /// True for a non-empty run of hex digits: the form a digest prefix typed by a user takes.
+  public static func isHexPrefix(_ text: String) -> Bool {
+    !text.isEmpty && text.utf8.count <= 64 && text.utf8.allSatisfy(isHexDigit)
+  }
+
+  private static func isHexDigit(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46)
+  }
+}

@@ -1,0 +1,248 @@
+// Routes one HTTP/1.1 request to the emulated API and writes the answer, or the fault the
+// injector chose instead.
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
+  typealias InboundIn = HTTPServerRequestPart
+  typealias OutboundOut = HTTPServerResponsePart
+
+  private let state: EmulatorState
+  private let apiKey: String
+  private let fault: @Sendable (LoggedRequest) -> Fault?
+  private let latency: @Sendable () -> TimeAmount
+  private var head: HTTPRequestHead?
+
+  init(
+    state: EmulatorState, apiKey: String, fault: @escaping @Sendable (LoggedRequest) -> Fault?,
+    latency: @escaping @Sendable () -> TimeAmount
+  ) {
+    self.state = state
+    self.apiKey = apiKey
+    self.fault = fault
+    self.latency = latency
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    switch unwrapInboundIn(data) {
+    case .head(let head):
+      self.head = head
+    case .body:
+      break
+    case .end:
+      guard let head else { return }
+      self.head = nil
+      let delay = latency()
+      if delay > .zero {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: delay) {
+          let (handler, context) = loopBound.value
+          handler.respond(to: head, context: context)
+        }
+      } else {
+        respond(to: head, context: context)
+      }
+    }
+  }
+
+  // MARK: Routing
+
+  struct Answer {
+    var status: HTTPResponseStatus
+    var headers: [(String, String)] = []
+    var body: [UInt8]
+  }
+
+  private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+    let authorized = head.headers["authorization"].first == "Bearer \(apiKey)"
+    let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
+    let query = Self.queryItems(head.uri)
+    var answer: Answer
+    if !authorized {
+      answer = Self.error(
+        .unauthorized,
+        "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+        code: "invalid_api_key")
+    } else if head.method != .GET {
+      answer = Self.error(.methodNotAllowed, "The emulator only implements GET.")
+    } else {
+      answer = route(path: path, query: query)
+    }
+    var headers: [String: String] = [:]
+    for (name, value) in head.headers { headers[name.lowercased()] = name.lowercased() == "authorization" ? "<set>" : value }
+    var logged = LoggedRequest(
+      method: "\(head.method)", path: path, status: Int(answer.status.code), authorized: authorized, headers: headers)
+    let chosenFault = authorized ? fault(logged) : nil
+    if case .status(let code, let retryAfter) = chosenFault {
+      answer = Self.error(HTTPResponseStatus(statusCode: code), "Injected fault \(code).")
+      if let retryAfter { answer.headers.append(("retry-after", String(retryAfter))) }
+      logged.status = code
+    } else if chosenFault == .errorJSONWithOK {
+      answer = Self.error(.ok, "The server had an error while processing your request.", type: "server_error")
+    }
+    state.log(logged)
+    write(answer, head: head, fault: chosenFault, context: context)
+  }
+
+  private func route(path: String, query: [String: String]) -> Answer {
+    let parts = path.split(separator: "/").map(String.init)
+    guard parts.count >= 3, parts[0] == "v1", parts[1] == "containers" else {
+      return Self.error(.notFound, "Invalid URL (GET \(path))")
+    }
+    let containerID = parts[2]
+    let container: Container
+    switch state.use(containerID) {
+    case .missing:
+      return Self.error(.notFound, "No container found with id '\(containerID)'.")
+    case .expired:
+      return Self.error(.badRequest, "Container is expired.")
+    case .alive(let found):
+      container = found
+    }
+    switch parts.count {
+    case 3:
+      return Self.json(containerObject(container))
+    case 4 where parts[3] == "files":
+      return listFiles(container, query: query)
+    case 5 where parts[3] == "files", 6 where parts[3] == "files" && parts[5] == "content":
+      guard let file = container.files.first(where: { $0.id == parts[4] }) else {
+        return Self.error(.notFound, "File \(parts[4]) not found on container \(containerID)")
+      }
+      return parts.count == 5 ? Self.json(Self.fileObject(file, container: containerID)) : content(file)
+    default:
+      return Self.error(.notFound, "Invalid URL (GET \(path))")
+    }
+  }
+
+  private func containerObject(_ container: Container) -> [String: Any] {
+    [
+      "id": container.id, "object": "container", "name": container.name, "created_at": container.createdAt,
+      "status": "running", "last_active_at": Int64(container.lastActiveAt.timeIntervalSince1970),
+      "expires_after": ["anchor": "last_active_at", "minutes": max(1, Int((state.ttl / 60).rounded(.up)))],
+      "memory_limit": "1g",
+    ]
+  }
+
+  static func fileObject(_ file: EmulatedFile, container: String) -> [String: Any] {
+    [
+      "id": file.id, "object": "container.file", "created_at": file.createdAt,
+      // The real API reports null for files the model made; only uploads have a size.
+      "bytes": file.source == "assistant" ? NSNull() : file.bytes.count as Any,
+      "container_id": container, "path": file.path, "source": file.source,
+    ]
+  }
+
+  private func listFiles(_ container: Container, query: [String: String]) -> Answer {
+    let limit = min(100, max(1, Int(query["limit"] ?? "") ?? 20))
+    let ascending = query["order"] == "asc"
+    var files = container.files.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    if !ascending { files.reverse() }
+    if let after = query["after"], let index = files.firstIndex(where: { $0.id == after }) {
+      files = Array(files[(index + 1)...])
+    }
+    let page = Array(files.prefix(limit))
+    return Self.json([
+      "object": "list", "data": page.map { Self.fileObject($0, container: container.id) },
+      "first_id": page.first?.id as Any? ?? NSNull(), "last_id": page.last?.id as Any? ?? NSNull(),
+      "has_more": files.count > limit,
+    ])
+  }
+
+  private func content(_ file: EmulatedFile) -> Answer {
+    let name = (file.path as NSString).lastPathComponent
+    let ext = (name as NSString).pathExtension
+    let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? "file"
+    // As recorded: no Content-Type, a generic plain filename and the real one in filename*.
+    return Answer(
+      status: .ok,
+      headers: [
+        ("content-disposition", "attachment; filename=\"file\(ext.isEmpty ? "" : "." + ext)\"; filename*=UTF-8''\(encoded)")
+      ], body: file.bytes)
+  }
+
+  // MARK: Writing
+
+  private func write(_ answer: Answer, head: HTTPRequestHead, fault: Fault?, context: ChannelHandlerContext) {
+    var headers = HTTPHeaders()
+    for (name, value) in answer.headers { headers.add(name: name, value: value) }
+    headers.add(name: "content-length", value: String(answer.body.count))
+    headers.add(name: "x-request-id", value: state.nextRequestID())
+    headers.add(name: "openai-version", value: "2020-10-01")
+    headers.add(name: "date", value: Self.httpDate(state.clock()))
+    let keepAlive = head.isKeepAlive
+    headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+    let responseHead = HTTPResponseHead(version: head.version, status: answer.status, headers: headers)
+
+    switch fault {
+    case .resetMidBody, .truncatedBody:
+      context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+      var buffer = context.channel.allocator.buffer(capacity: answer.body.count / 2)
+      buffer.writeBytes(answer.body.prefix(answer.body.count / 2))
+      let channel = context.channel
+      let abort = fault == .resetMidBody
+      context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer)))).whenComplete { _ in
+        if abort, let options = channel as? any SocketOptionProvider {
+          // SO_LINGER 0 turns the close into a TCP reset.
+          options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+        } else {
+          channel.close(promise: nil)
+        }
+      }
+      return
+    case .stall(let seconds):
+      let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+      context.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+        let (handler, context) = loopBound.value
+        handler.writeWhole(responseHead, answer.body, keepAlive: keepAlive, context: context)
+      }
+      return
+    default:
+      writeWhole(responseHead, answer.body, keepAlive: keepAlive, context: context)
+    }
+  }
+
+  private func writeWhole(_ head: HTTPResponseHead, _ body: [UInt8], keepAlive: Bool, context: ChannelHandlerContext) {
+    context.write(wrapOutboundOut(.head(head)), promise: nil)
+    var buffer = context.channel.allocator.buffer(capacity: body.count)
+    buffer.writeBytes(body)
+    context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    let channel = context.channel
+    context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+      if !keepAlive { channel.close(promise: nil) }
+    }
+  }
+
+  // MARK: Helpers
+
+  static func error(_ status: HTTPResponseStatus, _ message: String, type: String = "invalid_request_error", code: String? = nil)
+    -> Answer
+  {
+    let body: [String: Any] = [
+      "error": ["message": message, "type": type, "param": NSNull(), "code": code as Any? ?? NSNull()]
+    ]
+    var answer = json(body)
+    answer.status = status
+    return answer
+  }
+
+  static func json(_ object: [String: Any]) -> Answer {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return Answer(status: .ok, headers: [("content-type", "application/json")], body: Array(data))
+  }
+
+  static func queryItems(_ uri: String) -> [String: String] {
+    guard let components = URLComponents(string: uri) else { return [:] }
+    var items: [String: String] = [:]
+    for item in components.queryItems ?? [] { items[item.name] = item.value ?? "" }
+    return items
+  }
+
+  static func httpDate(_ date: Date) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "GMT")
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+    return formatter.string(from: date)
+  }
+}

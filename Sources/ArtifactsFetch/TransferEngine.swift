@@ -1,0 +1,216 @@
+// Downloads container files with libcurl's multi interface on one dedicated thread: many
+// transfers share connections (and HTTP/2 streams where offered), every byte is hashed on its
+// way to disk, and no blocking call ever runs on Swift's cooperative thread pool.
+import ArtifactsCore
+import CCurl
+import Crypto
+import Foundation
+
+/// What became of one requested file.
+public enum DownloadOutcome: Sendable {
+  /// The bytes are complete in `temporaryPath`, hashed and measured.
+  case downloaded(CompletedDownload)
+  /// The server says the file (or its container) is gone: retrying cannot help.
+  case lost(ContainerFileRef, reason: String)
+  /// Gave up: a permanent error, or transient ones past the retry budget.
+  case failed(ContainerFileRef, reason: String)
+  /// Not attempted to the end because the run was stopped (credentials rejected).
+  case cancelled(ContainerFileRef)
+}
+
+public struct CompletedDownload: Sendable {
+  public var file: ContainerFileRef
+  public var temporaryPath: String
+  public var digest: Digest
+  public var size: Int64
+  /// The first bytes, for sniffing the media type.
+  public var prefix: [UInt8]
+  /// The name from `Content-Disposition` (`filename*` preferred), if any.
+  public var serverFilename: String?
+  public var attempts: Int
+}
+
+/// Called on the engine's thread when a transfer will be tried again.
+public typealias RetryObserver = @Sendable (_ file: ContainerFileRef, _ attempt: Int, _ reason: String, _ delay: Double) -> Void
+
+public final class TransferEngine: @unchecked Sendable {
+  // Everything below `lock` is shared with submitting threads; the rest belongs to the thread.
+  private let lock = NSLock()
+  private var queued: [Transfer] = []
+  private var delayed: [Transfer] = []
+  private var stopping = false
+  private var fatal: FetchError?
+
+  private let configuration: APIConfiguration
+  private let policy: RetryPolicy
+  private let maximumConcurrent: Int
+  private let onRetry: RetryObserver?
+  private let multi: UnsafeMutableRawPointer
+  private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+  private var thread: Thread?
+  private let finished = DispatchSemaphore(value: 0)
+
+  private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+
+  public init(
+    configuration: APIConfiguration, maximumConcurrent: Int = 8, policy: RetryPolicy = RetryPolicy(),
+    onRetry: RetryObserver? = nil
+  ) throws(FetchError) {
+    guard Self.globalInit == CURLE_OK else { throw FetchError(.transport, "libcurl failed to initialise") }
+    guard let multi = curl_multi_init() else { throw FetchError(.transport, "libcurl could not create a multi handle") }
+    self.multi = multi
+    self.configuration = configuration
+    self.policy = policy
+    self.maximumConcurrent = max(1, maximumConcurrent)
+    self.onRetry = onRetry
+    _ = ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+    _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, self.maximumConcurrent)
+    let thread = Thread { [unowned self] in self.run() }
+    thread.name = "artifacts.curl"
+    self.thread = thread
+    thread.start()
+  }
+
+  deinit {
+    curl_multi_cleanup(multi)
+  }
+
+  /// The reason the run was stopped, if it was (credentials rejected).
+  public var fatalError: FetchError? {
+    lock.withLock { fatal }
+  }
+
+  public func url(for file: ContainerFileRef) -> String {
+    "\(configuration.baseURL)/containers/\(file.containerID)/files/\(file.fileID)/content"
+  }
+
+  /// Downloads `file` into `temporaryPath` (created, or truncated, by the engine).
+  public func download(_ file: ContainerFileRef, to temporaryPath: String) async -> DownloadOutcome {
+    guard IdentifierSyntax.isSafePathSegment(file.containerID), IdentifierSyntax.isSafePathSegment(file.fileID) else {
+      return .failed(file, reason: "the container or file id contains characters no API id has; not requested")
+    }
+    return await withCheckedContinuation { continuation in
+      let transfer = Transfer(file: file, url: url(for: file), temporaryPath: temporaryPath, continuation: continuation)
+      let rejected: FetchError? = lock.withLock {
+        if fatal == nil && !stopping { queued.append(transfer) }
+        return fatal ?? (stopping ? FetchError(.transport, "the engine was shut down") : nil)
+      }
+      if rejected != nil {
+        continuation.resume(returning: .cancelled(file))
+      } else {
+        curl_multi_wakeup(multi)
+      }
+    }
+  }
+
+  /// Lets running transfers finish, then stops the thread. Call once, after the last download.
+  public func shutdown() {
+    lock.withLock { stopping = true }
+    curl_multi_wakeup(multi)
+    finished.wait()
+  }
+
+  // MARK: The engine thread
+
+  private func run() {
+    while true {
+      let now = DispatchTime.now().uptimeNanoseconds
+      let (starting, cancelled, done): ([Transfer], [Transfer], Bool) = lock.withLock {
+        if fatal != nil {
+          let cancelled = queued + delayed
+          queued = []
+          delayed = []
+          return ([], cancelled, active.isEmpty)
+        }
+        let due = delayed.filter { $0.notBefore <= now }
+        delayed.removeAll { $0.notBefore <= now }
+        queued.insert(contentsOf: due, at: 0)
+        let room = max(0, maximumConcurrent - active.count)
+        let starting = Array(queued.prefix(room))
+        queued.removeFirst(starting.count)
+        let done = stopping && queued.isEmpty && delayed.isEmpty && active.isEmpty && starting.isEmpty
+        return (starting, [], done)
+      }
+      for transfer in cancelled { transfer.complete(.cancelled(transfer.file)) }
+      if fatalError != nil { cancelActive() }
+      if done { break }
+      for transfer in starting { start(transfer) }
+
+      var running: Int32 = 0
+      curl_multi_perform(multi, &running)
+      var remaining: Int32 = 0
+      while let message = curl_multi_info_read(multi, &remaining) {
+        guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+        let result = ccurl_msg_result(message)
+        if let transfer = active.removeValue(forKey: easy) {
+          curl_multi_remove_handle(multi, easy)
+          finish(transfer, result: result)
+        }
+      }
+      curl_multi_poll(multi, nil, 0, pollTimeout(now: DispatchTime.now().uptimeNanoseconds), nil)
+    }
+    finished.signal()
+  }
+
+  private func pollTimeout(now: UInt64) -> Int32 {
+    let nextDue = lock.withLock { delayed.map(\.notBefore).min() }
+    guard let nextDue else { return 1000 }
+    let milliseconds = nextDue > now ? (nextDue - now) / 1_000_000 + 1 : 0
+    return Int32(min(1000, milliseconds))
+  }
+
+  private func cancelActive() {
+    for (key, transfer) in active {
+      curl_multi_remove_handle(multi, key)
+      transfer.discard()
+      transfer.complete(.cancelled(transfer.file))
+    }
+    active = [:]
+  }
+
+  private func start(_ transfer: Transfer) {
+    transfer.attempts += 1
+    do {
+      try transfer.prepare(configuration: configuration)
+    } catch {
+      transfer.complete(.failed(transfer.file, reason: error.description))
+      return
+    }
+    guard let easy = transfer.easy else { return }
+    active[easy] = transfer
+    curl_multi_add_handle(multi, easy)
+  }
+
+  private func finish(_ transfer: Transfer, result: CURLcode) {
+    let verdict = transfer.verdict(result: result, configuration: configuration)
+    switch verdict {
+    case .success(let download):
+      transfer.release()
+      transfer.complete(.downloaded(download))
+    case .lost(let reason):
+      transfer.discard()
+      transfer.complete(.lost(transfer.file, reason: configuration.redact(reason)))
+    case .permanent(let reason):
+      transfer.discard()
+      transfer.complete(.failed(transfer.file, reason: configuration.redact(reason)))
+    case .transient(let reason, let headers):
+      transfer.discard()
+      let reason = configuration.redact(reason)
+      guard transfer.attempts < policy.maximumAttempts else {
+        transfer.complete(.failed(transfer.file, reason: "\(reason) (gave up after \(transfer.attempts) attempts)"))
+        return
+      }
+      let delay = policy.delay(afterAttempt: transfer.attempts, headers: headers)
+      onRetry?(transfer.file, transfer.attempts + 1, reason, delay)
+      transfer.notBefore = DispatchTime.now().uptimeNanoseconds + UInt64(delay * 1_000_000_000)
+      lock.withLock { delayed.append(transfer) }
+    case .rejected(let status, let reason):
+      transfer.discard()
+      let message = configuration.redact(reason)
+      lock.withLock {
+        if fatal == nil { fatal = FetchError(.credentialsRejected(status: status), message) }
+      }
+      transfer.complete(.cancelled(transfer.file))
+    }
+  }
+}

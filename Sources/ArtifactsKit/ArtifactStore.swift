@@ -1,0 +1,56 @@
+// A store directory: the blob store and its catalog, opened together.
+import ArtifactsCatalog
+import ArtifactsStore
+import Foundation
+
+public struct KitError: Error, Sendable, CustomStringConvertible {
+  public enum Code: Sendable, Equatable {
+    /// The store cannot be created, opened or written.
+    case unusableStore
+    /// Configuration or credentials are missing or wrong.
+    case configuration
+    /// The API refused the credentials.
+    case credentialsRejected
+    /// Input paths that do not exist.
+    case missingInput
+  }
+
+  public var code: Code
+  public var message: String
+
+  public init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+
+  public var description: String { message }
+}
+
+public final class ArtifactStore: Sendable {
+  public let blobs: BlobStore
+  public let catalog: Catalog
+
+  public var root: String { blobs.root }
+
+  /// Where the store lives when `--store` is not given: `$ARTIFACTS_HOME`, else
+  /// `$XDG_DATA_HOME/artifacts`, else `~/.local/share/artifacts`.
+  public static func defaultRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    if let home = environment["ARTIFACTS_HOME"], !home.isEmpty { return home }
+    if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return data + "/artifacts" }
+    let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+    return home + "/.local/share/artifacts"
+  }
+
+  public init(root: String) throws(KitError) {
+    do {
+      blobs = try BlobStore(root: root)
+    } catch {
+      throw KitError(.unusableStore, "cannot use the store at \(root): \(error.detail)")
+    }
+    do {
+      catalog = try Catalog(path: blobs.catalogPath)
+    } catch {
+      throw KitError(.unusableStore, error.description)
+    }
+  }
+}

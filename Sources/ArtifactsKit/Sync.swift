@@ -1,0 +1,268 @@
+// `sync`: scan logs → record citations → download what is not archived yet, earliest deadline
+// first → store each content once → commit to the catalog. Every stage reports through the
+// injected sink; nothing here prints.
+import ArtifactsCatalog
+import ArtifactsCore
+import ArtifactsFetch
+import ArtifactsLogScan
+import ArtifactsStore
+import Dispatch
+import Foundation
+
+public struct SyncOptions: Sendable {
+  public var paths: [String]
+  public var jobs: Int
+  /// Scan and record, but download nothing.
+  public var dryRun: Bool
+  public var retryPolicy: RetryPolicy
+
+  public init(paths: [String], jobs: Int = 8, dryRun: Bool = false, retryPolicy: RetryPolicy = RetryPolicy()) {
+    self.paths = paths
+    self.jobs = jobs
+    self.dryRun = dryRun
+    self.retryPolicy = retryPolicy
+  }
+}
+
+/// A cited file that this run could not archive.
+public struct UnarchivedFile: Sendable, Codable, Equatable {
+  public var containerID: String
+  public var fileID: String
+  public var filename: String
+  public var state: String
+  public var reason: String
+}
+
+public struct SyncSummary: Sendable, Codable, Equatable {
+  public var logsScanned = 0
+  public var records = 0
+  public var skippedRecords = 0
+  public var warnings = 0
+  /// Citations in the logs read by this run (repeats of one annotation count once).
+  public var citationsFound = 0
+  /// Distinct container files those citations name.
+  public var filesCited = 0
+  public var newCitations = 0
+  /// Files downloaded and stored by this run.
+  public var archived = 0
+  /// Of `archived`, those whose bytes the store already had.
+  public var deduplicated = 0
+  /// Cited files that an earlier run had archived already.
+  public var alreadyArchived = 0
+  public var lost = 0
+  public var failed = 0
+  /// Files left pending (a dry run, or a run stopped early).
+  public var pending = 0
+  public var bytesDownloaded: Int64 = 0
+  public var unarchived: [UnarchivedFile] = []
+
+  public init() {}
+}
+
+/// Where the API is and which credentials to use, as the environment says. Read only when
+/// there is something to download, so a dry run, or a run with nothing new, needs no key.
+public struct APISettings: Sendable {
+  public var environment: [String: String]
+  public var userAgent: String
+  public var caBundlePath: String?
+
+  public init(environment: [String: String], userAgent: String, caBundlePath: String? = nil) {
+    self.environment = environment
+    self.userAgent = userAgent
+    self.caBundlePath = caBundlePath
+  }
+
+  func configuration() throws(KitError) -> APIConfiguration {
+    do {
+      return try APIConfiguration.fromEnvironment(environment, userAgent: userAgent, caBundlePath: caBundlePath)
+    } catch {
+      throw KitError(.configuration, error.message)
+    }
+  }
+}
+
+public struct Sync: Sendable {
+  public let store: ArtifactStore
+  public let sink: any EventSink
+  public let api: APISettings
+
+  public init(store: ArtifactStore, sink: any EventSink, api: APISettings) {
+    self.store = store
+    self.sink = sink
+    self.api = api
+  }
+
+  public func run(_ options: SyncOptions) async throws(KitError) -> SyncSummary {
+    var summary = SyncSummary()
+    let (files, missing) = LogDiscovery.logFiles(in: options.paths)
+    if !missing.isEmpty {
+      throw KitError(.missingInput, "no such file or directory: \(missing.joined(separator: ", "))")
+    }
+    store.blobs.removeStaleTemporaryFiles()
+
+    let citedFiles = try await scan(files, into: &summary)
+    let states = try catalogCall { () throws(CatalogError) in try store.catalog.states(of: citedFiles) }
+    let work = try catalogCall { () throws(CatalogError) in try store.catalog.pendingWork() }
+    summary.alreadyArchived = citedFiles.filter { states[$0] == .archived }.count
+    if options.dryRun || work.isEmpty {
+      summary.pending = work.count
+      return summary
+    }
+    sink.emit(.downloadPlanned(files: work.count))
+    let configuration = try api.configuration()
+    try await download(work, configuration: configuration, options: options, into: &summary)
+    return summary
+  }
+
+  // MARK: Scanning
+
+  private func scan(_ files: [String], into summary: inout SyncSummary) async throws(KitError) -> Set<ContainerFileRef> {
+    var cited = Set<ContainerFileRef>()
+    let scanner = LogScanner()
+    for path in files {
+      let result = await offThePool { scanner.scan(path: path) }
+      for diagnostic in result.findings.diagnostics { sink.emit(.diagnostic(diagnostic)) }
+      let contribution = LogContribution(
+        path: path, format: result.format.rawValue, citations: result.findings.citations,
+        sightings: result.findings.sightings, responses: result.findings.responses)
+      let recorded = try catalogCall { () throws(CatalogError) in try store.catalog.record(contribution) }
+      summary.logsScanned += 1
+      summary.records += result.records
+      summary.skippedRecords += result.skippedRecords
+      summary.warnings += result.findings.diagnostics.count
+      summary.citationsFound += result.findings.citations.count
+      summary.newCitations += recorded.newCitations
+      for citation in result.findings.citations { cited.insert(citation.file) }
+      sink.emit(
+        .logScanned(
+          path: path, records: result.records, citations: result.findings.citations.count,
+          skipped: result.skippedRecords, unchanged: false))
+    }
+    summary.filesCited = cited.count
+    return cited
+  }
+
+  // MARK: Downloading
+
+  private func download(
+    _ work: [WorkItem], configuration: APIConfiguration, options: SyncOptions, into summary: inout SyncSummary
+  ) async throws(KitError) {
+    let sink = self.sink
+    let engine: TransferEngine
+    do {
+      engine = try TransferEngine(
+        configuration: configuration, maximumConcurrent: options.jobs, policy: options.retryPolicy,
+        onRetry: { file, attempt, reason, delay in
+          sink.emit(.retrying(file: file, attempt: attempt, reason: reason, delaySeconds: delay))
+        })
+    } catch {
+      throw KitError(.configuration, error.message)
+    }
+    // Keep a window of transfers in flight (enough to keep every connection busy) instead of
+    // queueing everything at once, so the order stays earliest-deadline-first.
+    let window = max(options.jobs * 2, 4)
+    var results: [FileResult] = []
+    await withTaskGroup(of: FileResult.self) { group in
+      var next = work.makeIterator()
+      for _ in 0..<window {
+        guard let item = next.next() else { break }
+        group.addTask { await self.transfer(item, engine: engine) }
+      }
+      while let result = await group.next() {
+        results.append(result)
+        if engine.fatalError == nil, let item = next.next() {
+          group.addTask { await self.transfer(item, engine: engine) }
+        }
+      }
+    }
+    await offThePool { engine.shutdown() }
+
+    for result in results {
+      switch result {
+      case .archived(let size, let deduplicated):
+        summary.archived += 1
+        summary.bytesDownloaded += size
+        if deduplicated { summary.deduplicated += 1 }
+      case .unarchived(let file):
+        if file.state == FileState.lost.rawValue { summary.lost += 1 } else { summary.failed += 1 }
+        summary.unarchived.append(file)
+      case .notAttempted:
+        summary.pending += 1
+      case .storeFailed(let message):
+        throw KitError(.unusableStore, message)
+      }
+    }
+    summary.pending += work.count - results.count
+    if let fatal = engine.fatalError {
+      throw KitError(.credentialsRejected, fatal.message)
+    }
+  }
+
+  private enum FileResult: Sendable {
+    case archived(size: Int64, deduplicated: Bool)
+    case unarchived(UnarchivedFile)
+    case notAttempted
+    case storeFailed(String)
+  }
+
+  private func transfer(_ item: WorkItem, engine: TransferEngine) async -> FileResult {
+    let temporaryPath = store.blobs.makeTemporaryPath()
+    let outcome = await engine.download(item.file, to: temporaryPath)
+    let store = self.store
+    let sink = self.sink
+    return await offThePool { () -> FileResult in
+      switch outcome {
+      case .downloaded(let download):
+        do {
+          let ingested = try store.blobs.ingest(
+            temporaryPath: download.temporaryPath, digest: download.digest, size: download.size)
+          let mediaType = MediaType.sniff(prefix: download.prefix, filename: item.filename)
+          try store.catalog.markArchived(
+            item, digest: download.digest, size: download.size, mediaType: mediaType, attempts: download.attempts)
+          sink.emit(
+            .downloaded(
+              file: item.file, filename: item.filename, digest: download.digest, size: download.size,
+              deduplicated: !ingested.stored))
+          return .archived(size: download.size, deduplicated: !ingested.stored)
+        } catch let error as StoreError {
+          unlink(download.temporaryPath)
+          return .storeFailed(error.description)
+        } catch {
+          unlink(download.temporaryPath)
+          return .storeFailed("\(error)")
+        }
+      case .lost(_, let reason), .failed(_, let reason):
+        let state: FileState
+        if case .lost = outcome { state = .lost } else { state = .failed }
+        do {
+          try store.catalog.markUnarchived(item, state: state, reason: reason, attempts: 1)
+        } catch {
+          return .storeFailed("\(error)")
+        }
+        if state == .lost {
+          sink.emit(.lost(file: item.file, filename: item.filename, reason: reason))
+        } else {
+          sink.emit(.failed(file: item.file, filename: item.filename, reason: reason))
+        }
+        return .unarchived(
+          UnarchivedFile(
+            containerID: item.file.containerID, fileID: item.file.fileID, filename: item.filename,
+            state: state.rawValue, reason: reason))
+      case .cancelled:
+        return .notAttempted
+      }
+    }
+  }
+
+  private func catalogCall<T>(_ body: () throws(CatalogError) -> T) throws(KitError) -> T {
+    do { return try body() } catch { throw KitError(.unusableStore, error.description) }
+  }
+}
+
+/// Runs blocking work (file I/O, SQLite, fsync) on a Dispatch queue rather than on Swift's
+/// cooperative pool, whose few threads must never block.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+  await withCheckedContinuation { continuation in
+    DispatchQueue.global().async { continuation.resume(returning: body()) }
+  }
+}

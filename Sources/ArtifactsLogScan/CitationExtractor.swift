@@ -1,0 +1,273 @@
+// Turns decoded log records into citations and container sightings, whatever shape the record
+// has: a bare response, a response wrapped by an app's logging or by the Batch API, a single
+// output item, or one event of a streamed response. Provenance comes from the nearest enclosing
+// response object, or, for stream events that carry none, from the stream's own response.
+import ArtifactsCore
+
+/// Everything one log yielded, merged: a citation repeated by later events of the same stream
+/// (or by a re-logged response) appears once, with the richest details any copy had.
+public struct LogFindings: Sendable {
+  public var citations: [Citation] = []
+  public var sightings: [ContainerSighting] = []
+  /// Every response object seen, with where it was first read.
+  public var responses: [ResponseRecord] = []
+  public var diagnostics: [Diagnostic] = []
+
+  public init() {}
+}
+
+
+/// Stateful across the records of one log, because a stream's events only make sense together.
+struct CitationExtractor {
+  private var citationIndex: [String: Int] = [:]
+  private var sightingKeys: Set<String> = []
+  private var responseIndex: [String: Int] = [:]
+  /// The response a stream of events belongs to (set by `response.created` and friends).
+  private var streamResponse: ResponseInfo?
+  private(set) var findings = LogFindings()
+
+  static let annotationAddedEvents: Set<String> = [
+    "response.output_text.annotation.added",
+    // Old SDKs re-serialised the event under this misspelled name.
+    "response.output_text_annotation.added",
+  ]
+
+  mutating func add(record: JSONValue, at location: LogLocation) {
+    if case .object(let members) = record {
+      reportBatchError(members, at: location)
+      if let type = members["type"]?.stringValue, type.hasPrefix("response.") || type == "error" {
+        addEvent(type: type, members, at: location)
+        return
+      }
+    }
+    walk(record, response: nil, outputIndex: nil, at: location)
+  }
+
+  mutating func addDiagnostic(_ diagnostic: Diagnostic) {
+    findings.diagnostics.append(diagnostic)
+  }
+
+  // MARK: Stream events
+
+  private mutating func addEvent(type: String, _ event: [String: JSONValue], at location: LogLocation) {
+    if let response = event["response"], let info = Self.responseInfo(response) {
+      streamResponse = info
+      note(response: info, at: location)
+    }
+    let response = streamResponse
+    if Self.annotationAddedEvents.contains(type) {
+      // `annotation` may be null in the stream; such an event carries nothing to record.
+      if let annotation = event["annotation"]?.objectValue {
+        addCitation(
+          annotation, text: nil, response: response, itemID: event["item_id"]?.stringValue,
+          outputIndex: event["output_index"]?.intValue, contentIndex: event["content_index"]?.intValue,
+          annotationIndex: event["annotation_index"]?.intValue, at: location)
+      }
+      return
+    }
+    if type == "response.content_part.done" || type == "response.content_part.added",
+      let part = event["part"]?.objectValue
+    {
+      addContentPart(
+        part, response: response, itemID: event["item_id"]?.stringValue,
+        outputIndex: event["output_index"]?.intValue, contentIndex: event["content_index"]?.intValue,
+        at: location)
+      return
+    }
+    if type == "error" {
+      let message = event["message"]?.stringValue ?? event["error"]?["message"]?.stringValue ?? "no message"
+      findings.diagnostics.append(Diagnostic(.warning, "the stream reported an error: \(message)", at: location))
+    }
+    if let item = event["item"] {
+      walk(item, response: response, outputIndex: event["output_index"]?.intValue, at: location)
+    }
+    if let inner = event["response"] {
+      walk(inner, response: response, outputIndex: nil, at: location)
+    }
+  }
+
+  // MARK: Walking any JSON shape
+
+  private mutating func walk(_ value: JSONValue, response: ResponseInfo?, outputIndex: Int?, at location: LogLocation)
+  {
+    switch value {
+    case .array(let elements):
+      for element in elements { walk(element, response: response, outputIndex: outputIndex, at: location) }
+    case .object(let members):
+      walkObject(members, value: value, response: response, outputIndex: outputIndex, at: location)
+    default:
+      return
+    }
+  }
+
+  private mutating func walkObject(
+    _ members: [String: JSONValue], value: JSONValue, response inherited: ResponseInfo?, outputIndex: Int?,
+    at location: LogLocation
+  ) {
+    var response = inherited
+    if let info = Self.responseInfo(value) {
+      response = info
+      note(response: info, at: location)
+      // Indexes into `output` are what citations and events call `output_index`.
+      if let output = members["output"]?.arrayValue {
+        for (index, item) in output.enumerated() { walk(item, response: info, outputIndex: index, at: location) }
+      }
+      for (key, child) in members.sorted(by: { $0.key < $1.key }) where key != "output" {
+        walk(child, response: info, outputIndex: nil, at: location)
+      }
+      return
+    }
+    switch members["type"]?.stringValue {
+    case "message":
+      addMessage(members, response: response, outputIndex: outputIndex, at: location)
+      return
+    case "container_file_citation":
+      addCitation(
+        members, text: nil, response: response, itemID: nil, outputIndex: outputIndex, contentIndex: nil,
+        annotationIndex: nil, at: location)
+      return
+    case "code_interpreter_call":
+      if let containerID = members["container_id"]?.stringValue {
+        addSighting(containerID: containerID, callID: members["id"]?.stringValue, response: response, at: location)
+      }
+    default:
+      break
+    }
+    for (_, child) in members.sorted(by: { $0.key < $1.key }) {
+      walk(child, response: response, outputIndex: nil, at: location)
+    }
+  }
+
+  private mutating func addMessage(
+    _ message: [String: JSONValue], response: ResponseInfo?, outputIndex: Int?, at location: LogLocation
+  ) {
+    let itemID = message["id"]?.stringValue
+    guard let content = message["content"]?.arrayValue else { return }
+    for (contentIndex, part) in content.enumerated() {
+      guard let part = part.objectValue else { continue }
+      addContentPart(
+        part, response: response, itemID: itemID, outputIndex: outputIndex, contentIndex: contentIndex, at: location)
+    }
+  }
+
+  private mutating func addContentPart(
+    _ part: [String: JSONValue], response: ResponseInfo?, itemID: String?, outputIndex: Int?, contentIndex: Int?,
+    at location: LogLocation
+  ) {
+    guard let annotations = part["annotations"]?.arrayValue else { return }
+    let text = part["text"]?.stringValue
+    for (annotationIndex, annotation) in annotations.enumerated() {
+      guard let annotation = annotation.objectValue, annotation["type"]?.stringValue == "container_file_citation"
+      else { continue }
+      addCitation(
+        annotation, text: text, response: response, itemID: itemID, outputIndex: outputIndex,
+        contentIndex: contentIndex, annotationIndex: annotationIndex, at: location)
+    }
+  }
+
+  // MARK: Recording
+
+  private mutating func addCitation(
+    _ annotation: [String: JSONValue], text: String?, response: ResponseInfo?, itemID: String?, outputIndex: Int?,
+    contentIndex: Int?, annotationIndex: Int?, at location: LogLocation
+  ) {
+    guard let containerID = annotation["container_id"]?.stringValue,
+      let fileID = annotation["file_id"]?.stringValue
+    else {
+      findings.diagnostics.append(
+        Diagnostic(.warning, "a container_file_citation without container_id or file_id was skipped", at: location))
+      return
+    }
+    let start = annotation["start_index"]?.intValue ?? 0
+    let end = annotation["end_index"]?.intValue ?? 0
+    let citation = Citation(
+      file: ContainerFileRef(containerID: containerID, fileID: fileID),
+      filename: annotation["filename"]?.stringValue ?? fileID,
+      startIndex: start, endIndex: end,
+      citedText: text.flatMap { Self.slice($0, start: start, end: end) },
+      response: response, itemID: itemID, outputIndex: outputIndex, contentIndex: contentIndex,
+      annotationIndex: annotationIndex, location: location)
+    let identity = citation.identity
+    if let existing = citationIndex[identity] {
+      findings.citations[existing].merge(citation)
+    } else {
+      citationIndex[identity] = findings.citations.count
+      findings.citations.append(citation)
+    }
+  }
+
+  private mutating func addSighting(containerID: String, callID: String?, response: ResponseInfo?, at location: LogLocation)
+  {
+    let key = "\(response?.id ?? location.description)|\(callID ?? "-")|\(containerID)"
+    guard sightingKeys.insert(key).inserted else { return }
+    findings.sightings.append(
+      ContainerSighting(containerID: containerID, callID: callID, response: response, location: location))
+  }
+
+  private mutating func note(response info: ResponseInfo, at location: LogLocation) {
+    if let existing = responseIndex[info.id] {
+      findings.responses[existing].info.merge(info)
+    } else {
+      responseIndex[info.id] = findings.responses.count
+      findings.responses.append(ResponseRecord(info: info, location: location))
+    }
+  }
+
+  private mutating func reportBatchError(_ record: [String: JSONValue], at location: LogLocation) {
+    guard let customID = record["custom_id"]?.stringValue, let error = record["error"]?.objectValue else { return }
+    let message = error["message"]?.stringValue ?? error["code"]?.stringValue ?? "no message"
+    findings.diagnostics.append(
+      Diagnostic(.warning, "batch request \(customID) failed: \(message)", at: location))
+  }
+
+  // MARK: Helpers
+
+  /// A response object: `"object": "response"`, or a `resp_` id beside an `output` list.
+  static func responseInfo(_ value: JSONValue) -> ResponseInfo? {
+    guard let members = value.objectValue, let id = members["id"]?.stringValue else { return nil }
+    let isResponse =
+      members["object"]?.stringValue == "response"
+      || (id.hasPrefix("resp_") && members["output"]?.arrayValue != nil)
+    guard isResponse else { return nil }
+    return ResponseInfo(
+      id: id,
+      createdAt: members["created_at"]?.intValue.map(Int64.init),
+      model: members["model"]?.stringValue,
+      status: members["status"]?.stringValue,
+      previousResponseID: members["previous_response_id"]?.stringValue)
+  }
+
+  /// `text[start..<end]` in Unicode scalars, the unit the API counts in.
+  static func slice(_ text: String, start: Int, end: Int) -> String? {
+    guard start >= 0, end >= start else { return nil }
+    let scalars = text.unicodeScalars
+    guard let lower = scalars.index(scalars.startIndex, offsetBy: start, limitedBy: scalars.endIndex),
+      let upper = scalars.index(lower, offsetBy: end - start, limitedBy: scalars.endIndex)
+    else { return nil }
+    return String(scalars[lower..<upper])
+  }
+}
+
+extension Citation {
+  /// Fills in what this copy lacks from another copy of the same annotation.
+  mutating func merge(_ other: Citation) {
+    if citedText == nil { citedText = other.citedText }
+    if let otherResponse = other.response {
+      if response == nil { response = otherResponse } else { response!.merge(otherResponse) }
+    }
+    if itemID == nil { itemID = other.itemID }
+    if outputIndex == nil { outputIndex = other.outputIndex }
+    if contentIndex == nil { contentIndex = other.contentIndex }
+    if annotationIndex == nil { annotationIndex = other.annotationIndex }
+  }
+}
+
+extension ResponseInfo {
+  /// Later sightings of a response (a stream's `response.completed`) know its final status.
+  mutating func merge(_ other: ResponseInfo) {
+    if other.status != nil { status = other.status }
+    if createdAt == nil { createdAt = other.createdAt }
+    if model == nil { model = other.model }
+    if previousResponseID == nil { previousResponseID = other.previousResponseID }
+  }
+}

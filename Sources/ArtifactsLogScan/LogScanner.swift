@@ -1,0 +1,386 @@
+// Reads one log file of any supported shape and returns what it cites. A scan never fails
+// because of one bad record: each is reported with its file and line, and the rest is read.
+import ArtifactsCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The shape of a log, detected from its first bytes (after inflating gzip).
+public enum LogFormat: String, Sendable, Codable {
+  /// One JSON document: a response, a wrapped response, an output item, or an array of them.
+  case jsonDocument = "json"
+  /// One JSON value per line (responses, wrapped responses, batch output, or stream events).
+  case jsonLines = "jsonl"
+  /// A captured server-sent-event stream (`event:` / `data:` lines).
+  case eventStream = "sse"
+  case empty
+  case unrecognized
+}
+
+public struct LogScanResult: Sendable {
+  public var path: String
+  public var format: LogFormat
+  public var compressed: Bool
+  public var findings: LogFindings
+  /// Records read (lines, events or array elements), good or bad.
+  public var records: Int
+  /// Records that could not be decoded and were skipped with a diagnostic.
+  public var skippedRecords: Int
+  /// Decompressed bytes up to the end of the last complete record.
+  public var consumedBytes: Int64
+}
+
+public struct LogScanner: Sendable {
+  /// A single record (line or event) longer than this is skipped with a warning, so a runaway
+  /// line cannot exhaust memory.
+  public var maximumRecordBytes: Int
+  /// A whole-document log (pretty-printed JSON) larger than this is refused with a warning.
+  public var maximumDocumentBytes: Int
+
+  public init(maximumRecordBytes: Int = 64 << 20, maximumDocumentBytes: Int = 256 << 20) {
+    self.maximumRecordBytes = maximumRecordBytes
+    self.maximumDocumentBytes = maximumDocumentBytes
+  }
+
+  /// Scans `path`; problems with the file or its records become diagnostics in the result.
+  public func scan(path: String) -> LogScanResult {
+    var run = ScanRun(path: path, scanner: self)
+    run.scan()
+    return run.result
+  }
+}
+
+/// The state of one scan of one file.
+private struct ScanRun {
+  let path: String
+  let scanner: LogScanner
+  var extractor = CitationExtractor()
+  var format = LogFormat.empty
+  var compressed = false
+  var records = 0
+  var skipped = 0
+  var consumed: Int64 = 0
+
+  init(path: String, scanner: LogScanner) {
+    self.path = path
+    self.scanner = scanner
+  }
+
+  var result: LogScanResult {
+    LogScanResult(
+      path: path, format: format, compressed: compressed, findings: extractor.findings, records: records,
+      skippedRecords: skipped, consumedBytes: consumed)
+  }
+
+  mutating func warn(_ message: String, line: Int?) {
+    extractor.addDiagnostic(Diagnostic(.warning, message, at: line.map { LogLocation(path: path, line: $0) }))
+  }
+
+  mutating func scan() {
+    do {
+      let source = try ByteSource(path: path)
+      try source.detectCompression()
+      compressed = source.isGzip
+      guard let first = try source.next() else {
+        warn("the file is empty", line: nil)
+        return
+      }
+      format = Self.detectFormat(first)
+      switch format {
+      case .jsonDocument:
+        try readDocument(first: first, source: source)
+      case .jsonLines:
+        try readLines(first: first, source: source) { run, line, number in run.addJSONLine(line, number: number) }
+      case .eventStream:
+        var event = EventAccumulator()
+        try readLines(first: first, source: source) { run, line, number in
+          run.addEventLine(line, number: number, into: &event)
+        }
+        dispatch(&event)
+      case .empty:
+        warn("the file holds only white space", line: nil)
+      case .unrecognized:
+        warn("not a JSON, JSON Lines or event-stream log; skipped", line: nil)
+      }
+    } catch {
+      extractor.addDiagnostic(Diagnostic(.error, error.description))
+    }
+  }
+
+  // MARK: Format detection
+
+  static func detectFormat(_ head: [UInt8]) -> LogFormat {
+    var index = 0
+    if head.count >= 3, head[0] == 0xEF, head[1] == 0xBB, head[2] == 0xBF { index = 3 }
+    while index < head.count, [0x20, 0x0A, 0x0D, 0x09].contains(head[index]) { index += 1 }
+    guard index < head.count else { return .empty }
+    switch head[index] {
+    case UInt8(ascii: "["):
+      return .jsonDocument
+    case UInt8(ascii: "{"):
+      // JSON Lines when the first line is a whole value; pretty-printed JSON opens with a line
+      // that is not (usually a lone `{`).
+      guard let newline = head[index...].firstIndex(of: 0x0A) else { return .jsonLines }
+      var end = newline
+      while end > index, [0x20, 0x0D, 0x09].contains(head[end - 1]) { end -= 1 }
+      return head[end - 1] == UInt8(ascii: "}") ? .jsonLines : .jsonDocument
+    default:
+      let text = String(decoding: head[index..<min(head.count, index + 8)], as: UTF8.self)
+      if text.hasPrefix("event:") || text.hasPrefix("data:") || text.hasPrefix(":") || text.hasPrefix("id:")
+        || text.hasPrefix("retry:")
+      {
+        return .eventStream
+      }
+      return .unrecognized
+    }
+  }
+
+  // MARK: Whole documents
+
+  mutating func readDocument(first: [UInt8], source: ByteSource) throws(LogScanError) {
+    var document = first
+    while let chunk = try source.next() {
+      document.append(contentsOf: chunk)
+      if document.count > scanner.maximumDocumentBytes {
+        warn(
+          "a single JSON document larger than \(scanner.maximumDocumentBytes >> 20) MiB is not read; store such logs as JSON Lines",
+          line: 1)
+        skipped += 1
+        return
+      }
+    }
+    document.withUnsafeBytes { bytes in
+      var parser = JSONParser(bytes: bytes, position: 0)
+      parser.skipWhitespace()
+      do throws(JSONSyntaxError) {
+        if parser.currentByte == UInt8(ascii: "[") {
+          try parser.expect(UInt8(ascii: "["))
+          parser.skipWhitespace()
+          if parser.currentByte == UInt8(ascii: "]") {
+            try parser.expect(UInt8(ascii: "]"))
+          } else {
+            try readArrayElements(&parser, bytes)
+          }
+        } else {
+          let start = parser.position
+          let value = try parser.parseNextValue()
+          records += 1
+          extractor.add(record: value, at: LogLocation(path: path, line: Self.lineNumber(bytes, start)))
+        }
+        parser.skipWhitespace()
+        if !parser.isAtEnd {
+          warn("unexpected text after the JSON document was ignored", line: Self.lineNumber(bytes, parser.position))
+        }
+        consumed = Int64(bytes.count)
+      } catch {
+        records += 1
+        skipped += 1
+        warn("malformed JSON (\(error.message)); the rest of the file was skipped", line: Self.lineNumber(bytes, error.offset))
+      }
+    }
+  }
+
+  /// Reads the elements of a top-level array one by one, so a bad element late in the file does
+  /// not hide the good ones before it.
+  mutating func readArrayElements(_ parser: inout JSONParser, _ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) {
+    while true {
+      parser.skipWhitespace()
+      let start = parser.position
+      let element = try parser.parseNextValue()
+      records += 1
+      extractor.add(record: element, at: LogLocation(path: path, line: Self.lineNumber(bytes, start)))
+      parser.skipWhitespace()
+      if parser.currentByte == UInt8(ascii: ",") {
+        try parser.expect(UInt8(ascii: ","))
+      } else {
+        try parser.expect(UInt8(ascii: "]"))
+        return
+      }
+    }
+  }
+
+  static func lineNumber(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> Int {
+    var line = 1
+    for byte in bytes[..<min(offset, bytes.count)] where byte == 0x0A { line += 1 }
+    return line
+  }
+
+  // MARK: Line-oriented formats
+
+  /// Splits the stream into lines without holding more than one (bounded) line in memory, and
+  /// hands each to `handle` with its 1-based line number.
+  mutating func readLines(
+    first: [UInt8], source: ByteSource,
+    handle: (inout ScanRun, UnsafeRawBufferPointer, Int) -> Void
+  ) throws(LogScanError) {
+    var carry: [UInt8] = []
+    var carryTooLong = false
+    var lineNumber = 1
+    var offset: Int64 = 0  // decompressed offset of the start of `carry`
+    var chunk: [UInt8]? = first
+    while let current = chunk {
+      current.withUnsafeBytes { buffer in
+        var start = 0
+        while start < buffer.count {
+          guard let newline = memchr(buffer.baseAddress! + start, 0x0A, buffer.count - start) else { break }
+          let end = buffer.baseAddress!.distance(to: UnsafeRawPointer(newline))
+          let length = end - start
+          if carryTooLong || carry.count + length > scanner.maximumRecordBytes {
+            records += 1
+            skipped += 1
+            warn("a line longer than \(scanner.maximumRecordBytes >> 20) MiB was skipped", line: lineNumber)
+          } else if carry.isEmpty {
+            handle(&self, UnsafeRawBufferPointer(rebasing: buffer[start..<end]), lineNumber)
+          } else {
+            carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+            carry.withUnsafeBytes { handle(&self, $0, lineNumber) }
+          }
+          offset += Int64(carry.count + length + 1)
+          consumed = offset
+          carry.removeAll(keepingCapacity: carry.count < (1 << 20))
+          carryTooLong = false
+          lineNumber += 1
+          start = end + 1
+        }
+        if start < buffer.count {
+          let rest = buffer.count - start
+          if carryTooLong || carry.count + rest > scanner.maximumRecordBytes {
+            // Keep counting the bytes for the offset, but stop holding them.
+            offset += Int64(carry.count + rest)
+            carry.removeAll()
+            carryTooLong = true
+          } else {
+            carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+          }
+        }
+      }
+      chunk = try source.next()
+    }
+    if carryTooLong {
+      records += 1
+      skipped += 1
+      warn("a line longer than \(scanner.maximumRecordBytes >> 20) MiB was skipped", line: lineNumber)
+    } else if !carry.isEmpty {
+      // The last line has no newline: read it if it is complete. (Incremental scans only count
+      // it as consumed when it decoded, so a half-written line is read again next time.)
+      let before = skipped
+      carry.withUnsafeBytes { handle(&self, $0, lineNumber) }
+      if skipped == before { consumed = offset + Int64(carry.count) }
+    }
+  }
+
+  mutating func addJSONLine(_ raw: UnsafeRawBufferPointer, number: Int) {
+    let line = Self.trimmed(raw)
+    guard !line.isEmpty else { return }
+    records += 1
+    // Most records cite nothing; only those that mention a container (or open a stream of
+    // events, whose later lines need the response they belong to) are decoded.
+    guard RecordFilter.mayMatter(line) else { return }
+    do {
+      let value = try JSONParser.parse(line)
+      extractor.add(record: value, at: LogLocation(path: path, line: number))
+    } catch {
+      skipped += 1
+      warn("malformed JSON record skipped (\(error))", line: number)
+    }
+  }
+
+  mutating func addEventLine(_ raw: UnsafeRawBufferPointer, number: Int, into event: inout EventAccumulator) {
+    let line = Self.trimmed(raw)
+    if line.isEmpty {
+      dispatch(&event)
+      return
+    }
+    guard line[0] != UInt8(ascii: ":") else { return }  // comment
+    let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.count
+    let field = String(decoding: UnsafeRawBufferPointer(rebasing: line[..<colon]), as: UTF8.self)
+    guard field == "data" else { return }  // `event:`, `id:` and `retry:` add nothing: the JSON names its type
+    var valueStart = min(colon + 1, line.count)
+    if valueStart < line.count, line[valueStart] == 0x20 { valueStart += 1 }
+    if event.data.isEmpty {
+      event.line = number
+    } else {
+      event.data.append(0x0A)
+    }
+    if event.data.count + (line.count - valueStart) > scanner.maximumRecordBytes {
+      event.tooLong = true
+      event.data.removeAll()
+    } else if !event.tooLong {
+      event.data.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[valueStart...]))
+    }
+  }
+
+  mutating func dispatch(_ event: inout EventAccumulator) {
+    defer { event = EventAccumulator() }
+    if event.tooLong {
+      records += 1
+      skipped += 1
+      warn("an event longer than \(scanner.maximumRecordBytes >> 20) MiB was skipped", line: event.line)
+      return
+    }
+    guard !event.data.isEmpty else { return }
+    records += 1
+    event.data.withUnsafeBytes { data in
+      if data.elementsEqual("[DONE]".utf8) { return }
+      guard RecordFilter.mayMatter(data) else { return }
+      do {
+        let value = try JSONParser.parse(data)
+        extractor.add(record: value, at: LogLocation(path: path, line: event.line))
+      } catch {
+        skipped += 1
+        warn("malformed event data skipped (\(error))", line: event.line)
+      }
+    }
+  }
+
+  static func trimmed(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    var end = line.count
+    while end > 0, line[end - 1] == 0x0D || line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
+    var start = 0
+    while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
+    return UnsafeRawBufferPointer(rebasing: line[start..<end])
+  }
+}
+
+/// One server-sent event being assembled from its `data:` lines.
+struct EventAccumulator {
+  var data: [UInt8] = []
+  var line = 0
+  var tooLong = false
+}
+
+/// The cheap byte-level test that lets most records skip decoding entirely.
+enum RecordFilter {
+  static let needles: [[UInt8]] = [
+    Array("container_".utf8),  // container_file_citation, container_id
+    Array("response.created".utf8),  // stream events that name the stream's response
+    Array("response.in_progress".utf8),
+    Array("response.queued".utf8),
+  ]
+
+  static func mayMatter(_ record: UnsafeRawBufferPointer) -> Bool {
+    needles.contains { contains(record, $0) }
+  }
+
+  /// Byte-string search: memchr finds candidates for the first byte (vectorised in libc),
+  /// memcmp confirms them.
+  static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+    guard let base = haystack.baseAddress, needle.count <= haystack.count else { return false }
+    return needle.withUnsafeBytes { needleBytes -> Bool in
+      let first = Int32(needle[0])
+      let lastStart = haystack.count - needle.count
+      var offset = 0
+      while offset <= lastStart {
+        guard let hit = memchr(base + offset, first, lastStart - offset + 1) else { return false }
+        let position = base.distance(to: UnsafeRawPointer(hit))
+        if memcmp(base + position, needleBytes.baseAddress!, needle.count) == 0 { return true }
+        offset = position + 1
+      }
+      return false
+    }
+  }
+}
+

@@ -1,0 +1,163 @@
+// The content-addressed blob store. A blob's only name is its SHA-256; names from logs never
+// reach the file system. Bytes arrive in `tmp/` and become a blob by an atomic rename after
+// they are on disk, so a crash leaves either a temp file (removed at the next start) or a whole
+// blob, never a partial one under a final name.
+import ArtifactsCore
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+  public enum Code: Sendable { case cannotCreate, ioFailure, missingBlob, digestMismatch }
+
+  public var code: Code
+  public var path: String
+  public var detail: String
+
+  public init(_ code: Code, path: String, detail: String) {
+    self.code = code
+    self.path = path
+    self.detail = detail
+  }
+
+  static func system(_ code: Code, _ operation: String, path: String, errno: Int32 = errno) -> StoreError {
+    StoreError(code, path: path, detail: "\(operation) failed: \(String(cString: strerror(errno)))")
+  }
+
+  public var description: String { "\(path): \(detail)" }
+}
+
+public struct IngestOutcome: Sendable {
+  public var digest: Digest
+  public var size: Int64
+  /// False when identical bytes were already stored: the new copy was dropped.
+  public var stored: Bool
+  public var path: String
+}
+
+public struct BlobStore: Sendable {
+  public let root: String
+  public var blobsDirectory: String { root + "/blobs/sha256" }
+  public var temporaryDirectory: String { root + "/tmp" }
+  public var catalogPath: String { root + "/catalog.sqlite" }
+
+  /// Opens (creating if needed) the store at `root`; the store is private to its owner (0700).
+  public init(root: String) throws(StoreError) {
+    self.root = URL(fileURLWithPath: root).standardizedFileURL.path
+    for directory in [self.root, self.root + "/blobs", blobsDirectory, temporaryDirectory] {
+      if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+        throw StoreError.system(.cannotCreate, "mkdir", path: directory)
+      }
+    }
+  }
+
+  /// The final path of a blob, whether or not it exists.
+  public func path(for digest: Digest) -> String {
+    let hex = digest.hex
+    return "\(blobsDirectory)/\(hex.prefix(2))/\(hex)"
+  }
+
+  public func contains(_ digest: Digest) -> Bool {
+    access(path(for: digest), F_OK) == 0
+  }
+
+  /// A fresh, unique path in `tmp/` for a transfer to write to. The name says nothing about the
+  /// file (only a random token), so nothing from a log ever appears in it.
+  public func makeTemporaryPath() -> String {
+    "\(temporaryDirectory)/\(UUID().uuidString.lowercased()).part"
+  }
+
+  /// Removes whatever an interrupted run left in `tmp/`. Only safe when no other process is
+  /// writing there, which is why only files older than `olderThan` are removed.
+  @discardableResult
+  public func removeStaleTemporaryFiles(olderThan age: TimeInterval = 24 * 3600) -> Int {
+    let manager = FileManager.default
+    guard let names = try? manager.contentsOfDirectory(atPath: temporaryDirectory) else { return 0 }
+    let cutoff = Date().addingTimeInterval(-age)
+    var removed = 0
+    for name in names {
+      let path = temporaryDirectory + "/" + name
+      guard let modified = (try? manager.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+        modified < cutoff
+      else { continue }
+      if unlink(path) == 0 { removed += 1 }
+    }
+    return removed
+  }
+
+  /// Makes the finished temp file at `temporaryPath` the blob for `digest`, following the
+  /// recipe in DESIGN.md: fsync the bytes, rename into place, fsync the directory, read-only.
+  /// When the blob already exists the temp file is dropped (deduplication).
+  public func ingest(temporaryPath: String, digest: Digest, size: Int64) throws(StoreError) -> IngestOutcome {
+    let finalPath = path(for: digest)
+    if contains(digest) {
+      unlink(temporaryPath)
+      return IngestOutcome(digest: digest, size: size, stored: false, path: finalPath)
+    }
+    try Self.fsyncFile(at: temporaryPath)
+    let directory = (finalPath as NSString).deletingLastPathComponent
+    if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+      throw StoreError.system(.cannotCreate, "mkdir", path: directory)
+    }
+    guard chmod(temporaryPath, 0o444) == 0 else { throw StoreError.system(.ioFailure, "chmod", path: temporaryPath) }
+    guard rename(temporaryPath, finalPath) == 0 else { throw StoreError.system(.ioFailure, "rename", path: finalPath) }
+    try Self.fsyncFile(at: directory)
+    return IngestOutcome(digest: digest, size: size, stored: true, path: finalPath)
+  }
+
+  /// Stores bytes that are already in memory (images embedded in logs), hashing them here.
+  public func ingest(bytes: [UInt8]) throws(StoreError) -> IngestOutcome {
+    let digest = Digest(bytes: SHA256.hash(data: bytes))
+    if contains(digest) {
+      return IngestOutcome(digest: digest, size: Int64(bytes.count), stored: false, path: path(for: digest))
+    }
+    let temporaryPath = makeTemporaryPath()
+    let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: temporaryPath) }
+    defer { close(descriptor) }
+    var written = 0
+    while written < bytes.count {
+      let result = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, bytes.count - written) }
+      if result < 0 {
+        if errno == EINTR { continue }
+        let error = StoreError.system(.ioFailure, "write", path: temporaryPath)
+        unlink(temporaryPath)
+        throw error
+      }
+      written += result
+    }
+    return try ingest(temporaryPath: temporaryPath, digest: digest, size: Int64(bytes.count))
+  }
+
+  /// Re-reads a blob and compares its hash with its name.
+  public func verify(_ digest: Digest) throws(StoreError) -> Bool {
+    let blobPath = path(for: digest)
+    let descriptor = open(blobPath, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw StoreError.system(.missingBlob, "open", path: blobPath) }
+    defer { close(descriptor) }
+    var hasher = SHA256()
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw StoreError.system(.ioFailure, "read", path: blobPath)
+      }
+      if count == 0 { break }
+      buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
+    return Digest(bytes: hasher.finalize()) == digest
+  }
+
+  static func fsyncFile(at path: String) throws(StoreError) {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: path) }
+    defer { close(descriptor) }
+    guard fsync(descriptor) == 0 else { throw StoreError.system(.ioFailure, "fsync", path: path) }
+  }
+}

@@ -1,0 +1,72 @@
+// A local Containers API for the offline demo and the benchmarks. Listens on loopback only.
+import ArtifactsEmulator
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+let usage = """
+  usage: artifacts-emulator [--seed MANIFEST.json]... [--port N] [--ttl SECONDS] [--latency-ms N]
+                            [--key KEY] [--port-file FILE]
+
+  Serves GET /v1/containers/{cid}, /files, /files/{fid} and /files/{fid}/content on 127.0.0.1.
+  The key defaults to $OPENAI_API_KEY, else "sk-emulator". Stops on SIGINT or SIGTERM.
+  """
+
+var seeds: [String] = []
+var port = 0
+var ttl: Double = 20 * 60
+var latency: Double = 0
+var key = ProcessInfo.processInfo.environment["OPENAI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? "sk-emulator"
+var portFile: String?
+
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+@MainActor func value(for option: String) -> String {
+  guard let value = arguments.next() else {
+    FileHandle.standardError.write(Data("artifacts-emulator: \(option) needs a value\n\(usage)\n".utf8))
+    exit(64)
+  }
+  return value
+}
+while let argument = arguments.next() {
+  switch argument {
+  case "--seed": seeds.append(value(for: argument))
+  case "--port": port = Int(value(for: argument)) ?? 0
+  case "--ttl": ttl = Double(value(for: argument)) ?? ttl
+  case "--latency-ms": latency = (Double(value(for: argument)) ?? 0) / 1000
+  case "--key": key = value(for: argument)
+  case "--port-file": portFile = value(for: argument)
+  case "-h", "--help":
+    print(usage)
+    exit(0)
+  default:
+    FileHandle.standardError.write(Data("artifacts-emulator: unknown argument \(argument)\n\(usage)\n".utf8))
+    exit(64)
+  }
+}
+
+let emulator = ContainersEmulator(apiKey: key, ttl: ttl)
+do {
+  var files = 0
+  for seed in seeds { files += try emulator.load(seed: seed) }
+  emulator.setLatency(latency)
+  try emulator.start(port: port)
+  if let portFile { try String(emulator.port).write(toFile: portFile, atomically: true, encoding: .utf8) }
+  FileHandle.standardOutput.write(Data("artifacts-emulator: \(files) files, listening on \(emulator.baseURL)\n".utf8))
+} catch {
+  FileHandle.standardError.write(Data("artifacts-emulator: \(error)\n".utf8))
+  exit(1)
+}
+
+signal(SIGINT, SIG_IGN)
+signal(SIGTERM, SIG_IGN)
+let signals = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: .main) }
+for source in signals {
+  source.setEventHandler {
+    emulator.stop()
+    exit(0)
+  }
+  source.resume()
+}
+dispatchMain()
