@@ -93,17 +93,27 @@ let package = Package(
       name: "ArtifactsTestSupport",
       dependencies: ["ArtifactsEmulator", "ArtifactsCore"],
       path: "Tests/ArtifactsTestSupport"),
-    .testTarget(name: "ArtifactsLogScanTests", dependencies: ["ArtifactsLogScan", "ArtifactsTestSupport"]),
+    .testTarget(
+      name: "ArtifactsLogScanTests", dependencies: ["ArtifactsLogScan", "ArtifactsGzip", "ArtifactsTestSupport"],
+      exclude: []),
     .testTarget(name: "ArtifactsGzipTests", dependencies: ["ArtifactsGzip", "ArtifactsTestSupport"]),
-    .testTarget(name: "ArtifactsStoreTests", dependencies: ["ArtifactsStore", "ArtifactsTestSupport"]),
+    .testTarget(
+      name: "ArtifactsStoreTests",
+      dependencies: ["ArtifactsStore", "ArtifactsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "ArtifactsCatalogTests", dependencies: ["ArtifactsCatalog", "ArtifactsTestSupport"]),
     .testTarget(
-      name: "ArtifactsFetchTests", dependencies: ["ArtifactsFetch", "ArtifactsEmulator", "ArtifactsTestSupport"]),
+      name: "ArtifactsFetchTests",
+      dependencies: [
+        "ArtifactsFetch", "ArtifactsEmulator", "ArtifactsTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+      ]),
     .testTarget(
       name: "ArtifactsEmulatorTests", dependencies: ["ArtifactsEmulator", "ArtifactsFetch", "ArtifactsTestSupport"]),
     .testTarget(
       name: "ArtifactsCLITests",
-      dependencies: ["ArtifactsCLI", "ArtifactsCatalog", "ArtifactsEmulator", "ArtifactsTestSupport"]),
+      dependencies: [
+        "artifacts", "ArtifactsCLI", "ArtifactsEmulator", "ArtifactsTestSupport",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]),
   ],
   swiftLanguageModes: [.v6]
 )

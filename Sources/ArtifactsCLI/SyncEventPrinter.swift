@@ -59,10 +59,12 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
       if terminal.verbose {
         terminal.err("retrying \(file.fileID) (attempt \(attempt) in \(String(format: "%.1f", delay)) s): \(reason)")
       }
-    case .lost(let file, let filename, let reason):
-      terminal.err("\(terminal.styled("lost", .red)) \(filename) (\(file)): \(reason)")
-    case .failed(let file, let filename, let reason):
-      terminal.err("\(terminal.styled("failed", .red)) \(filename) (\(file)): \(reason)")
+    case .lost(let file, let filename, let reason), .failed(let file, let filename, let reason):
+      // The summary lists every file that could not be archived; as it happens, only on request.
+      if terminal.verbose {
+        let word = if case .lost = event { "lost" } else { "failed" }
+        terminal.err("\(terminal.styled(word, .red)) \(filename) (\(file)): \(reason)")
+      }
     }
   }
 

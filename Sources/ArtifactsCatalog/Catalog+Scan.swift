@@ -28,6 +28,11 @@ public struct RecordOutcome: Sendable, Equatable {
   public var newFiles = 0
   /// Citations the catalog had never seen.
   public var newCitations = 0
+
+  public init(newFiles: Int = 0, newCitations: Int = 0) {
+    self.newFiles = newFiles
+    self.newCitations = newCitations
+  }
 }
 
 extension Catalog {

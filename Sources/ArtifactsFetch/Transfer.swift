@@ -184,7 +184,7 @@ final class Transfer {
         return .transient("the body ended after \(size) of \(expected) bytes from GET \(url)", headers: headers)
       }
       if let message = Self.errorMessage(inBody: prefix, size: size) {
-        return .transient("HTTP \(status) with an error body instead of the file: \(message) (GET \(url))\(requestID)", headers: headers)
+        return .transient("HTTP \(status) with an error body instead of the file: \(message)\(requestID)", headers: headers)
       }
       return .success(
         CompletedDownload(
@@ -194,10 +194,12 @@ final class Transfer {
     }
     let message = Self.errorMessage(inBody: errorBody, size: Int64(errorBody.count))
       ?? String(decoding: errorBody.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    let reason = "HTTP \(status) from GET \(url)\(message.isEmpty ? "" : ": \(message)")\(requestID)"
+    let reason = "HTTP \(status)\(message.isEmpty ? "" : ": \(message)")\(requestID)"
     switch status {
     case 401, 403:
-      return .rejected(status: status, "the API rejected the credentials: \(reason)")
+      return .rejected(
+        status: status,
+        "the API rejected the credentials (\(reason)) for GET \(url); check OPENAI_API_KEY, OPENAI_ORG_ID and OPENAI_PROJECT_ID")
     case _ where shouldRetry == "true":
       return .transient(reason, headers: headers)
     case 404:

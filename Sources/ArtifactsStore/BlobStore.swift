@@ -91,7 +91,7 @@ public struct BlobStore: Sendable {
   }
 
   /// Makes the finished temp file at `temporaryPath` the blob for `digest`, following the
-  /// recipe in DESIGN.md: fsync the bytes, rename into place, fsync the directory, read-only.
+  /// recipe in DESIGN.md: fsync the bytes, read-only, move into place, fsync the directory.
   /// When the blob already exists the temp file is dropped (deduplication).
   public func ingest(temporaryPath: String, digest: Digest, size: Int64) throws(StoreError) -> IngestOutcome {
     let finalPath = path(for: digest)
@@ -105,9 +105,24 @@ public struct BlobStore: Sendable {
       throw StoreError.system(.cannotCreate, "mkdir", path: directory)
     }
     guard chmod(temporaryPath, 0o444) == 0 else { throw StoreError.system(.ioFailure, "chmod", path: temporaryPath) }
-    guard rename(temporaryPath, finalPath) == 0 else { throw StoreError.system(.ioFailure, "rename", path: finalPath) }
+    // link(2) is atomic and never replaces: when two transfers of identical bytes finish at
+    // once, exactly one becomes the blob and the other is counted as a duplicate. (rename(2)
+    // would silently replace, and both would claim to have stored it.)
+    var stored = true
+    if link(temporaryPath, finalPath) != 0 {
+      switch errno {
+      case EEXIST:
+        stored = false
+      case EPERM, ENOTSUP, EXDEV:
+        // A file system without hard links: fall back to rename, which replaces atomically.
+        guard rename(temporaryPath, finalPath) == 0 else { throw StoreError.system(.ioFailure, "rename", path: finalPath) }
+      default:
+        throw StoreError.system(.ioFailure, "link", path: finalPath)
+      }
+    }
+    unlink(temporaryPath)
     try Self.fsyncFile(at: directory)
-    return IngestOutcome(digest: digest, size: size, stored: true, path: finalPath)
+    return IngestOutcome(digest: digest, size: size, stored: stored, path: finalPath)
   }
 
   /// Stores bytes that are already in memory (images embedded in logs), hashing them here.
