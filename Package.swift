@@ -104,7 +104,8 @@ let package = Package(
     .testTarget(
       name: "ArtifactsFetchTests",
       dependencies: [
-        "ArtifactsFetch", "ArtifactsEmulator", "ArtifactsTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+        "ArtifactsFetch", "ArtifactsEmulator", "ArtifactsTestSupport",
+        .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .testTarget(
       name: "ArtifactsEmulatorTests", dependencies: ["ArtifactsEmulator", "ArtifactsFetch", "ArtifactsTestSupport"]),

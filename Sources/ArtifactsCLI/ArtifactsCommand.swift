@@ -28,7 +28,11 @@ public struct ArtifactsCommand: AsyncParsableCommand {
 /// Options every subcommand accepts (after the subcommand name).
 struct GlobalOptions: ParsableArguments {
   @Option(
-    name: .long, help: ArgumentHelp("The store directory.", discussion: "Default: $ARTIFACTS_HOME, else $XDG_DATA_HOME/artifacts, else ~/.local/share/artifacts.", valueName: "dir"))
+    name: .long,
+    help: ArgumentHelp(
+      "The store directory.",
+      discussion: "Default: $ARTIFACTS_HOME, else $XDG_DATA_HOME/artifacts, else ~/.local/share/artifacts.",
+      valueName: "dir"))
   var store: String?
 
   @Flag(name: [.short, .long], help: "Print only errors and the result.")
@@ -37,7 +41,9 @@ struct GlobalOptions: ParsableArguments {
   @Flag(name: [.short, .long], help: "Print every file as it is handled.")
   var verbose = false
 
-  @Option(name: .long, help: ArgumentHelp("When to use colour: auto, always or never (NO_COLOR is honoured).", valueName: "when"))
+  @Option(
+    name: .long,
+    help: ArgumentHelp("When to use colour: auto, always or never (NO_COLOR is honoured).", valueName: "when"))
   var color: ColorChoice = .auto
 
   var storeRoot: String { store ?? ArtifactStore.defaultRoot() }

@@ -26,7 +26,9 @@ extension ArtifactsCommand {
     @Argument(help: ArgumentHelp("Part of the file name.", valueName: "pattern"))
     var pattern: String?
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("States to list: archived (default), pending, lost, failed.", valueName: "state"))
+    @Option(
+      name: .long, parsing: .upToNextOption,
+      help: ArgumentHelp("States to list: archived (default), pending, lost, failed.", valueName: "state"))
     var state: [FileStateArgument] = []
 
     @Option(name: .long, help: "Show at most this many files.")

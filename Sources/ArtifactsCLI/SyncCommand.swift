@@ -40,7 +40,9 @@ extension ArtifactsCommand {
     @Flag(name: .long, help: "Print JSON Lines events on stdout; the last one is the summary.")
     var json = false
 
-    @Option(name: .customLong("cacert"), help: ArgumentHelp("Extra certificate authorities (PEM) for TLS.", valueName: "file"))
+    @Option(
+      name: .customLong("cacert"), help: ArgumentHelp("Extra certificate authorities (PEM) for TLS.", valueName: "file")
+    )
     var caBundle: String?
 
     func validate() throws {

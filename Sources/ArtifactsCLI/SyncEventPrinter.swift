@@ -43,17 +43,23 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
     }
     switch event {
     case .diagnostic(let diagnostic):
-      if diagnostic.severity == .error { terminal.error(diagnostic.description) } else { terminal.warning(diagnostic.description) }
+      if diagnostic.severity == .error {
+        terminal.error(diagnostic.description)
+      } else {
+        terminal.warning(diagnostic.description)
+      }
     case .logScanned(let path, let records, let citations, let skipped, _):
       if terminal.verbose {
-        terminal.err("scanned \(path): \(records) records, \(citations) citations\(skipped > 0 ? ", \(skipped) skipped" : "")")
+        terminal.err(
+          "scanned \(path): \(records) records, \(citations) citations\(skipped > 0 ? ", \(skipped) skipped" : "")")
       }
     case .downloadPlanned(let files):
       if !terminal.quiet { terminal.err("downloading \(files) file\(files == 1 ? "" : "s")…") }
     case .downloaded(let file, let filename, let digest, let size, let deduplicated):
       if terminal.verbose {
         terminal.err(
-          "\(terminal.styled("archived", .green)) \(filename) (\(file.fileID), \(Format.bytes(size)), \(digest.short))\(deduplicated ? " — same content already stored" : "")")
+          "\(terminal.styled("archived", .green)) \(filename) (\(file.fileID), \(Format.bytes(size)), \(digest.short))\(deduplicated ? " — same content already stored" : "")"
+        )
       }
     case .retrying(let file, let attempt, let reason, let delay):
       if terminal.verbose {
@@ -152,19 +158,26 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
     lines.append(
       "Citations: \(summary.citationsFound) found (\(summary.newCitations) new), naming \(summary.filesCited) file\(summary.filesCited == 1 ? "" : "s")"
     )
-    let rows: [[String]] = [
-      ["archived", "\(summary.archived)", summary.archived > 0 ? "downloaded now, \(Format.bytes(summary.bytesDownloaded))" : ""],
-      ["deduplicated", "\(summary.deduplicated)", summary.deduplicated > 0 ? "content was already stored" : ""],
-      ["already archived", "\(summary.alreadyArchived)", ""],
-      ["lost", "\(summary.lost)", summary.lost > 0 ? "gone from their container" : ""],
-      ["failed", "\(summary.failed)", summary.failed > 0 ? "will be retried by the next sync" : ""],
-    ] + (summary.pending > 0 ? [["pending", "\(summary.pending)", dryRun ? "dry run: nothing downloaded" : "not attempted"]] : [])
+    let rows: [[String]] =
+      [
+        [
+          "archived", "\(summary.archived)",
+          summary.archived > 0 ? "downloaded now, \(Format.bytes(summary.bytesDownloaded))" : "",
+        ],
+        ["deduplicated", "\(summary.deduplicated)", summary.deduplicated > 0 ? "content was already stored" : ""],
+        ["already archived", "\(summary.alreadyArchived)", ""],
+        ["lost", "\(summary.lost)", summary.lost > 0 ? "gone from their container" : ""],
+        ["failed", "\(summary.failed)", summary.failed > 0 ? "will be retried by the next sync" : ""],
+      ]
+      + (summary.pending > 0
+        ? [["pending", "\(summary.pending)", dryRun ? "dry run: nothing downloaded" : "not attempted"]] : [])
     lines.append(contentsOf: Format.table(rows).map { "  " + $0 })
     if summary.archived == 0 && summary.lost == 0 && summary.failed == 0 && summary.pending == 0 {
       lines.append("Nothing new to download.")
     }
     for file in summary.unarchived {
-      lines.append("  \(terminal.styled(file.state, .red)) \(file.filename) (\(file.containerID)/\(file.fileID)): \(file.reason)")
+      lines.append(
+        "  \(terminal.styled(file.state, .red)) \(file.filename) (\(file.containerID)/\(file.fileID)): \(file.reason)")
     }
     for line in lines { terminal.out(line) }
   }

@@ -68,8 +68,9 @@ extension Catalog {
         let fileRowID = try Int64.fetchOne(
           db, sql: "SELECT id FROM container_file WHERE container_id = ? AND file_id = ?",
           arguments: [citation.file.containerID, citation.file.fileID])
-        let known = try Bool.fetchOne(
-          db, sql: "SELECT 1 FROM citation WHERE citation_key = ?", arguments: [citation.identity]) ?? false
+        let known =
+          try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM citation WHERE citation_key = ?", arguments: [citation.identity]) ?? false
         if !known { outcome.newCitations += 1 }
         try db.execute(
           sql: """
@@ -89,7 +90,8 @@ extension Catalog {
           try upsert(response: response, line: sighting.location.line, logID: logID, db)
         }
         try upsertContainer(sighting.containerID, respondedAt: sighting.response?.createdAt, seenAt: seenAt, db)
-        let key = "\(sighting.response?.id ?? sighting.location.description)|\(sighting.callID ?? "-")|\(sighting.containerID)"
+        let key =
+          "\(sighting.response?.id ?? sighting.location.description)|\(sighting.callID ?? "-")|\(sighting.containerID)"
         try db.execute(
           sql: """
             INSERT INTO container_sighting (sighting_key, container_id, call_id, response_id, log_file_id, line)
@@ -112,7 +114,9 @@ extension Catalog {
           status = coalesce(excluded.status, response.status),
           previous_response_id = coalesce(response.previous_response_id, excluded.previous_response_id)
         """,
-      arguments: [response.id, response.createdAt, response.model, response.status, response.previousResponseID, logID, line])
+      arguments: [
+        response.id, response.createdAt, response.model, response.status, response.previousResponseID, logID, line,
+      ])
   }
 
   private func upsertContainer(_ id: String, respondedAt: Int64?, seenAt: String, _ db: Database) throws {

@@ -34,7 +34,9 @@ extension Catalog {
       return rows.map { row in
         WorkItem(
           rowID: row[0], file: ContainerFileRef(containerID: row[1], fileID: row[2]), filename: row[3],
-          deadline: (row[4] as String?).flatMap { try? Date($0, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) })
+          deadline: (row[4] as String?).flatMap {
+            try? Date($0, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+          })
       }
     }
   }
@@ -95,7 +97,9 @@ extension Catalog {
         for file in slice { _ = arguments.append(contentsOf: [file.containerID, file.fileID]) }
         let pairs = Array(repeating: "(?, ?)", count: slice.count).joined(separator: ", ")
         let rows = try Row.fetchAll(
-          db, sql: "SELECT container_id, file_id, state FROM container_file WHERE (container_id, file_id) IN (VALUES \(pairs))",
+          db,
+          sql:
+            "SELECT container_id, file_id, state FROM container_file WHERE (container_id, file_id) IN (VALUES \(pairs))",
           arguments: arguments)
         for row in rows {
           if let state = FileState(rawValue: row[2]) {

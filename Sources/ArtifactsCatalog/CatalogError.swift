@@ -17,7 +17,8 @@ public struct CatalogError: Error, Sendable, CustomStringConvertible {
   static func wrap(_ error: any Error, _ code: Code = .queryFailed, path: String) -> CatalogError {
     if let error = error as? CatalogError { return error }
     if let database = error as? DatabaseError {
-      return CatalogError(code, path: path, detail: "\(database.message ?? "SQLite error") (SQLite code \(database.resultCode.rawValue))")
+      return CatalogError(
+        code, path: path, detail: "\(database.message ?? "SQLite error") (SQLite code \(database.resultCode.rawValue))")
     }
     return CatalogError(code, path: path, detail: "\(error)")
   }

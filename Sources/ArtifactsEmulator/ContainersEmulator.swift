@@ -62,7 +62,9 @@ public final class ContainersEmulator: Sendable {
 
   /// Adds a container holding `files`; returns its id (a fresh `cntr_…` when not given).
   @discardableResult
-  public func addContainer(id: String? = nil, name: String = "emulated", files: [EmulatedFile], lastActiveAt: Date? = nil)
+  public func addContainer(
+    id: String? = nil, name: String = "emulated", files: [EmulatedFile], lastActiveAt: Date? = nil
+  )
     -> String
   {
     let identifier = id ?? "cntr_" + Self.randomHex(48)

@@ -70,7 +70,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
       answer = route(path: path, query: query)
     }
     var headers: [String: String] = [:]
-    for (name, value) in head.headers { headers[name.lowercased()] = name.lowercased() == "authorization" ? "<set>" : value }
+    for (name, value) in head.headers {
+      headers[name.lowercased()] = name.lowercased() == "authorization" ? "<set>" : value
+    }
     var logged = LoggedRequest(
       method: "\(head.method)", path: path, status: Int(answer.status.code), authorized: authorized, headers: headers)
     let chosenFault = authorized ? fault(logged) : nil
@@ -152,12 +154,17 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
   private func content(_ file: EmulatedFile) -> Answer {
     let name = (file.path as NSString).lastPathComponent
     let ext = (name as NSString).pathExtension
-    let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? "file"
+    let encoded =
+      name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+      ?? "file"
     // As recorded: no Content-Type, a generic plain filename and the real one in filename*.
     return Answer(
       status: .ok,
       headers: [
-        ("content-disposition", "attachment; filename=\"file\(ext.isEmpty ? "" : "." + ext)\"; filename*=UTF-8''\(encoded)")
+        (
+          "content-disposition",
+          "attachment; filename=\"file\(ext.isEmpty ? "" : "." + ext)\"; filename*=UTF-8''\(encoded)"
+        )
       ], body: file.bytes)
   }
 
@@ -215,7 +222,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
   // MARK: Helpers
 
-  static func error(_ status: HTTPResponseStatus, _ message: String, type: String = "invalid_request_error", code: String? = nil)
+  static func error(
+    _ status: HTTPResponseStatus, _ message: String, type: String = "invalid_request_error", code: String? = nil
+  )
     -> Answer
   {
     let body: [String: Any] = [

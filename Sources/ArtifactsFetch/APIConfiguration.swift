@@ -22,7 +22,8 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
     var base = baseURL.trimmingCharacters(in: .whitespaces)
     while base.hasSuffix("/") { base.removeLast() }
     guard !apiKey.isEmpty else {
-      throw FetchError(.missingKey, "OPENAI_API_KEY is not set: export it, or use the key of the project whose logs these are")
+      throw FetchError(
+        .missingKey, "OPENAI_API_KEY is not set: export it, or use the key of the project whose logs these are")
     }
     guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), let host = url.host else {
       throw FetchError(.invalidConfiguration, "OPENAI_BASE_URL is not a valid URL: \(base)")
@@ -35,7 +36,8 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
     case "http":
       throw FetchError(
         .invalidConfiguration,
-        "refusing to send the API key over plain http to \(host); use https (plain http is allowed only to loopback addresses)")
+        "refusing to send the API key over plain http to \(host); use https (plain http is allowed only to loopback addresses)"
+      )
     default:
       throw FetchError(.invalidConfiguration, "OPENAI_BASE_URL must be an http(s) URL, not \(scheme)://")
     }

@@ -10,8 +10,9 @@ public struct RetryPolicy: Sendable {
   /// A `Retry-After` longer than this is not waited for in full.
   public var maximumServerDelay: Double
 
-  public init(maximumAttempts: Int = 8, baseDelay: Double = 0.5, maximumDelay: Double = 8, maximumServerDelay: Double = 60)
-  {
+  public init(
+    maximumAttempts: Int = 8, baseDelay: Double = 0.5, maximumDelay: Double = 8, maximumServerDelay: Double = 60
+  ) {
     self.maximumAttempts = maximumAttempts
     self.baseDelay = baseDelay
     self.maximumDelay = maximumDelay

@@ -40,8 +40,10 @@ final class Transfer {
   private var errorBody: [UInt8] = []
   private var writeFailure: String?
 
-  init(file: ContainerFileRef, url: String, temporaryPath: String, continuation: CheckedContinuation<DownloadOutcome, Never>)
-  {
+  init(
+    file: ContainerFileRef, url: String, temporaryPath: String,
+    continuation: CheckedContinuation<DownloadOutcome, Never>
+  ) {
     self.file = file
     self.url = url
     self.temporaryPath = temporaryPath
@@ -184,7 +186,8 @@ final class Transfer {
         return .transient("the body ended after \(size) of \(expected) bytes from GET \(url)", headers: headers)
       }
       if let message = Self.errorMessage(inBody: prefix, size: size) {
-        return .transient("HTTP \(status) with an error body instead of the file: \(message)\(requestID)", headers: headers)
+        return .transient(
+          "HTTP \(status) with an error body instead of the file: \(message)\(requestID)", headers: headers)
       }
       return .success(
         CompletedDownload(
@@ -192,14 +195,16 @@ final class Transfer {
           prefix: prefix, serverFilename: Self.filename(fromContentDisposition: headers["content-disposition"]),
           attempts: attempts))
     }
-    let message = Self.errorMessage(inBody: errorBody, size: Int64(errorBody.count))
+    let message =
+      Self.errorMessage(inBody: errorBody, size: Int64(errorBody.count))
       ?? String(decoding: errorBody.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     let reason = "HTTP \(status)\(message.isEmpty ? "" : ": \(message)")\(requestID)"
     switch status {
     case 401, 403:
       return .rejected(
         status: status,
-        "the API rejected the credentials (\(reason)) for GET \(url); check OPENAI_API_KEY, OPENAI_ORG_ID and OPENAI_PROJECT_ID")
+        "the API rejected the credentials (\(reason)) for GET \(url); check OPENAI_API_KEY, OPENAI_ORG_ID and OPENAI_PROJECT_ID"
+      )
     case _ where shouldRetry == "true":
       return .transient(reason, headers: headers)
     case 404:

@@ -31,7 +31,8 @@ public struct CompletedDownload: Sendable {
 }
 
 /// Called on the engine's thread when a transfer will be tried again.
-public typealias RetryObserver = @Sendable (_ file: ContainerFileRef, _ attempt: Int, _ reason: String, _ delay: Double) -> Void
+public typealias RetryObserver =
+  @Sendable (_ file: ContainerFileRef, _ attempt: Int, _ reason: String, _ delay: Double) -> Void
 
 public final class TransferEngine: @unchecked Sendable {
   // Everything below `lock` is shared with submitting threads; the rest belongs to the thread.

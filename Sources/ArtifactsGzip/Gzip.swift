@@ -113,7 +113,8 @@ public final class GzipDeflater {
     output = [UInt8](repeating: 0, count: outputChunkSize)
     let status = czlib_deflate_init2(&stream, level, 15 + 16, 8)
     guard status == Z_OK else {
-      throw GzipError(code: .internalError, message: "zlib could not start deflating at level \(level) (code \(status))")
+      throw GzipError(
+        code: .internalError, message: "zlib could not start deflating at level \(level) (code \(status))")
     }
   }
 

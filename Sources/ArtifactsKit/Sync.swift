@@ -116,7 +116,8 @@ public struct Sync: Sendable {
 
   // MARK: Scanning
 
-  private func scan(_ files: [String], into summary: inout SyncSummary) async throws(KitError) -> Set<ContainerFileRef> {
+  private func scan(_ files: [String], into summary: inout SyncSummary) async throws(KitError) -> Set<ContainerFileRef>
+  {
     var cited = Set<ContainerFileRef>()
     let scanner = LogScanner()
     for path in files {

@@ -44,7 +44,9 @@ final class ByteSource {
     guard let first = try readRaw() else { return }
     if hasGzipMagic(first) {
       isGzip = true
-      do { inflater = try GzipInflater() } catch { throw LogScanError(.corruptCompression, path: path, detail: error.message) }
+      do { inflater = try GzipInflater() } catch {
+        throw LogScanError(.corruptCompression, path: path, detail: error.message)
+      }
       try inflate(first)
     } else {
       pending = first
@@ -68,7 +70,9 @@ final class ByteSource {
     }
     if let inflater {
       self.inflater = nil
-      do { try inflater.finish() } catch { throw LogScanError(.truncatedCompression, path: path, detail: error.message) }
+      do { try inflater.finish() } catch {
+        throw LogScanError(.truncatedCompression, path: path, detail: error.message)
+      }
     }
     return nil
   }

@@ -16,7 +16,6 @@ public struct LogFindings: Sendable {
   public init() {}
 }
 
-
 /// Stateful across the records of one log, because a stream's events only make sense together.
 struct CitationExtractor {
   private var citationIndex: [String: Int] = [:]
@@ -88,8 +87,7 @@ struct CitationExtractor {
 
   // MARK: Walking any JSON shape
 
-  private mutating func walk(_ value: JSONValue, response: ResponseInfo?, outputIndex: Int?, at location: LogLocation)
-  {
+  private mutating func walk(_ value: JSONValue, response: ResponseInfo?, outputIndex: Int?, at location: LogLocation) {
     switch value {
     case .array(let elements):
       for element in elements { walk(element, response: response, outputIndex: outputIndex, at: location) }
@@ -196,8 +194,9 @@ struct CitationExtractor {
     }
   }
 
-  private mutating func addSighting(containerID: String, callID: String?, response: ResponseInfo?, at location: LogLocation)
-  {
+  private mutating func addSighting(
+    containerID: String, callID: String?, response: ResponseInfo?, at location: LogLocation
+  ) {
     let key = "\(response?.id ?? location.description)|\(callID ?? "-")|\(containerID)"
     guard sightingKeys.insert(key).inserted else { return }
     findings.sightings.append(

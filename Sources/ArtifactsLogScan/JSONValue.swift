@@ -96,7 +96,9 @@ public struct JSONParser {
 
   mutating func expect(_ byte: UInt8) throws(JSONSyntaxError) {
     skipWhitespace()
-    guard position < bytes.count else { throw error("the text ends early; expected '\(Character(Unicode.Scalar(byte)))'") }
+    guard position < bytes.count else {
+      throw error("the text ends early; expected '\(Character(Unicode.Scalar(byte)))'")
+    }
     guard bytes[position] == byte else { throw error("expected '\(Character(Unicode.Scalar(byte)))'") }
     position += 1
   }

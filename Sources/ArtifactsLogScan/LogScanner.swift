@@ -178,7 +178,9 @@ private struct ScanRun {
       } catch {
         records += 1
         skipped += 1
-        warn("malformed JSON (\(error.message)); the rest of the file was skipped", line: Self.lineNumber(bytes, error.offset))
+        warn(
+          "malformed JSON (\(error.message)); the rest of the file was skipped",
+          line: Self.lineNumber(bytes, error.offset))
       }
     }
   }
@@ -383,4 +385,3 @@ enum RecordFilter {
     }
   }
 }
-

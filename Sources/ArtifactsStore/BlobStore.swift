@@ -115,7 +115,9 @@ public struct BlobStore: Sendable {
         stored = false
       case EPERM, ENOTSUP, EXDEV:
         // A file system without hard links: fall back to rename, which replaces atomically.
-        guard rename(temporaryPath, finalPath) == 0 else { throw StoreError.system(.ioFailure, "rename", path: finalPath) }
+        guard rename(temporaryPath, finalPath) == 0 else {
+          throw StoreError.system(.ioFailure, "rename", path: finalPath)
+        }
       default:
         throw StoreError.system(.ioFailure, "link", path: finalPath)
       }

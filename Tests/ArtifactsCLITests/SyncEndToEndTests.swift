@@ -21,36 +21,49 @@ struct SyncEndToEndTests {
   func makeWorld() throws -> World {
     let emulator = try ContainersEmulator.started(apiKey: key)
     let shared = Array("x,y\n1,1\n2,4\n".utf8)
-    let chart = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + (0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+    let chart =
+      [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + (0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
     let report = Array(String(repeating: "report line\n", count: 1000).utf8)
-    let a = emulator.addContainer(id: FakeID.container(1), files: [
-      EmulatedFile(id: FakeID.file(1), path: "/mnt/data/squares.csv", bytes: shared),
-      EmulatedFile(id: FakeID.file(2), path: "/mnt/data/chart.png", bytes: chart),
-    ])
-    let b = emulator.addContainer(id: FakeID.container(2), files: [
-      EmulatedFile(id: FakeID.file(3), path: "/mnt/data/squares_copy.csv", bytes: shared),
-      EmulatedFile(id: FakeID.file(4), path: "/mnt/data/report.txt", bytes: report),
-    ])
-    let c = emulator.addContainer(id: FakeID.container(3), files: [
-      EmulatedFile(id: FakeID.file(5), path: "/mnt/data/gone.csv", bytes: [1, 2, 3])
-    ])
+    let a = emulator.addContainer(
+      id: FakeID.container(1),
+      files: [
+        EmulatedFile(id: FakeID.file(1), path: "/mnt/data/squares.csv", bytes: shared),
+        EmulatedFile(id: FakeID.file(2), path: "/mnt/data/chart.png", bytes: chart),
+      ])
+    let b = emulator.addContainer(
+      id: FakeID.container(2),
+      files: [
+        EmulatedFile(id: FakeID.file(3), path: "/mnt/data/squares_copy.csv", bytes: shared),
+        EmulatedFile(id: FakeID.file(4), path: "/mnt/data/report.txt", bytes: report),
+      ])
+    let c = emulator.addContainer(
+      id: FakeID.container(3),
+      files: [
+        EmulatedFile(id: FakeID.file(5), path: "/mnt/data/gone.csv", bytes: [1, 2, 3])
+      ])
     emulator.expire(containerID: c)
     let logs = TemporaryDirectory("logs")
     logs.write(
       "app/2026-11-25.jsonl",
       [
-        responseLine(id: FakeID.response(1), container: a, files: [(FakeID.file(1), "squares.csv"), (FakeID.file(2), "chart.png")], createdAt: 1_764_000_000),
-        responseLine(id: FakeID.response(2), container: b, files: [(FakeID.file(3), "squares_copy.csv")], createdAt: 1_764_000_100),
+        responseLine(
+          id: FakeID.response(1), container: a,
+          files: [(FakeID.file(1), "squares.csv"), (FakeID.file(2), "chart.png")], createdAt: 1_764_000_000),
+        responseLine(
+          id: FakeID.response(2), container: b, files: [(FakeID.file(3), "squares_copy.csv")], createdAt: 1_764_000_100),
       ].joined(separator: "\n") + "\n")
     logs.write(
       "app/old/turn.json",
       responseLine(
-        id: FakeID.response(3), container: b, files: [(FakeID.file(4), "report.txt")], model: "gpt-4o-mini", createdAt: 1_764_000_200))
+        id: FakeID.response(3), container: b, files: [(FakeID.file(4), "report.txt")], model: "gpt-4o-mini",
+        createdAt: 1_764_000_200))
     logs.write(
       "app/old/later.json",
-      responseLine(id: FakeID.response(4), container: b, files: [(FakeID.file(4), "report.txt")], createdAt: 1_764_000_300))
+      responseLine(
+        id: FakeID.response(4), container: b, files: [(FakeID.file(4), "report.txt")], createdAt: 1_764_000_300))
     logs.write(
-      "app/expired.jsonl", responseLine(id: FakeID.response(5), container: c, files: [(FakeID.file(5), "gone.csv")]) + "\n")
+      "app/expired.jsonl",
+      responseLine(id: FakeID.response(5), container: c, files: [(FakeID.file(5), "gone.csv")]) + "\n")
     return World(
       emulator: emulator, logs: logs,
       contents: [FakeID.file(1): shared, FakeID.file(2): chart, FakeID.file(3): shared, FakeID.file(4): report])
@@ -91,10 +104,15 @@ struct SyncEndToEndTests {
     // find --json: the documented fields, an absolute path to correct bytes, every citation.
     let found = try run(binary, ["find", "--store", store.path, "--json"], environment: env)
     #expect(found.status == 0)
-    let records = try found.stdoutLines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    let records = try found.stdoutLines.map {
+      try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
     #expect(records.count == 4)
     for record in records {
-      for field in ["filename", "sha256", "size", "media_type", "container_id", "file_id", "state", "path", "response_id", "citations"] {
+      for field in [
+        "filename", "sha256", "size", "media_type", "container_id", "file_id", "state", "path", "response_id",
+        "citations",
+      ] {
         #expect(record[field] != nil, "missing \(field)")
       }
       let fileID = try #require(record["file_id"] as? String)
@@ -154,7 +172,8 @@ struct SyncEndToEndTests {
     let store = TemporaryDirectory("store")
     let wrong = "sk-wrong-0000-1111"
     let result = try run(
-      binary, ["sync", "--store", store.path, "--jobs", "2", world.logs.path], environment: environment(world.emulator, key: wrong))
+      binary, ["sync", "--store", store.path, "--jobs", "2", world.logs.path],
+      environment: environment(world.emulator, key: wrong))
     #expect(result.status == 1)
     #expect(result.stderr.contains("error: the API rejected the credentials (HTTP 401"))
     #expect(result.stderr.split(separator: "\n").filter { $0.contains("401") }.count == 1)
@@ -178,9 +197,12 @@ struct SyncEndToEndTests {
     let world = try makeWorld()
     defer { world.emulator.stop() }
     let store = TemporaryDirectory("store")
-    let result = try run(binary, ["sync", "--json", "--store", store.path, world.logs.path], environment: environment(world.emulator))
+    let result = try run(
+      binary, ["sync", "--json", "--store", store.path, world.logs.path], environment: environment(world.emulator))
     #expect(result.status == 3)
-    let events = try result.stdoutLines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    let events = try result.stdoutLines.map {
+      try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
     #expect(events.filter { $0["event"] as? String == "scan" }.count == 4)
     #expect(events.filter { $0["event"] as? String == "download" }.count == 4)
     #expect(events.filter { $0["event"] as? String == "lost" }.count == 1)
@@ -196,7 +218,9 @@ struct SyncEndToEndTests {
     let world = try makeWorld()
     defer { world.emulator.stop() }
     let store = TemporaryDirectory("store")
-    let result = try run(binary, ["sync", "--dry-run", "--store", store.path, world.logs.path], environment: ["NO_COLOR": "1", "OPENAI_API_KEY": ""])
+    let result = try run(
+      binary, ["sync", "--dry-run", "--store", store.path, world.logs.path],
+      environment: ["NO_COLOR": "1", "OPENAI_API_KEY": ""])
     #expect(result.status == 0, "\(result.stderr)")
     #expect(result.stdout.contains("pending           5"))
     #expect(world.emulator.requestLog.isEmpty)

@@ -7,7 +7,9 @@ import Testing
 struct CatalogTests {
   let container = FakeID.container(9)
 
-  func citation(_ file: Int, _ name: String, response: Int, line: Int, annotation: Int = 0, text: String? = nil) -> Citation {
+  func citation(_ file: Int, _ name: String, response: Int, line: Int, annotation: Int = 0, text: String? = nil)
+    -> Citation
+  {
     Citation(
       file: ContainerFileRef(containerID: container, fileID: FakeID.file(file)), filename: name, startIndex: 1,
       endIndex: 5, citedText: text,
@@ -22,7 +24,9 @@ struct CatalogTests {
 
   @Test func recordingTheSameLogTwiceAddsNothing() throws {
     let catalog = try Catalog(inMemory: ())
-    let citations = [citation(1, "chart.png", response: 1, line: 1), citation(2, "data.csv", response: 1, line: 1, annotation: 1)]
+    let citations = [
+      citation(1, "chart.png", response: 1, line: 1), citation(2, "data.csv", response: 1, line: 1, annotation: 1),
+    ]
     let first = try catalog.record(contribution(citations))
     let second = try catalog.record(contribution(citations))
     #expect(first == RecordOutcome(newFiles: 2, newCitations: 2))
@@ -60,12 +64,14 @@ struct CatalogTests {
     let catalog = try Catalog(inMemory: ())
     _ = try catalog.record(
       contribution([
-        citation(1, "my-file (1).csv", response: 1, line: 1), citation(2, "100%_done.txt", response: 1, line: 1, annotation: 1),
+        citation(1, "my-file (1).csv", response: 1, line: 1),
+        citation(2, "100%_done.txt", response: 1, line: 1, annotation: 1),
         citation(3, "say \"hi\".md", response: 1, line: 1, annotation: 2),
       ]))
     for (index, item) in try catalog.pendingWork().enumerated() {
       try catalog.markArchived(
-        item, digest: Digest(hex: String(repeating: "\(index)", count: 64))!, size: 1, mediaType: "text/plain", attempts: 1)
+        item, digest: Digest(hex: String(repeating: "\(index)", count: 64))!, size: 1, mediaType: "text/plain",
+        attempts: 1)
     }
     #expect(try catalog.find(FindQuery(substring: "(1)")).map(\.filename) == ["my-file (1).csv"])
     #expect(try catalog.find(FindQuery(substring: "%_")).map(\.filename) == ["100%_done.txt"])

@@ -12,8 +12,11 @@ struct EmulatorTests {
     let directory = TemporaryDirectory()
     let result = try run(
       URL(fileURLWithPath: "/usr/bin/curl"),
-      ["-sS", "-D", directory.file("head"), "-o", directory.file("body"), "-H", "Authorization: Bearer \(key ?? self.key)",
-       emulator.baseURL + path])
+      [
+        "-sS", "-D", directory.file("head"), "-o", directory.file("body"), "-H",
+        "Authorization: Bearer \(key ?? self.key)",
+        emulator.baseURL + path,
+      ])
     #expect(result.status == 0, "\(result.stderr)")
     return (
       (try? String(contentsOfFile: directory.file("head"), encoding: .utf8)) ?? "",
@@ -28,11 +31,14 @@ struct EmulatorTests {
   @Test func contentHasNoContentTypeAndNamesTheFileInFilenameStar() throws {
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
-    let container = emulator.addContainer(files: [EmulatedFile(id: FakeID.file(1), path: "/mnt/data/numbers_and_squares.csv", bytes: Array("x,y\r\n".utf8))])
+    let container = emulator.addContainer(files: [
+      EmulatedFile(id: FakeID.file(1), path: "/mnt/data/numbers_and_squares.csv", bytes: Array("x,y\r\n".utf8))
+    ])
     let (head, body) = try curl(emulator, "/containers/\(container)/files/\(FakeID.file(1))/content")
     #expect(head.hasPrefix("HTTP/1.1 200"))
     #expect(!head.lowercased().contains("content-type"))
-    #expect(head.contains(#"content-disposition: attachment; filename="file.csv"; filename*=UTF-8''numbers_and_squares.csv"#))
+    #expect(
+      head.contains(#"content-disposition: attachment; filename="file.csv"; filename*=UTF-8''numbers_and_squares.csv"#))
     #expect(head.contains("x-request-id: req_"))
     #expect(body == "x,y\r\n")
   }
@@ -58,7 +64,9 @@ struct EmulatorTests {
   @Test func listingPaginatesWithAfterCursor() throws {
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
-    let files = (1...5).map { EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0)", bytes: [], createdAt: Int64($0)) }
+    let files = (1...5).map {
+      EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0)", bytes: [], createdAt: Int64($0))
+    }
     let container = emulator.addContainer(files: files)
     var seen: [String] = []
     var after = ""
@@ -90,7 +98,8 @@ struct EmulatorTests {
     clock.advance(50)
     #expect(try curl(emulator, "/containers/\(container)").head.hasPrefix("HTTP/1.1 200"))  // refreshes
     clock.advance(50)
-    #expect(try curl(emulator, "/containers/\(container)/files/\(FakeID.file(1))/content").head.hasPrefix("HTTP/1.1 200"))
+    #expect(
+      try curl(emulator, "/containers/\(container)/files/\(FakeID.file(1))/content").head.hasPrefix("HTTP/1.1 200"))
     clock.advance(61)
     let (head, body) = try curl(emulator, "/containers/\(container)/files")
     #expect(head.hasPrefix("HTTP/1.1 400"))

@@ -10,7 +10,9 @@ import Testing
 struct TransferEngineTests {
   let key = "sk-test-key-0123456789"
 
-  func engine(_ emulator: ContainersEmulator, key: String? = nil, jobs: Int = 4, attempts: Int = 4) throws -> TransferEngine {
+  func engine(_ emulator: ContainersEmulator, key: String? = nil, jobs: Int = 4, attempts: Int = 4) throws
+    -> TransferEngine
+  {
     let configuration = try APIConfiguration(
       baseURL: emulator.baseURL, apiKey: key ?? self.key, organization: "org-1", project: "proj_1",
       userAgent: "artifacts-tests")
@@ -23,10 +25,13 @@ struct TransferEngineTests {
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
     let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 31) }
-    let container = emulator.addContainer(files: [EmulatedFile(id: FakeID.file(1), path: "/mnt/data/résumé (1).bin", bytes: bytes)])
+    let container = emulator.addContainer(files: [
+      EmulatedFile(id: FakeID.file(1), path: "/mnt/data/résumé (1).bin", bytes: bytes)
+    ])
     let directory = TemporaryDirectory()
     let transfers = try engine(emulator)
-    let outcome = await transfers.download(ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("t.part"))
+    let outcome = await transfers.download(
+      ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("t.part"))
     transfers.shutdown()
     guard case .downloaded(let download) = outcome else { Issue.record("expected a download, got \(outcome)"); return }
     #expect(download.size == Int64(bytes.count))
@@ -48,8 +53,10 @@ struct TransferEngineTests {
     emulator.expire(containerID: expired)
     let directory = TemporaryDirectory()
     let transfers = try engine(emulator)
-    let missing = await transfers.download(ContainerFileRef(containerID: alive, fileID: FakeID.file(1)), to: directory.file("a"))
-    let gone = await transfers.download(ContainerFileRef(containerID: expired, fileID: FakeID.file(2)), to: directory.file("b"))
+    let missing = await transfers.download(
+      ContainerFileRef(containerID: alive, fileID: FakeID.file(1)), to: directory.file("a"))
+    let gone = await transfers.download(
+      ContainerFileRef(containerID: expired, fileID: FakeID.file(2)), to: directory.file("b"))
     transfers.shutdown()
     guard case .lost(_, let reason404) = missing, case .lost(_, let reason400) = gone else {
       Issue.record("expected lost, got \(missing) and \(gone)")
@@ -71,7 +78,8 @@ struct TransferEngineTests {
     let outcomes = await withTaskGroup(of: DownloadOutcome.self) { group in
       for file in files {
         group.addTask {
-          await transfers.download(ContainerFileRef(containerID: container, fileID: file.id), to: directory.file(file.id))
+          await transfers.download(
+            ContainerFileRef(containerID: container, fileID: file.id), to: directory.file(file.id))
         }
       }
       return await group.reduce(into: []) { $0.append($1) }
@@ -90,7 +98,9 @@ struct TransferEngineTests {
     defer { emulator.stop() }
     let bytes = Array(repeating: UInt8(42), count: 200_000)
     let container = emulator.addContainer(files: [EmulatedFile(id: FakeID.file(1), path: "/mnt/data/a", bytes: bytes)])
-    let faults: [Fault] = [.status(429, retryAfterSeconds: 0.05), .status(503), .errorJSONWithOK, .truncatedBody, .resetMidBody]
+    let faults: [Fault] = [
+      .status(429, retryAfterSeconds: 0.05), .status(503), .errorJSONWithOK, .truncatedBody, .resetMidBody,
+    ]
     let counter = Counter()
     emulator.setFaultInjector { _ in
       let index = counter.next()
@@ -98,7 +108,8 @@ struct TransferEngineTests {
     }
     let directory = TemporaryDirectory()
     let transfers = try engine(emulator, attempts: 8)
-    let outcome = await transfers.download(ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
+    let outcome = await transfers.download(
+      ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
     transfers.shutdown()
     guard case .downloaded(let download) = outcome else { Issue.record("expected a download, got \(outcome)"); return }
     #expect(download.attempts == faults.count + 1)
@@ -112,7 +123,8 @@ struct TransferEngineTests {
     emulator.setFaultInjector { _ in .status(500) }
     let directory = TemporaryDirectory()
     let transfers = try engine(emulator, attempts: 3)
-    let outcome = await transfers.download(ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
+    let outcome = await transfers.download(
+      ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
     transfers.shutdown()
     guard case .failed(_, let reason) = outcome else { Issue.record("expected failed, got \(outcome)"); return }
     #expect(reason.contains("HTTP 500") && reason.contains("3 attempts"))
@@ -123,7 +135,8 @@ struct TransferEngineTests {
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
     let transfers = try engine(emulator)
-    let outcome = await transfers.download(ContainerFileRef(containerID: "cntr_1/../..", fileID: "cfile_1"), to: "/tmp/x")
+    let outcome = await transfers.download(
+      ContainerFileRef(containerID: "cntr_1/../..", fileID: "cfile_1"), to: "/tmp/x")
     transfers.shutdown()
     guard case .failed = outcome else { Issue.record("expected failed, got \(outcome)"); return }
     #expect(emulator.requestLog.isEmpty)
@@ -142,7 +155,10 @@ struct TransferEngineTests {
   }
 
   @Test func contentDispositionParsing() {
-    #expect(Transfer.filename(fromContentDisposition: #"attachment; filename="file.csv"; filename*=UTF-8''numbers_and_squares.csv"#) == "numbers_and_squares.csv")
+    #expect(
+      Transfer.filename(
+        fromContentDisposition: #"attachment; filename="file.csv"; filename*=UTF-8''numbers_and_squares.csv"#)
+        == "numbers_and_squares.csv")
     #expect(Transfer.filename(fromContentDisposition: #"attachment; filename="plain.txt""#) == "plain.txt")
     #expect(Transfer.filename(fromContentDisposition: nil) == nil)
   }

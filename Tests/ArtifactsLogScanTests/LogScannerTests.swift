@@ -52,7 +52,8 @@ struct LogScannerTests {
   @Test func jsonArrayOfWrappedAndBatchRecords() throws {
     let directory = TemporaryDirectory()
     let wrapped = #"{"user": "ana", "response": \#(line(1, file: 1, name: "wrapped.csv"))}"#
-    let batch = #"{"id":"batch_req_1","custom_id":"q-7","response":{"status_code":200,"request_id":"req_1","body":\#(line(2, file: 2, name: "batch.png"))},"error":null}"#
+    let batch =
+      #"{"id":"batch_req_1","custom_id":"q-7","response":{"status_code":200,"request_id":"req_1","body":\#(line(2, file: 2, name: "batch.png"))},"error":null}"#
     let path = directory.write("array.json", "[\n  \(wrapped),\n  \(batch)\n]\n")
     let result = LogScanner().scan(path: path)
     #expect(result.format == .jsonDocument)
@@ -73,8 +74,10 @@ struct LogScannerTests {
 
   @Test func cutOffStreamStillCountsAnnotationsAndOldEventName() throws {
     let directory = TemporaryDirectory()
-    let response = #"{"id":"resp_s1","object":"response","created_at":1700000000,"model":"gpt-5","status":"in_progress","output":[]}"#
-    let annotation = #"{"type":"container_file_citation","container_id":"\#(container)","file_id":"cfile_1","filename":"early.csv","start_index":3,"end_index":9}"#
+    let response =
+      #"{"id":"resp_s1","object":"response","created_at":1700000000,"model":"gpt-5","status":"in_progress","output":[]}"#
+    let annotation =
+      #"{"type":"container_file_citation","container_id":"\#(container)","file_id":"cfile_1","filename":"early.csv","start_index":3,"end_index":9}"#
     let events = [
       #"{"type":"response.created","sequence_number":0,"response":\#(response)}"#,
       #"{"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"content_index":0,"delta":"hi"}"#,
@@ -93,7 +96,9 @@ struct LogScannerTests {
 
   @Test func emptyBinaryAndWhitespaceFilesGetAWarning() throws {
     let directory = TemporaryDirectory()
-    for (name, bytes) in [("empty.jsonl", Data()), ("blob.jsonl", Data([0x00, 0xFF, 0x13, 0x37])), ("blank.json", Data("  \n\n".utf8))] {
+    for (name, bytes) in [
+      ("empty.jsonl", Data()), ("blob.jsonl", Data([0x00, 0xFF, 0x13, 0x37])), ("blank.json", Data("  \n\n".utf8)),
+    ] {
       let result = LogScanner().scan(path: directory.write(name, bytes))
       #expect(result.findings.citations.isEmpty)
       #expect(result.findings.diagnostics.count == 1, "\(name)")
@@ -103,7 +108,8 @@ struct LogScannerTests {
   @Test func overlongLineIsSkippedWithBoundedMemory() throws {
     let directory = TemporaryDirectory()
     let long = #"{"container_id": ""# + String(repeating: "x", count: 3 << 20) + #""}"#
-    let path = directory.write("long.jsonl", line(1, file: 1, name: "a.csv") + "\n" + long + "\n" + line(2, file: 2, name: "b.csv") + "\n")
+    let path = directory.write(
+      "long.jsonl", line(1, file: 1, name: "a.csv") + "\n" + long + "\n" + line(2, file: 2, name: "b.csv") + "\n")
     let result = LogScanner(maximumRecordBytes: 1 << 20).scan(path: path)
     #expect(result.findings.citations.map(\.filename) == ["a.csv", "b.csv"])
     #expect(result.findings.diagnostics.first?.location?.line == 2)

@@ -55,7 +55,8 @@ struct BlobStoreTests {
     let fresh = store.makeTemporaryPath()
     _ = FileManager.default.createFile(atPath: stale, contents: Data([1]))
     _ = FileManager.default.createFile(atPath: fresh, contents: Data([2]))
-    try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3 * 86400)], ofItemAtPath: stale)
+    try FileManager.default.setAttributes(
+      [.modificationDate: Date(timeIntervalSinceNow: -3 * 86400)], ofItemAtPath: stale)
     #expect(store.removeStaleTemporaryFiles() == 1)
     #expect(!FileManager.default.fileExists(atPath: stale))
     #expect(FileManager.default.fileExists(atPath: fresh))
