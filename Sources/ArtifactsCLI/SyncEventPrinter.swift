@@ -152,7 +152,9 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
     }
     var lines: [String] = []
     lines.append(
-      "Scanned \(summary.logsScanned) log\(summary.logsScanned == 1 ? "" : "s"): \(summary.records) records"
+      "Scanned \(summary.logsScanned) log\(summary.logsScanned == 1 ? "" : "s")"
+        + (summary.logsUnchanged > 0 ? " (\(summary.logsUnchanged) unchanged since the last sync)" : "")
+        + ": \(summary.records) records"
         + (summary.skippedRecords > 0 ? ", \(summary.skippedRecords) skipped" : "")
         + (summary.warnings > 0 ? ", \(summary.warnings) warning\(summary.warnings == 1 ? "" : "s")" : ""))
     lines.append(
@@ -166,6 +168,7 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
         ],
         ["deduplicated", "\(summary.deduplicated)", summary.deduplicated > 0 ? "content was already stored" : ""],
         ["already archived", "\(summary.alreadyArchived)", ""],
+    ] + (summary.inlineImages > 0 ? [["from the logs", "\(summary.inlineImages)", "images embedded in the logs"]] : []) + [
         ["lost", "\(summary.lost)", summary.lost > 0 ? "gone from their container" : ""],
         ["failed", "\(summary.failed)", summary.failed > 0 ? "will be retried by the next sync" : ""],
       ]

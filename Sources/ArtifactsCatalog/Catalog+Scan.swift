@@ -11,15 +11,37 @@ public struct LogContribution: Sendable {
   public var citations: [Citation]
   public var sightings: [ContainerSighting]
   public var responses: [ResponseRecord]
+  /// Images from the log itself, already in the blob store.
+  public var inlineImages: [StoredInlineImage]
+  /// Where the next scan of this log may start.
+  public var checkpoint: LogCheckpoint?
 
   public init(
-    path: String, format: String, citations: [Citation], sightings: [ContainerSighting], responses: [ResponseRecord]
+    path: String, format: String, citations: [Citation], sightings: [ContainerSighting], responses: [ResponseRecord],
+    inlineImages: [StoredInlineImage] = [], checkpoint: LogCheckpoint? = nil
   ) {
     self.path = path
     self.format = format
     self.citations = citations
     self.sightings = sightings
     self.responses = responses
+    self.inlineImages = inlineImages
+    self.checkpoint = checkpoint
+  }
+}
+
+/// An inline image whose bytes the blob store holds under `digest`.
+public struct StoredInlineImage: Sendable {
+  public var image: InlineImage
+  public var digest: Digest
+  public var size: Int64
+  public var mediaType: String
+
+  public init(image: InlineImage, digest: Digest, size: Int64, mediaType: String) {
+    self.image = image
+    self.digest = digest
+    self.size = size
+    self.mediaType = mediaType
   }
 }
 
@@ -43,11 +65,7 @@ extension Catalog {
     try write { db in
       var outcome = RecordOutcome()
       let seenAt = CatalogTime.string(now)
-      try db.execute(
-        sql: """
-          INSERT INTO log_file (path, format, last_scanned_at) VALUES (?, ?, ?)
-          ON CONFLICT(path) DO UPDATE SET format = excluded.format, last_scanned_at = excluded.last_scanned_at
-          """, arguments: [contribution.path, contribution.format, seenAt])
+      try Self.saveLogFile(contribution, seenAt: seenAt, db)
       let logID = try Int64.fetchOne(db, sql: "SELECT id FROM log_file WHERE path = ?", arguments: [contribution.path])
 
       for response in contribution.responses {
@@ -85,6 +103,9 @@ extension Catalog {
             citation.citedText, logID, citation.location.line,
           ])
       }
+      for stored in contribution.inlineImages {
+        if try recordInline(stored, logID: logID, seenAt: seenAt, db) { outcome.newFiles += 1 }
+      }
       for sighting in contribution.sightings {
         if let response = sighting.response {
           try upsert(response: response, line: sighting.location.line, logID: logID, db)
@@ -101,6 +122,86 @@ extension Catalog {
       }
       return outcome
     }
+  }
+
+  private static func saveLogFile(_ contribution: LogContribution, seenAt: String, _ db: Database) throws {
+    let checkpoint = contribution.checkpoint
+    let stream = try checkpoint?.streamResponse.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+    try db.execute(
+      sql: """
+        INSERT INTO log_file (path, format, last_scanned_at, device, inode, size, mtime_ns, head_fingerprint,
+          bytes_consumed, lines_consumed, stream_response, compressed)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(path) DO UPDATE SET format = excluded.format, last_scanned_at = excluded.last_scanned_at,
+          device = excluded.device, inode = excluded.inode, size = excluded.size, mtime_ns = excluded.mtime_ns,
+          head_fingerprint = excluded.head_fingerprint, bytes_consumed = excluded.bytes_consumed,
+          lines_consumed = excluded.lines_consumed, stream_response = excluded.stream_response,
+          compressed = excluded.compressed
+        """,
+      arguments: [
+        contribution.path, contribution.format, seenAt, checkpoint.map { Int64(bitPattern: $0.device) },
+        checkpoint.map { Int64(bitPattern: $0.inode) }, checkpoint?.size, checkpoint?.modifiedNanoseconds,
+        checkpoint?.headFingerprint, checkpoint?.bytesConsumed ?? 0, checkpoint?.linesConsumed ?? 0, stream,
+        checkpoint?.compressed ?? false,
+      ])
+  }
+
+  /// What the last scan of each log left, by path: an unchanged log then costs one `stat`.
+  public func logCheckpoints() throws(CatalogError) -> [String: LogCheckpoint] {
+    try read { db in
+      var checkpoints: [String: LogCheckpoint] = [:]
+      let rows = try Row.fetchCursor(
+        db,
+        sql: """
+          SELECT path, device, inode, size, mtime_ns, head_fingerprint, bytes_consumed, lines_consumed, format,
+            compressed, stream_response
+          FROM log_file WHERE device IS NOT NULL AND head_fingerprint IS NOT NULL
+          """)
+      let decoder = JSONDecoder()
+      while let row = try rows.next() {
+        let stream = (row[10] as String?).flatMap { try? decoder.decode(ResponseInfo.self, from: Data($0.utf8)) }
+        checkpoints[row[0]] = LogCheckpoint(
+          device: UInt64(bitPattern: row[1]), inode: UInt64(bitPattern: row[2]), size: row[3], modifiedNanoseconds: row[4],
+          headFingerprint: row[5], bytesConsumed: row[6], linesConsumed: row[7], format: row[8] ?? "",
+          compressed: row[9], streamResponse: stream)
+      }
+      return checkpoints
+    }
+  }
+
+  /// Records an image that came inside the log: archived at once, since its bytes are stored.
+  /// Returns whether the file was new.
+  private func recordInline(_ stored: StoredInlineImage, logID: Int64?, seenAt: String, _ db: Database) throws -> Bool {
+    let image = stored.image
+    if let response = image.response { try upsert(response: response, line: image.location.line, logID: logID, db) }
+    try upsertContainer(image.containerID, respondedAt: image.response?.createdAt, seenAt: seenAt, db)
+    try db.execute(
+      sql: """
+        INSERT INTO blob (digest, size, media_type, first_stored_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(digest) DO NOTHING
+        """, arguments: [stored.digest.hex, stored.size, stored.mediaType, seenAt])
+    let before = db.totalChangesCount
+    try db.execute(
+      sql: """
+        INSERT INTO container_file (container_id, file_id, filename, source, state, digest, first_seen_at, archived_at)
+        VALUES (?, ?, ?, 'log', 'archived', ?, ?, ?) ON CONFLICT(container_id, file_id) DO NOTHING
+        """, arguments: [image.containerID, image.fileID, image.filename, stored.digest.hex, seenAt, seenAt])
+    let isNew = db.totalChangesCount > before
+    let fileRowID = try Int64.fetchOne(
+      db, sql: "SELECT id FROM container_file WHERE container_id = ? AND file_id = ?",
+      arguments: [image.containerID, image.fileID])
+    let owner = image.response?.id ?? image.location.description
+    try db.execute(
+      sql: """
+        INSERT INTO citation (citation_key, container_file_id, response_id, item_id, output_index, filename,
+          start_index, end_index, log_file_id, line)
+        VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?) ON CONFLICT(citation_key) DO NOTHING
+        """,
+      arguments: [
+        "inline|\(owner)|\(image.callID)|\(image.outputIndex)", fileRowID, image.response?.id, image.callID,
+        image.outputIndex, image.filename, logID, image.location.line,
+      ])
+    return isNew
   }
 
   private func upsert(response: ResponseInfo, line: Int, logID: Int64?, _ db: Database) throws {

@@ -35,6 +35,10 @@ public struct UnarchivedFile: Sendable, Codable, Equatable {
 
 public struct SyncSummary: Sendable, Codable, Equatable {
   public var logsScanned = 0
+  /// Logs skipped because they have not changed since the last sync.
+  public var logsUnchanged = 0
+  /// Images taken from the logs themselves (`data:` URLs in code_interpreter_call outputs).
+  public var inlineImages = 0
   public var records = 0
   public var skippedRecords = 0
   public var warnings = 0
@@ -116,16 +120,35 @@ public struct Sync: Sendable {
 
   // MARK: Scanning
 
-  private func scan(_ files: [String], into summary: inout SyncSummary) async throws(KitError) -> Set<ContainerFileRef>
+  private func scan(_ files: [String], into summary: inout SyncSummary) async throws(KitError)
+    -> Set<ContainerFileRef>
   {
     var cited = Set<ContainerFileRef>()
     let scanner = LogScanner()
+    let checkpoints = try catalogCall { () throws(CatalogError) in try store.catalog.logCheckpoints() }
     for path in files {
-      let result = await offThePool { scanner.scan(path: path) }
+      guard let status = LogFileStatus.read(path: path) else {
+        sink.emit(.diagnostic(Diagnostic(.error, "cannot stat \(path); skipped")))
+        summary.warnings += 1
+        continue
+      }
+      let plan = IncrementalScan.plan(path: path, status: status, previous: checkpoints[path])
+      if plan == .unchanged {
+        summary.logsUnchanged += 1
+        sink.emit(.logScanned(path: path, records: 0, citations: 0, skipped: 0, unchanged: true))
+        continue
+      }
+      let resume: ResumePoint? = if case .resume(let point) = plan { point } else { nil }
+      let result = await offThePool { scanner.scan(path: path, resume: resume) }
       for diagnostic in result.findings.diagnostics { sink.emit(.diagnostic(diagnostic)) }
+      let inline = try storeInlineImages(result.findings.inlineImages)
+      // A log that could not be read at all keeps no checkpoint, so the next run tries again.
+      let readable = !result.findings.diagnostics.contains { $0.severity == .error && $0.location == nil }
+      let checkpoint = readable ? checkpoint(for: result, status: status, path: path) : nil
       let contribution = LogContribution(
         path: path, format: result.format.rawValue, citations: result.findings.citations,
-        sightings: result.findings.sightings, responses: result.findings.responses)
+        sightings: result.findings.sightings, responses: result.findings.responses, inlineImages: inline,
+        checkpoint: checkpoint)
       let recorded = try catalogCall { () throws(CatalogError) in try store.catalog.record(contribution) }
       summary.logsScanned += 1
       summary.records += result.records
@@ -133,6 +156,7 @@ public struct Sync: Sendable {
       summary.warnings += result.findings.diagnostics.count
       summary.citationsFound += result.findings.citations.count
       summary.newCitations += recorded.newCitations
+      summary.inlineImages += inline.count
       for citation in result.findings.citations { cited.insert(citation.file) }
       sink.emit(
         .logScanned(
@@ -141,6 +165,32 @@ public struct Sync: Sendable {
     }
     summary.filesCited = cited.count
     return cited
+  }
+
+  private func checkpoint(for result: LogScanResult, status: LogFileStatus, path: String) -> LogCheckpoint? {
+    guard let fingerprint = IncrementalScan.fingerprint(path: path) else { return nil }
+    return LogCheckpoint(
+      device: status.device, inode: status.inode, size: status.size, modifiedNanoseconds: status.modifiedNanoseconds,
+      headFingerprint: fingerprint, bytesConsumed: result.consumedBytes, linesConsumed: result.consumedLines,
+      format: result.format.rawValue, compressed: result.compressed, streamResponse: result.streamResponse)
+  }
+
+  /// Images carried in the log are stored like downloads (content-addressed, deduplicated)
+  /// before the catalog records them.
+  private func storeInlineImages(_ images: [InlineImage]) throws(KitError) -> [StoredInlineImage] {
+    var stored: [StoredInlineImage] = []
+    for image in images {
+      do {
+        let outcome = try store.blobs.ingest(bytes: image.bytes)
+        stored.append(
+          StoredInlineImage(
+            image: image, digest: outcome.digest, size: outcome.size,
+            mediaType: MediaType.sniff(prefix: Array(image.bytes.prefix(512)), filename: image.filename)))
+      } catch {
+        throw KitError(.unusableStore, error.description)
+      }
+    }
+    return stored
   }
 
   // MARK: Downloading

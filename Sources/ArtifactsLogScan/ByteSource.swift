@@ -14,6 +14,9 @@ final class ByteSource {
   let path: String
   private let descriptor: Int32
   private var raw: [UInt8]
+  /// In-memory input (fuzzing, tests): read in chunks like a file.
+  private var memory: [UInt8]?
+  private var memoryOffset = 0
   private var inflater: GzipInflater?
   private var pending: [UInt8] = []
   private(set) var isGzip = false
@@ -36,7 +39,15 @@ final class ByteSource {
     }
   }
 
-  deinit { close(descriptor) }
+  /// Reads `bytes` as if they were the file `name`.
+  init(bytes: [UInt8], name: String) {
+    path = name
+    descriptor = -1
+    raw = []
+    memory = bytes
+  }
+
+  deinit { if descriptor >= 0 { close(descriptor) } }
 
   /// Peeks at the first bytes and switches to inflating when they are gzip's magic number.
   /// Only meaningful before the first `next()`.
@@ -93,6 +104,16 @@ final class ByteSource {
 
   private func readRaw() throws(LogScanError) -> [UInt8]? {
     guard !atEnd else { return nil }
+    if let memory {
+      guard memoryOffset < memory.count else {
+        atEnd = true
+        return nil
+      }
+      let end = min(memory.count, memoryOffset + Self.chunkSize)
+      defer { memoryOffset = end }
+      fileBytesRead += Int64(end - memoryOffset)
+      return Array(memory[memoryOffset..<end])
+    }
     let count = raw.withUnsafeMutableBytes { buffer in
       var result: Int
       repeat { result = read(descriptor, buffer.baseAddress, buffer.count) } while result < 0 && errno == EINTR

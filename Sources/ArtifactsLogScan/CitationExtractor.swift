@@ -3,6 +3,7 @@
 // output item, or one event of a streamed response. Provenance comes from the nearest enclosing
 // response object, or, for stream events that carry none, from the stream's own response.
 import ArtifactsCore
+import Foundation
 
 /// Everything one log yielded, merged: a citation repeated by later events of the same stream
 /// (or by a re-logged response) appears once, with the richest details any copy had.
@@ -11,6 +12,8 @@ public struct LogFindings: Sendable {
   public var sightings: [ContainerSighting] = []
   /// Every response object seen, with where it was first read.
   public var responses: [ResponseRecord] = []
+  /// Images carried in the log itself (`code_interpreter_call` outputs with `data:` URLs).
+  public var inlineImages: [InlineImage] = []
   public var diagnostics: [Diagnostic] = []
 
   public init() {}
@@ -22,7 +25,8 @@ struct CitationExtractor {
   private var sightingKeys: Set<String> = []
   private var responseIndex: [String: Int] = [:]
   /// The response a stream of events belongs to (set by `response.created` and friends).
-  private var streamResponse: ResponseInfo?
+  var streamResponse: ResponseInfo?
+  private var inlineImageKeys: Set<String> = []
   private(set) var findings = LogFindings()
 
   static let annotationAddedEvents: Set<String> = [
@@ -126,7 +130,11 @@ struct CitationExtractor {
       return
     case "code_interpreter_call":
       if let containerID = members["container_id"]?.stringValue {
-        addSighting(containerID: containerID, callID: members["id"]?.stringValue, response: response, at: location)
+        let callID = members["id"]?.stringValue
+        addSighting(containerID: containerID, callID: callID, response: response, at: location)
+        if let callID, let outputs = members["outputs"]?.arrayValue {
+          addInlineImages(outputs, containerID: containerID, callID: callID, response: response, at: location)
+        }
       }
     default:
       break
@@ -201,6 +209,39 @@ struct CitationExtractor {
     guard sightingKeys.insert(key).inserted else { return }
     findings.sightings.append(
       ContainerSighting(containerID: containerID, callID: callID, response: response, location: location))
+  }
+
+  private mutating func addInlineImages(
+    _ outputs: [JSONValue], containerID: String, callID: String, response: ResponseInfo?, at location: LogLocation
+  ) {
+    for (index, output) in outputs.enumerated() {
+      guard output["type"]?.stringValue == "image", let url = output["url"]?.stringValue, url.hasPrefix("data:") else {
+        continue
+      }
+      // The same call is repeated by later stream events; its images are taken once.
+      guard inlineImageKeys.insert("\(callID)#\(index)").inserted else { continue }
+      guard let (mediaType, bytes) = Self.decodeDataURL(url) else {
+        findings.diagnostics.append(
+          Diagnostic(.warning, "an image output of \(callID) has a data: URL that is not valid base64", at: location))
+        continue
+      }
+      findings.inlineImages.append(
+        InlineImage(
+          containerID: containerID, callID: callID, outputIndex: index, mediaType: mediaType, bytes: bytes,
+          response: response, location: location))
+    }
+  }
+
+  /// `data:<type>;base64,<payload>` → (type, bytes). Only base64 payloads are accepted.
+  static func decodeDataURL(_ url: String) -> (String, [UInt8])? {
+    guard let comma = url.firstIndex(of: ",") else { return nil }
+    let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
+    guard header.hasSuffix(";base64") else { return nil }
+    let mediaType = header.dropLast(";base64".count)
+    guard let data = Data(base64Encoded: String(url[url.index(after: comma)...]), options: .ignoreUnknownCharacters) else {
+      return nil
+    }
+    return (mediaType.isEmpty ? "application/octet-stream" : String(mediaType), Array(data))
   }
 
   private mutating func note(response info: ResponseInfo, at location: LogLocation) {

@@ -50,15 +50,26 @@ public struct JSONParser {
 
   private let bytes: UnsafeRawBufferPointer
   private(set) var position: Int
+  /// Set when a string held invalid UTF-8 that was replaced with U+FFFD.
+  private(set) var repairedText = false
 
   /// Parses exactly one JSON value from `bytes`, allowing surrounding white space only.
   public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
+    var repaired = false
+    return try parse(bytes, repairedText: &repaired)
+  }
+
+  /// Like `parse(_:)`, and tells whether invalid UTF-8 had to be replaced.
+  public static func parse(_ bytes: UnsafeRawBufferPointer, repairedText: inout Bool) throws(JSONSyntaxError)
+    -> JSONValue
+  {
     var parser = JSONParser(bytes: bytes, position: 0)
     let value = try parser.parseNextValue()
     parser.skipWhitespace()
     if parser.position < bytes.count {
       throw JSONSyntaxError(message: "unexpected text after the JSON value", offset: parser.position)
     }
+    repairedText = parser.repairedText
     return value
   }
 
@@ -208,7 +219,7 @@ public struct JSONParser {
     while position < bytes.count {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+        let text = makeString(UnsafeRawBufferPointer(rebasing: bytes[start..<position]))
         position += 1
         return text
       }
@@ -221,7 +232,7 @@ public struct JSONParser {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
         position += 1
-        return String(decoding: scratch, as: UTF8.self)
+        return scratch.withUnsafeBytes { makeString($0) }
       }
       if byte != UInt8(ascii: "\\") {
         scratch.append(byte)
@@ -263,6 +274,13 @@ public struct JSONParser {
       }
     }
     throw JSONSyntaxError(message: "unterminated string", offset: start - 1)
+  }
+
+  /// Decodes UTF-8, replacing invalid sequences (and noting that it did).
+  private mutating func makeString(_ raw: UnsafeRawBufferPointer) -> String {
+    if let valid = String(validating: raw, as: UTF8.self) { return valid }
+    repairedText = true
+    return String(decoding: raw, as: UTF8.self)
   }
 
   private mutating func parseHexQuad() throws(JSONSyntaxError) -> UInt32 {

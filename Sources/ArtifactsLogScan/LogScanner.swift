@@ -31,6 +31,10 @@ public struct LogScanResult: Sendable {
   public var skippedRecords: Int
   /// Decompressed bytes up to the end of the last complete record.
   public var consumedBytes: Int64
+  /// Lines up to the same point (for line-oriented formats).
+  public var consumedLines: Int
+  /// For a stream of events: the response the last events belonged to.
+  public var streamResponse: ResponseInfo?
 }
 
 public struct LogScanner: Sendable {
@@ -46,9 +50,30 @@ public struct LogScanner: Sendable {
   }
 
   /// Scans `path`; problems with the file or its records become diagnostics in the result.
-  public func scan(path: String) -> LogScanResult {
+  /// With `resume`, reads a JSON Lines log from where an earlier scan stopped.
+  public func scan(path: String, resume: ResumePoint? = nil) -> LogScanResult {
     var run = ScanRun(path: path, scanner: self)
-    run.scan()
+    do {
+      if let resume {
+        run.extractor.streamResponse = resume.streamResponse
+        try run.resume(ByteSource(path: path, startingAt: resume.offset), at: resume)
+      } else {
+        try run.scan(ByteSource(path: path))
+      }
+    } catch {
+      run.extractor.addDiagnostic(Diagnostic(.error, error.description))
+    }
+    return run.result
+  }
+
+  /// Scans bytes held in memory as if they were the log `name` (used by the fuzzer).
+  public func scan(bytes: [UInt8], name: String = "<memory>") -> LogScanResult {
+    var run = ScanRun(path: name, scanner: self)
+    do {
+      try run.scan(ByteSource(bytes: bytes, name: name))
+    } catch {
+      run.extractor.addDiagnostic(Diagnostic(.error, error.description))
+    }
     return run.result
   }
 }
@@ -63,6 +88,7 @@ private struct ScanRun {
   var records = 0
   var skipped = 0
   var consumed: Int64 = 0
+  var consumedLines = 0
 
   init(path: String, scanner: LogScanner) {
     self.path = path
@@ -72,41 +98,48 @@ private struct ScanRun {
   var result: LogScanResult {
     LogScanResult(
       path: path, format: format, compressed: compressed, findings: extractor.findings, records: records,
-      skippedRecords: skipped, consumedBytes: consumed)
+      skippedRecords: skipped, consumedBytes: consumed, consumedLines: consumedLines,
+      streamResponse: extractor.streamResponse)
   }
 
   mutating func warn(_ message: String, line: Int?) {
     extractor.addDiagnostic(Diagnostic(.warning, message, at: line.map { LogLocation(path: path, line: $0) }))
   }
 
-  mutating func scan() {
-    do {
-      let source = try ByteSource(path: path)
-      try source.detectCompression()
-      compressed = source.isGzip
-      guard let first = try source.next() else {
-        warn("the file is empty", line: nil)
-        return
+  mutating func scan(_ source: ByteSource) throws(LogScanError) {
+    try source.detectCompression()
+    compressed = source.isGzip
+    guard let first = try source.next() else {
+      warn("the file is empty", line: nil)
+      return
+    }
+    format = Self.detectFormat(first)
+    switch format {
+    case .jsonDocument:
+      try readDocument(first: first, source: source)
+    case .jsonLines:
+      try readLines(first: first, source: source, firstLine: 1) { run, line, number in run.addJSONLine(line, number: number) }
+    case .eventStream:
+      var event = EventAccumulator()
+      try readLines(first: first, source: source, firstLine: 1) { run, line, number in
+        run.addEventLine(line, number: number, into: &event)
       }
-      format = Self.detectFormat(first)
-      switch format {
-      case .jsonDocument:
-        try readDocument(first: first, source: source)
-      case .jsonLines:
-        try readLines(first: first, source: source) { run, line, number in run.addJSONLine(line, number: number) }
-      case .eventStream:
-        var event = EventAccumulator()
-        try readLines(first: first, source: source) { run, line, number in
-          run.addEventLine(line, number: number, into: &event)
-        }
-        dispatch(&event)
-      case .empty:
-        warn("the file holds only white space", line: nil)
-      case .unrecognized:
-        warn("not a JSON, JSON Lines or event-stream log; skipped", line: nil)
-      }
-    } catch {
-      extractor.addDiagnostic(Diagnostic(.error, error.description))
+      dispatch(&event)
+    case .empty:
+      warn("the file holds only white space", line: nil)
+    case .unrecognized:
+      warn("not a JSON, JSON Lines or event-stream log; skipped", line: nil)
+    }
+  }
+
+  /// Reads the tail of a JSON Lines log that grew since `resume` was recorded.
+  mutating func resume(_ source: ByteSource, at resume: ResumePoint) throws(LogScanError) {
+    format = .jsonLines
+    consumed = resume.offset
+    consumedLines = resume.line - 1
+    guard let first = try source.next() else { return }
+    try readLines(first: first, source: source, firstLine: resume.line, startOffset: resume.offset) { run, line, number in
+      run.addJSONLine(line, number: number)
     }
   }
 
@@ -170,6 +203,7 @@ private struct ScanRun {
           records += 1
           extractor.add(record: value, at: LogLocation(path: path, line: Self.lineNumber(bytes, start)))
         }
+        if parser.repairedText { warn("invalid UTF-8 was replaced with U+FFFD", line: nil) }
         parser.skipWhitespace()
         if !parser.isAtEnd {
           warn("unexpected text after the JSON document was ignored", line: Self.lineNumber(bytes, parser.position))
@@ -215,13 +249,13 @@ private struct ScanRun {
   /// Splits the stream into lines without holding more than one (bounded) line in memory, and
   /// hands each to `handle` with its 1-based line number.
   mutating func readLines(
-    first: [UInt8], source: ByteSource,
+    first: [UInt8], source: ByteSource, firstLine: Int, startOffset: Int64 = 0,
     handle: (inout ScanRun, UnsafeRawBufferPointer, Int) -> Void
   ) throws(LogScanError) {
     var carry: [UInt8] = []
     var carryTooLong = false
-    var lineNumber = 1
-    var offset: Int64 = 0  // decompressed offset of the start of `carry`
+    var lineNumber = firstLine
+    var offset: Int64 = startOffset  // decompressed offset of the start of `carry`
     var chunk: [UInt8]? = first
     while let current = chunk {
       current.withUnsafeBytes { buffer in
@@ -242,6 +276,7 @@ private struct ScanRun {
           }
           offset += Int64(carry.count + length + 1)
           consumed = offset
+          consumedLines = lineNumber
           carry.removeAll(keepingCapacity: carry.count < (1 << 20))
           carryTooLong = false
           lineNumber += 1
@@ -266,11 +301,22 @@ private struct ScanRun {
       skipped += 1
       warn("a line longer than \(scanner.maximumRecordBytes >> 20) MiB was skipped", line: lineNumber)
     } else if !carry.isEmpty {
-      // The last line has no newline: read it if it is complete. (Incremental scans only count
-      // it as consumed when it decoded, so a half-written line is read again next time.)
-      let before = skipped
-      carry.withUnsafeBytes { handle(&self, $0, lineNumber) }
-      if skipped == before { consumed = offset + Int64(carry.count) }
+      // The last line has no newline: a log still being written, or a record cut short. It
+      // counts only if it is a whole JSON value (whatever the prefilter would say); if not, it
+      // is left for the next scan, not consumed and not counted as skipped, with a warning in
+      // case the writer never finishes it.
+      let complete =
+        format != .jsonLines
+        || carry.withUnsafeBytes { bytes in
+          Self.trimmed(bytes).isEmpty || (try? JSONParser.parse(Self.trimmed(bytes))) != nil
+        }
+      if complete {
+        carry.withUnsafeBytes { handle(&self, $0, lineNumber) }
+        consumed = offset + Int64(carry.count)
+        consumedLines = lineNumber
+      } else {
+        warn("the last line is incomplete; it will be read once the log is complete", line: lineNumber)
+      }
     }
   }
 
@@ -281,13 +327,7 @@ private struct ScanRun {
     // Most records cite nothing; only those that mention a container (or open a stream of
     // events, whose later lines need the response they belong to) are decoded.
     guard RecordFilter.mayMatter(line) else { return }
-    do {
-      let value = try JSONParser.parse(line)
-      extractor.add(record: value, at: LogLocation(path: path, line: number))
-    } catch {
-      skipped += 1
-      warn("malformed JSON record skipped (\(error))", line: number)
-    }
+    decode(line, at: number, what: "JSON record")
   }
 
   mutating func addEventLine(_ raw: UnsafeRawBufferPointer, number: Int, into event: inout EventAccumulator) {
@@ -328,13 +368,19 @@ private struct ScanRun {
     event.data.withUnsafeBytes { data in
       if data.elementsEqual("[DONE]".utf8) { return }
       guard RecordFilter.mayMatter(data) else { return }
-      do {
-        let value = try JSONParser.parse(data)
-        extractor.add(record: value, at: LogLocation(path: path, line: event.line))
-      } catch {
-        skipped += 1
-        warn("malformed event data skipped (\(error))", line: event.line)
-      }
+      decode(data, at: event.line, what: "event data")
+    }
+  }
+
+  mutating func decode(_ bytes: UnsafeRawBufferPointer, at line: Int, what: String) {
+    var repaired = false
+    do {
+      let value = try JSONParser.parse(bytes, repairedText: &repaired)
+      if repaired { warn("invalid UTF-8 in a \(what) was replaced with U+FFFD", line: line) }
+      extractor.add(record: value, at: LogLocation(path: path, line: line))
+    } catch {
+      skipped += 1
+      warn("malformed \(what) skipped (\(error))", line: line)
     }
   }
 

@@ -136,7 +136,7 @@ struct SyncEndToEndTests {
     let second = try run(binary, ["sync", "--store", store.path, world.logs.path], environment: env)
     #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
     #expect(second.stdout.contains("Nothing new to download."))
-    #expect(second.stdout.contains("already archived  4"))
+    #expect(second.stdout.contains("Scanned 0 logs (4 unchanged since the last sync)"))
     #expect(contentRequests(world.emulator) == before)
 
     // Substring search, piped output is one path per line, and no match exits 1.

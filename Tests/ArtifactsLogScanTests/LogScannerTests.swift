@@ -132,3 +132,95 @@ struct LogScannerTests {
     #expect(missing == [directory.file("nope")])
   }
 }
+
+struct InlineImageTests {
+  @Test func dataURLImagesInCodeInterpreterOutputsAreDecoded() throws {
+    let result = LogScanner().scan(path: TestPaths.realFixture("pydantic-ai-ci-chart-turn1.json"))
+    let image = try #require(result.findings.inlineImages.first)
+    #expect(result.findings.inlineImages.count == 1)
+    #expect(image.mediaType == "image/png")
+    #expect(image.bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+    // IHDR width and height, big-endian at bytes 16 and 20: 1180×780 as SOURCES.md says.
+    let width = image.bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }
+    let height = image.bytes[20..<24].reduce(0) { $0 << 8 | Int($1) }
+    #expect((width, height) == (1180, 780))
+    #expect(image.containerID == "cntr_68cdc387531c81938b4bee78c36acb820dbd09bdba403548")
+    #expect(image.callID.hasPrefix("ci_"))
+    #expect(image.response?.id == "resp_68cdc382bc98819083a5b47ec92e077b0187028ba77f15f7")
+    #expect(image.filename == "\(image.callID)-output0.png")
+  }
+
+  @Test func imageRepeatedByStreamEventsIsTakenOnce() {
+    let result = LogScanner().scan(path: TestPaths.realFixture("pydantic-ai-ci-chart-stream.sse"))
+    #expect(result.findings.inlineImages.count == 1)
+  }
+
+  @Test func outputsNullHasNoImages() {
+    let result = LogScanner().scan(path: TestPaths.realFixture("openai-dotnet-ci-sine-log.json"))
+    #expect(result.findings.inlineImages.isEmpty)
+  }
+}
+
+struct IncrementalScanTests {
+  let container = FakeID.container(4)
+
+  func line(_ number: Int) -> String {
+    responseLine(id: FakeID.response(number), container: container, files: [(FakeID.file(number), "f\(number).csv")])
+  }
+
+  func checkpoint(_ result: LogScanResult, _ path: String) throws -> LogCheckpoint {
+    let status = try #require(LogFileStatus.read(path: path))
+    return LogCheckpoint(
+      device: status.device, inode: status.inode, size: status.size, modifiedNanoseconds: status.modifiedNanoseconds,
+      headFingerprint: try #require(IncrementalScan.fingerprint(path: path)), bytesConsumed: result.consumedBytes,
+      linesConsumed: result.consumedLines, format: result.format.rawValue, compressed: result.compressed,
+      streamResponse: result.streamResponse)
+  }
+
+  @Test func appendedLogIsReadFromWhereTheLastScanStopped() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.write("app.jsonl", line(1) + "\n" + line(2) + "\n" + String(line(3).prefix(40)))
+    let first = LogScanner().scan(path: path)
+    #expect(first.findings.citations.map(\.filename) == ["f1.csv", "f2.csv"])
+    #expect(first.skippedRecords == 0)
+    #expect(first.findings.diagnostics.map(\.location?.line) == [3])  // incomplete, left for later
+    var saved = try checkpoint(first, path)
+    #expect(IncrementalScan.plan(path: path, status: LogFileStatus.read(path: path)!, previous: saved) == .unchanged)
+
+    // The writer finishes line 3 and adds line 4.
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data((String(line(3).dropFirst(40)) + "\n" + line(4) + "\n").utf8))
+    try handle.close()
+    let plan = IncrementalScan.plan(path: path, status: LogFileStatus.read(path: path)!, previous: saved)
+    guard case .resume(let point) = plan else { Issue.record("expected resume, got \(plan)"); return }
+    #expect(point.line == 3)
+    let second = LogScanner().scan(path: path, resume: point)
+    #expect(second.findings.citations.map(\.filename) == ["f3.csv", "f4.csv"])
+    #expect(second.findings.citations.map(\.location.line) == [3, 4])
+    #expect(second.findings.diagnostics.isEmpty)
+    saved = try checkpoint(second, path)
+    #expect(saved.linesConsumed == 4)
+  }
+
+  @Test func rewrittenLogIsReadAgainInFull() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.write("app.jsonl", line(1) + "\n")
+    let saved = try checkpoint(LogScanner().scan(path: path), path)
+    directory.write("app.jsonl", line(7) + "\n" + line(8) + "\n")  // same size or not, new head
+    #expect(IncrementalScan.plan(path: path, status: LogFileStatus.read(path: path)!, previous: saved) == .full)
+  }
+
+  @Test func shrunkOrCompressedLogsAreReadInFull() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.write("app.jsonl", line(1) + "\n" + line(2) + "\n")
+    var saved = try checkpoint(LogScanner().scan(path: path), path)
+    saved.size += 10
+    saved.modifiedNanoseconds -= 1
+    #expect(IncrementalScan.plan(path: path, status: LogFileStatus.read(path: path)!, previous: saved) == .full)
+    saved = try checkpoint(LogScanner().scan(path: path), path)
+    saved.compressed = true
+    saved.size -= 10
+    #expect(IncrementalScan.plan(path: path, status: LogFileStatus.read(path: path)!, previous: saved) == .full)
+  }
+}

@@ -1,0 +1,93 @@
+// Deciding how much of a log to read: nothing (unchanged), the new tail (appended JSON Lines),
+// or all of it (new, rewritten, rotated or compressed).
+import ArtifactsCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// What `stat` says about a log file now.
+public struct LogFileStatus: Sendable, Equatable {
+  public var device: UInt64
+  public var inode: UInt64
+  public var size: Int64
+  public var modifiedNanoseconds: Int64
+
+  public static func read(path: String) -> LogFileStatus? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    return LogFileStatus(
+      device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+      modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+  }
+}
+
+/// Where a scan starts reading, when not at the beginning.
+public struct ResumePoint: Sendable, Equatable {
+  public var offset: Int64
+  public var line: Int
+  public var streamResponse: ResponseInfo?
+}
+
+public enum ScanPlan: Sendable, Equatable {
+  case unchanged
+  case resume(ResumePoint)
+  case full
+}
+
+public enum IncrementalScan {
+  /// How many leading bytes the fingerprint covers.
+  public static let fingerprintLength = 4096
+
+  public static func plan(path: String, status: LogFileStatus, previous: LogCheckpoint?) -> ScanPlan {
+    guard let previous else { return .full }
+    let sameFile = previous.device == status.device && previous.inode == status.inode
+    if sameFile && previous.size == status.size && previous.modifiedNanoseconds == status.modifiedNanoseconds {
+      return .unchanged
+    }
+    // Only an uncompressed JSON Lines log that grew, and whose head is what it was, can be
+    // resumed; anything else (shrunk, rewritten, a new file under the old name) is read again,
+    // and citations already recorded are recognised by their identity.
+    guard sameFile, !previous.compressed, previous.format == LogFormat.jsonLines.rawValue,
+      status.size >= previous.size, previous.bytesConsumed <= status.size,
+      fingerprint(path: path, matching: previous.headFingerprint)
+    else { return .full }
+    if previous.bytesConsumed == status.size && previous.size == status.size { return .unchanged }
+    return .resume(
+      ResumePoint(offset: previous.bytesConsumed, line: previous.linesConsumed + 1, streamResponse: previous.streamResponse))
+  }
+
+  /// `"<n>:<hash>"` of the first n (up to 4 KiB) bytes of the file as stored on disk.
+  public static func fingerprint(path: String, length: Int = fingerprintLength) -> String? {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var buffer = [UInt8](repeating: 0, count: length)
+    var filled = 0
+    while filled < length {
+      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, length - filled) }
+      if count < 0 && errno == EINTR { continue }
+      if count <= 0 { break }
+      filled += count
+    }
+    return "\(filled):\(fnv1a(buffer[..<filled]))"
+  }
+
+  static func fingerprint(path: String, matching expected: String) -> Bool {
+    guard let colon = expected.firstIndex(of: ":"), let length = Int(expected[..<colon]) else { return false }
+    return fingerprint(path: path, length: length) == expected
+  }
+
+  /// FNV-1a, 64 bits: not cryptographic, only telling whether a file's head changed.
+  static func fnv1a(_ bytes: ArraySlice<UInt8>) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in bytes {
+      hash ^= UInt64(byte)
+      hash = hash &* 0x100_0000_01b3
+    }
+    let hex = String(hash, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+  }
+}
