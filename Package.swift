@@ -86,6 +86,11 @@ let package = Package(
     /** The emulator as a program, seeded from a directory of container files. */
     .executableTarget(name: "artifacts-emulator", dependencies: ["ArtifactsEmulator"]),
 
+    // MARK: Fuzzing
+
+    /** libFuzzer target for the log scanner (Scripts/fuzz); built normally it replays inputs. */
+    .executableTarget(name: "fuzz-log-scanner", dependencies: ["ArtifactsLogScan"]),
+
     // MARK: Tests (mirror Sources/)
 
     /** Helpers every test target shares: fixtures, temporary stores, running the built binary. */

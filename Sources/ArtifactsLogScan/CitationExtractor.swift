@@ -291,7 +291,8 @@ struct CitationExtractor {
 extension Citation {
   /// Fills in what this copy lacks from another copy of the same annotation.
   mutating func merge(_ other: Citation) {
-    if citedText == nil { citedText = other.citedText }
+    // Only a copy with the same span may supply the text (copies can disagree in broken logs).
+    if citedText == nil && other.startIndex == startIndex && other.endIndex == endIndex { citedText = other.citedText }
     if let otherResponse = other.response {
       if response == nil { response = otherResponse } else { response!.merge(otherResponse) }
     }

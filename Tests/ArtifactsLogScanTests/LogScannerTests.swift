@@ -224,3 +224,18 @@ struct IncrementalScanTests {
     #expect(IncrementalScan.plan(path: path, status: LogFileStatus.read(path: path)!, previous: saved) == .full)
   }
 }
+
+/// Inputs the fuzzer (Scripts/fuzz) found; each once broke an invariant.
+struct FuzzRegressionTests {
+  @Test(arguments: ["merge-span-mismatch.sse"])
+  func fuzzFindingStaysFixed(_ name: String) throws {
+    let bytes = try Array(Data(contentsOf: TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/fuzz/\(name)")))
+    let result = LogScanner(maximumRecordBytes: 4096, maximumDocumentBytes: 1 << 16).scan(bytes: bytes)
+    for citation in result.findings.citations {
+      if let text = citation.citedText {
+        #expect(text.unicodeScalars.count == citation.endIndex - citation.startIndex)
+      }
+    }
+    #expect(result.skippedRecords <= result.records)
+  }
+}
