@@ -30,6 +30,9 @@ let package = Package(
       name: "CZlib", pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]),
 
+    /** libc's memmem (a GNU extension Swift's Glibc module hides) for the log scanner's prefilter. */
+    .systemLibrary(name: "CStringSearch"),
+
     // MARK: Library layers
 
     /** Vocabulary shared by every layer: ids, digests, citations, provenance, the event sink. No I/O. */
@@ -37,7 +40,7 @@ let package = Package(
     /** Streaming gzip (inflate and deflate) over zlib: read `.gz` logs, write `.tar.gz` exports. */
     .target(name: "ArtifactsGzip", dependencies: ["CZlib"]),
     /** Finds log files, detects their format, streams records and extracts citations with provenance. */
-    .target(name: "ArtifactsLogScan", dependencies: ["ArtifactsCore", "ArtifactsGzip"]),
+    .target(name: "ArtifactsLogScan", dependencies: ["ArtifactsCore", "ArtifactsGzip", "CStringSearch"]),
     /** Containers API client over libcurl's multi interface: auth, retries, streaming to disk while hashing. */
     .target(
       name: "ArtifactsFetch",

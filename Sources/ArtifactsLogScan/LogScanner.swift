@@ -1,6 +1,7 @@
 // Reads one log file of any supported shape and returns what it cites. A scan never fails
 // because of one bad record: each is reported with its file and line, and the rest is read.
 import ArtifactsCore
+import CStringSearch
 
 #if canImport(Glibc)
   import Glibc
@@ -113,15 +114,17 @@ private struct ScanRun {
       warn("the file is empty", line: nil)
       return
     }
-    format = Self.detectFormat(first)
+    format = Self.detectFormat(Array(first.prefix(1 << 16)))
     switch format {
     case .jsonDocument:
       try readDocument(first: first, source: source)
     case .jsonLines:
-      try readLines(first: first, source: source, firstLine: 1) { run, line, number in run.addJSONLine(line, number: number) }
+      try readLines(first: first, source: source, firstLine: 1) { run, line, number, mayMatter in
+        run.addJSONLine(line, number: number, mayMatter: mayMatter)
+      }
     case .eventStream:
       var event = EventAccumulator()
-      try readLines(first: first, source: source, firstLine: 1) { run, line, number in
+      try readLines(first: first, source: source, firstLine: 1) { run, line, number, _ in
         run.addEventLine(line, number: number, into: &event)
       }
       dispatch(&event)
@@ -138,8 +141,9 @@ private struct ScanRun {
     consumed = resume.offset
     consumedLines = resume.line - 1
     guard let first = try source.next() else { return }
-    try readLines(first: first, source: source, firstLine: resume.line, startOffset: resume.offset) { run, line, number in
-      run.addJSONLine(line, number: number)
+    try readLines(first: first, source: source, firstLine: resume.line, startOffset: resume.offset) {
+      run, line, number, mayMatter in
+      run.addJSONLine(line, number: number, mayMatter: mayMatter)
     }
   }
 
@@ -173,8 +177,8 @@ private struct ScanRun {
 
   // MARK: Whole documents
 
-  mutating func readDocument(first: [UInt8], source: ByteSource) throws(LogScanError) {
-    var document = first
+  mutating func readDocument(first: UnsafeRawBufferPointer, source: ByteSource) throws(LogScanError) {
+    var document = Array(first)
     while let chunk = try source.next() {
       document.append(contentsOf: chunk)
       if document.count > scanner.maximumDocumentBytes {
@@ -247,51 +251,51 @@ private struct ScanRun {
   // MARK: Line-oriented formats
 
   /// Splits the stream into lines without holding more than one (bounded) line in memory, and
-  /// hands each to `handle` with its 1-based line number.
+  /// hands each to `handle` with its 1-based line number and, for lines that lie within one
+  /// chunk, whether the chunk-wide prefilter found a needle in it (nil: not known).
   mutating func readLines(
-    first: [UInt8], source: ByteSource, firstLine: Int, startOffset: Int64 = 0,
-    handle: (inout ScanRun, UnsafeRawBufferPointer, Int) -> Void
+    first: UnsafeRawBufferPointer, source: ByteSource, firstLine: Int, startOffset: Int64 = 0,
+    handle: (inout ScanRun, UnsafeRawBufferPointer, Int, Bool?) -> Void
   ) throws(LogScanError) {
     var carry: [UInt8] = []
     var carryTooLong = false
     var lineNumber = firstLine
     var offset: Int64 = startOffset  // decompressed offset of the start of `carry`
-    var chunk: [UInt8]? = first
-    while let current = chunk {
-      current.withUnsafeBytes { buffer in
-        var start = 0
-        while start < buffer.count {
-          guard let newline = memchr(buffer.baseAddress! + start, 0x0A, buffer.count - start) else { break }
-          let end = buffer.baseAddress!.distance(to: UnsafeRawPointer(newline))
-          let length = end - start
-          if carryTooLong || carry.count + length > scanner.maximumRecordBytes {
-            records += 1
-            skipped += 1
-            warn("a line longer than \(scanner.maximumRecordBytes >> 20) MiB was skipped", line: lineNumber)
-          } else if carry.isEmpty {
-            handle(&self, UnsafeRawBufferPointer(rebasing: buffer[start..<end]), lineNumber)
-          } else {
-            carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
-            carry.withUnsafeBytes { handle(&self, $0, lineNumber) }
-          }
-          offset += Int64(carry.count + length + 1)
-          consumed = offset
-          consumedLines = lineNumber
-          carry.removeAll(keepingCapacity: carry.count < (1 << 20))
-          carryTooLong = false
-          lineNumber += 1
-          start = end + 1
+    var chunk: UnsafeRawBufferPointer? = first
+    while let buffer = chunk, let base = buffer.baseAddress {
+      var hits = NeedleHits(buffer)
+      var start = 0
+      while start < buffer.count {
+        guard let newline = memchr(base + start, 0x0A, buffer.count - start) else { break }
+        let end = base.distance(to: UnsafeRawPointer(newline))
+        let length = end - start
+        if carryTooLong || carry.count + length > scanner.maximumRecordBytes {
+          records += 1
+          skipped += 1
+          warn("a line longer than \(scanner.maximumRecordBytes >> 20) MiB was skipped", line: lineNumber)
+        } else if carry.isEmpty {
+          handle(&self, UnsafeRawBufferPointer(rebasing: buffer[start..<end]), lineNumber, hits.any(in: start..<end))
+        } else {
+          carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+          carry.withUnsafeBytes { handle(&self, $0, lineNumber, nil) }
         }
-        if start < buffer.count {
-          let rest = buffer.count - start
-          if carryTooLong || carry.count + rest > scanner.maximumRecordBytes {
-            // Keep counting the bytes for the offset, but stop holding them.
-            offset += Int64(carry.count + rest)
-            carry.removeAll()
-            carryTooLong = true
-          } else {
-            carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
-          }
+        offset += Int64(carry.count + length + 1)
+        consumed = offset
+        consumedLines = lineNumber
+        carry.removeAll(keepingCapacity: carry.count < (1 << 20))
+        carryTooLong = false
+        lineNumber += 1
+        start = end + 1
+      }
+      if start < buffer.count {
+        let rest = buffer.count - start
+        if carryTooLong || carry.count + rest > scanner.maximumRecordBytes {
+          // Keep counting the bytes for the offset, but stop holding them.
+          offset += Int64(carry.count + rest)
+          carry.removeAll()
+          carryTooLong = true
+        } else {
+          carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
         }
       }
       chunk = try source.next()
@@ -311,7 +315,7 @@ private struct ScanRun {
           Self.trimmed(bytes).isEmpty || (try? JSONParser.parse(Self.trimmed(bytes))) != nil
         }
       if complete {
-        carry.withUnsafeBytes { handle(&self, $0, lineNumber) }
+        carry.withUnsafeBytes { handle(&self, $0, lineNumber, nil) }
         consumed = offset + Int64(carry.count)
         consumedLines = lineNumber
       } else {
@@ -320,13 +324,17 @@ private struct ScanRun {
     }
   }
 
-  mutating func addJSONLine(_ raw: UnsafeRawBufferPointer, number: Int) {
+  mutating func addJSONLine(_ raw: UnsafeRawBufferPointer, number: Int, mayMatter: Bool?) {
+    // Most records cite nothing; only those that mention a container (or open a stream of
+    // events, whose later lines need the response they belong to) are decoded.
+    if mayMatter == false {
+      if raw.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) { records += 1 }
+      return
+    }
     let line = Self.trimmed(raw)
     guard !line.isEmpty else { return }
     records += 1
-    // Most records cite nothing; only those that mention a container (or open a stream of
-    // events, whose later lines need the response they belong to) are decoded.
-    guard RecordFilter.mayMatter(line) else { return }
+    guard mayMatter == true || RecordFilter.mayMatter(line) else { return }
     decode(line, at: number, what: "JSON record")
   }
 
@@ -400,34 +408,66 @@ struct EventAccumulator {
   var tooLong = false
 }
 
-/// The cheap byte-level test that lets most records skip decoding entirely.
+/// The cheap byte-level test that lets most records skip decoding entirely: a record matters
+/// when it mentions a container (`container_file_citation`, `container_id`) or opens a stream
+/// of events (whose later lines need the response they belong to).
 enum RecordFilter {
-  static let needles: [[UInt8]] = [
-    Array("container_".utf8),  // container_file_citation, container_id
-    Array("response.created".utf8),  // stream events that name the stream's response
-    Array("response.in_progress".utf8),
-    Array("response.queued".utf8),
-  ]
+  static let container = Array("container_".utf8)
+  static let response = Array("response.".utf8)
+  static let streamOpenings = ["created", "in_progress", "queued"].map { Array($0.utf8) }
 
   static func mayMatter(_ record: UnsafeRawBufferPointer) -> Bool {
-    needles.contains { contains(record, $0) }
+    guard let base = record.baseAddress else { return false }
+    return find(container, in: base, record.count, from: 0) != nil
+      || findStreamOpening(in: base, record.count, from: 0) != nil
   }
 
-  /// Byte-string search: memchr finds candidates for the first byte (vectorised in libc),
-  /// memcmp confirms them.
-  static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
-    guard let base = haystack.baseAddress, needle.count <= haystack.count else { return false }
-    return needle.withUnsafeBytes { needleBytes -> Bool in
-      let first = Int32(needle[0])
-      let lastStart = haystack.count - needle.count
-      var offset = 0
-      while offset <= lastStart {
-        guard let hit = memchr(base + offset, first, lastStart - offset + 1) else { return false }
-        let position = base.distance(to: UnsafeRawPointer(hit))
-        if memcmp(base + position, needleBytes.baseAddress!, needle.count) == 0 { return true }
-        offset = position + 1
-      }
-      return false
+  /// The offset of the first `needle` at or after `from`.
+  static func find(_ needle: [UInt8], in base: UnsafeRawPointer, _ count: Int, from: Int) -> Int? {
+    guard from < count else { return nil }
+    return needle.withUnsafeBytes { needleBytes in
+      cstringsearch_memmem(base + from, count - from, needleBytes.baseAddress, needleBytes.count)
+        .map { base.distance(to: $0) }
     }
+  }
+
+  /// The offset of the first `response.created|in_progress|queued` at or after `from`.
+  static func findStreamOpening(in base: UnsafeRawPointer, _ count: Int, from: Int) -> Int? {
+    var position = from
+    while let hit = find(response, in: base, count, from: position) {
+      let after = hit + response.count
+      for suffix in streamOpenings where after + suffix.count <= count {
+        if memcmp(base + after, suffix, suffix.count) == 0 { return hit }
+      }
+      position = hit + 1
+    }
+    return nil
+  }
+}
+
+/// Needle positions in one chunk, searched once per chunk (glibc's memmem is far faster than a
+/// test per line), then consulted line by line.
+struct NeedleHits {
+  private let base: UnsafeRawPointer?
+  private let count: Int
+  /// Next hit at or after the last line asked about; `Int.max` once there is none.
+  private var nextContainer = -1
+  private var nextStreamOpening = -1
+
+  init(_ buffer: UnsafeRawBufferPointer) {
+    base = buffer.baseAddress
+    count = buffer.count
+  }
+
+  mutating func any(in range: Range<Int>) -> Bool {
+    guard let base else { return false }
+    if nextContainer < range.lowerBound {
+      nextContainer = RecordFilter.find(RecordFilter.container, in: base, count, from: range.lowerBound) ?? .max
+    }
+    if nextContainer < range.upperBound { return true }
+    if nextStreamOpening < range.lowerBound {
+      nextStreamOpening = RecordFilter.findStreamOpening(in: base, count, from: range.lowerBound) ?? .max
+    }
+    return nextStreamOpening < range.upperBound
   }
 }
