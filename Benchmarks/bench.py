@@ -1,23 +1,30 @@
 #!/usr/bin/env python3
 """Shared helpers for the benchmarks: run a command, time it, record its peak memory."""
-import os, shutil, subprocess, sys, time
+import os, shutil, subprocess, sys, tempfile, time
 
-def run(argv, repeat=1, env=None, stdout=subprocess.DEVNULL, cwd=None):
-    """Runs argv `repeat` times; returns (best wall seconds, peak RSS MiB of the best run)."""
+def run(argv, repeat=1, env=None, cwd=None):
+    """Runs argv `repeat` times; returns (best wall seconds, peak RSS MiB of that run).
+
+    Output goes to a real file, not /dev/null: GNU grep stops at the first match when it sees
+    /dev/null. Peak memory comes from /usr/bin/time, a small C program, because a child forked
+    from Python would report Python's own footprint as its high-water mark.
+    """
     best = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=cwd)
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - start
-        stderr = process.stderr.read().decode(errors="replace")
-        process.stderr.close()
-        code = os.waitstatus_to_exitcode(status)
-        if code not in (0, 3):
-            sys.exit(f"benchmark command failed ({code}): {' '.join(argv)}\n{stderr[-2000:]}")
-        result = (elapsed, usage.ru_maxrss / 1024)
-        if best is None or result[0] < best[0]:
-            best = result
+    with tempfile.TemporaryDirectory() as scratch:
+        out, measured = os.path.join(scratch, "out"), os.path.join(scratch, "time")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            with open(out, "wb") as sink:
+                process = subprocess.run(["/usr/bin/time", "-o", measured, "-f", "%M"] + argv, stdout=sink,
+                                         stderr=subprocess.PIPE, env=env, cwd=cwd)
+            elapsed = time.perf_counter() - start
+            if process.returncode not in (0, 3):
+                sys.exit(f"benchmark command failed ({process.returncode}): {' '.join(argv)}\n"
+                         f"{process.stderr.decode(errors='replace')[-2000:]}")
+            with open(measured) as f:
+                peak_kib = int(f.read().split()[-1])
+            if best is None or elapsed < best[0]:
+                best = (elapsed, peak_kib / 1024)
     return best
 
 def warm(path):

@@ -50,7 +50,7 @@ extension ArtifactsCommand {
       try await Self.reportingFailures(terminal) {
         let store = try global.openStore()
         let states = Set(state.map(\.state))
-        let query = FindQuery(substring: pattern, states: states.isEmpty ? [.archived] : states, limit: limit)
+        let query = FindQuery(pattern: pattern.map { .substring($0) }, states: states.isEmpty ? [.archived] : states, limit: limit)
         let files: [FoundFile]
         do { files = try store.catalog.find(query) } catch let error as CatalogError {
           throw CommandFailure(error.description, exitCode: .unusable)

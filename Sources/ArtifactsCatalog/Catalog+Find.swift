@@ -1,19 +1,74 @@
-// Finding archived files by name, backed by the trigram index on names.
+// Selecting files: by name (substring, glob, regex or exact, smart case) and by provenance.
+// `find`, `export` and `show` all select through here; substring and glob patterns are
+// answered from the trigram index on names, not by scanning every row.
 import ArtifactsCore
 import Foundation
 import GRDB
 
 public struct FindQuery: Sendable {
-  /// A substring of the name; nil or empty matches every file. Smart case: case-insensitive
-  /// unless the pattern holds an upper-case letter.
-  public var substring: String?
+  public enum Pattern: Sendable, Equatable {
+    /// Any part of the name (the default).
+    case substring(String)
+    /// The whole name, with `*`, `?` and `[…]` (shell rules).
+    case glob(String)
+    /// An ICU regular expression anywhere in the name.
+    case regex(String)
+    /// The whole name, exactly.
+    case exact(String)
+
+    var text: String {
+      switch self {
+      case .substring(let text), .glob(let text), .regex(let text), .exact(let text): text
+      }
+    }
+  }
+
+  public enum Sort: String, Sendable, CaseIterable {
+    case name, newest, oldest, size
+  }
+
+  public var pattern: Pattern?
+  /// Smart case: case-sensitive only when the pattern has an upper-case letter.
+  public var caseSensitive: Bool { pattern.map { $0.text != $0.text.lowercased() } ?? false }
+  public var containerID: String?
+  /// Files cited by this response.
+  public var responseID: String?
+  public var model: String?
+  /// Unix seconds: files whose latest citing response (or archiving, without one) is in range.
+  public var since: Int64?
+  public var until: Int64?
+  /// File name extensions, without the dot (`png`, `csv`).
+  public var extensions: [String]
+  /// A media type or its top-level part (`image`, `text/csv`).
+  public var mediaType: String?
   public var states: Set<FileState>
+  public var sort: Sort
   public var limit: Int?
 
-  public init(substring: String? = nil, states: Set<FileState> = [.archived], limit: Int? = nil) {
-    self.substring = substring
+  public init(
+    pattern: Pattern? = nil, containerID: String? = nil, responseID: String? = nil, model: String? = nil,
+    since: Int64? = nil, until: Int64? = nil, extensions: [String] = [], mediaType: String? = nil,
+    states: Set<FileState> = [.archived], sort: Sort = .name, limit: Int? = nil
+  ) {
+    self.pattern = pattern
+    self.containerID = containerID
+    self.responseID = responseID
+    self.model = model
+    self.since = since
+    self.until = until
+    self.extensions = extensions
+    self.mediaType = mediaType
     self.states = states
+    self.sort = sort
     self.limit = limit
+  }
+
+  /// Substring by default, glob when the text has `*`, `?` or `[` (as `fd` and `locate` do).
+  public static func pattern(_ text: String, regex: Bool = false, exact: Bool = false) -> Pattern {
+    if regex { return .regex(text) }
+    if exact { return .exact(text) }
+    if text.contains(where: { "*?[".contains($0) }) { return .glob(text) }
+    return .substring(text)
   }
 }
 
@@ -28,8 +83,10 @@ public struct FoundFile: Sendable, Codable, Equatable {
   public var fileID: String
   public var state: String
   public var source: String
+  public var firstSeenAt: String
   public var archivedAt: String?
   public var lastError: String?
+  public var attempts: Int
   public var citations: [CitationSummary]
 
   /// The most recent citing response (by its created_at), the one `find` shows.
@@ -44,50 +101,182 @@ public struct CitationSummary: Sendable, Codable, Equatable {
   public var model: String?
   /// Unix seconds.
   public var createdAt: Int64?
+  public var previousResponseID: String?
+  public var itemID: String?
   public var filename: String
+  public var startIndex: Int
+  public var endIndex: Int
   public var citedText: String?
   public var log: String?
   public var line: Int?
 }
 
+public enum FindError: Error, Sendable, CustomStringConvertible {
+  case invalidRegex(String, String)
+
+  public var description: String {
+    switch self {
+    case .invalidRegex(let pattern, let reason): "invalid regular expression \(pattern): \(reason)"
+    }
+  }
+}
+
 extension Catalog {
   public func find(_ query: FindQuery) throws(CatalogError) -> [FoundFile] {
-    try read { db in
-      var conditions: [String] = []
-      var arguments: StatementArguments = []
-      let states = query.states.map(\.rawValue).sorted()
-      conditions.append("f.state IN (\(databaseQuestionMarks(count: states.count)))")
-      _ = arguments.append(contentsOf: StatementArguments(states))
-      if let pattern = query.substring, !pattern.isEmpty {
-        if pattern.unicodeScalars.count >= 3 {
-          // Trigram index: case-insensitive substring match without a scan.
-          conditions.append("f.id IN (SELECT rowid FROM container_file_name WHERE container_file_name MATCH ?)")
-          _ = arguments.append(contentsOf: ["\"" + pattern.replacingOccurrences(of: "\"", with: "\"\"") + "\""])
-        } else {
-          conditions.append("f.filename LIKE ? ESCAPE '\\'")
-          _ = arguments.append(contentsOf: ["%" + Self.escapeLike(pattern) + "%"])
-        }
-        if pattern != pattern.lowercased() {
-          conditions.append("instr(f.filename, ?) > 0")
-          _ = arguments.append(contentsOf: [pattern])
-        }
+    var matcher: NameMatcher?
+    if let pattern = query.pattern {
+      do { matcher = try NameMatcher(pattern, caseSensitive: query.caseSensitive) } catch {
+        throw CatalogError(.queryFailed, path: path, detail: error.description)
       }
-      var sql = """
-        SELECT f.id, f.filename, f.digest, b.size, b.media_type, f.container_id, f.file_id, f.state, f.source,
-          f.archived_at, f.last_error
-        FROM container_file f LEFT JOIN blob b ON b.digest = f.digest
-        WHERE \(conditions.map { "(\($0))" }.joined(separator: " AND "))
-        ORDER BY f.filename COLLATE NOCASE, f.id
-        """
-      if let limit = query.limit { sql += " LIMIT \(max(0, limit))" }
-      var files = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-        FoundFile(
-          rowID: row[0], filename: row[1], sha256: row[2], size: row[3], mediaType: row[4], containerID: row[5],
-          fileID: row[6], state: row[7], source: row[8], archivedAt: row[9], lastError: row[10], citations: [])
+    }
+    return try read { db in
+      var (sql, arguments) = Self.selection(query)
+      // A regex is checked here, after SQL narrowed by everything else; then the limit applies.
+      let limitInSQL = matcher?.needsRowCheck != true
+      if limitInSQL, let limit = query.limit { sql += " LIMIT \(max(0, limit))" }
+      var files: [FoundFile] = []
+      let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+      while let row = try rows.next() {
+        let file = Self.foundFile(row)
+        if let matcher, matcher.needsRowCheck, !matcher.matches(file.filename) { continue }
+        files.append(file)
+        if !limitInSQL, let limit = query.limit, files.count >= limit { break }
       }
       try Self.attachCitations(to: &files, db)
       return files
     }
+  }
+
+  /// Files an id names: a `cfile_…` (or any file id), a digest or a prefix of one (4+ hex
+  /// digits), or else an exact file name.
+  public func lookup(_ id: String) throws(CatalogError) -> [FoundFile] {
+    try read { db in
+      var files = try Row.fetchAll(
+        db, sql: Self.baseSelect + " WHERE f.file_id = ? ORDER BY f.id", arguments: [id]
+      ).map(Self.foundFile)
+      if files.isEmpty, id.count >= 4, Digest.isHexPrefix(id) {
+        files = try Row.fetchAll(
+          db, sql: Self.baseSelect + " WHERE f.digest >= ? AND f.digest < ? ORDER BY f.id",
+          arguments: [id.lowercased(), id.lowercased() + "g"]
+        ).map(Self.foundFile)
+      }
+      if files.isEmpty {
+        files = try Row.fetchAll(db, sql: Self.baseSelect + " WHERE f.filename = ? ORDER BY f.id", arguments: [id])
+          .map(Self.foundFile)
+      }
+      try Self.attachCitations(to: &files, db)
+      return files
+    }
+  }
+
+  static let baseSelect = """
+    SELECT f.id, f.filename, f.digest, b.size, b.media_type, f.container_id, f.file_id, f.state, f.source,
+      f.first_seen_at, f.archived_at, f.last_error, f.attempts
+    FROM container_file f LEFT JOIN blob b ON b.digest = f.digest
+    """
+
+  static func foundFile(_ row: Row) -> FoundFile {
+    FoundFile(
+      rowID: row[0], filename: row[1], sha256: row[2], size: row[3], mediaType: row[4], containerID: row[5],
+      fileID: row[6], state: row[7], source: row[8], firstSeenAt: row[9], archivedAt: row[10], lastError: row[11],
+      attempts: row[12], citations: [])
+  }
+
+  /// The latest time a file was cited (its newest citing response), else when it was archived.
+  static let producedAt = """
+    coalesce((SELECT max(r.created_at) FROM citation c JOIN response r ON r.id = c.response_id
+              WHERE c.container_file_id = f.id), CAST(strftime('%s', f.archived_at) AS INTEGER), 0)
+    """
+
+  static func selection(_ query: FindQuery) -> (String, StatementArguments) {
+    var conditions: [String] = []
+    var arguments = StatementArguments()
+    func add(_ condition: String, _ values: [(any DatabaseValueConvertible)?] = []) {
+      conditions.append(condition)
+      _ = arguments.append(contentsOf: StatementArguments(values))
+    }
+    let states = query.states.map(\.rawValue).sorted()
+    add("f.state IN (\(databaseQuestionMarks(count: states.count)))", states)
+    if let pattern = query.pattern {
+      let sensitive = query.caseSensitive
+      switch pattern {
+      case .substring(let text) where !text.isEmpty:
+        if let literal = Self.trigramQuery(text) {
+          add("f.id IN (SELECT rowid FROM container_file_name WHERE container_file_name MATCH ?)", [literal])
+        } else {
+          add("f.filename LIKE ? ESCAPE '\\'", ["%" + escapeLike(text) + "%"])
+        }
+        if sensitive { add("instr(f.filename, ?) > 0", [text]) }
+      case .glob(let text):
+        if let literal = Self.longestLiteral(inGlob: text).flatMap(Self.trigramQuery) {
+          add("f.id IN (SELECT rowid FROM container_file_name WHERE container_file_name MATCH ?)", [literal])
+        }
+        add(sensitive ? "f.filename GLOB ?" : "lower(f.filename) GLOB ?", [sensitive ? text : text.lowercased()])
+      case .exact(let text):
+        add(sensitive ? "f.filename = ?" : "f.filename = ? COLLATE NOCASE", [text])
+      case .substring, .regex:
+        break
+      }
+    }
+    if let container = query.containerID { add("f.container_id = ?", [container]) }
+    if let response = query.responseID {
+      add("f.id IN (SELECT container_file_id FROM citation WHERE response_id = ?)", [response])
+    }
+    if let model = query.model {
+      add(
+        "f.id IN (SELECT c.container_file_id FROM citation c JOIN response r ON r.id = c.response_id WHERE r.model = ? OR r.model LIKE ? ESCAPE '\\')",
+        [model, escapeLike(model) + "-%"])
+    }
+    if let since = query.since { add("\(producedAt) >= ?", [since]) }
+    if let until = query.until { add("\(producedAt) < ?", [until]) }
+    if !query.extensions.isEmpty {
+      let clauses = query.extensions.map { _ in "lower(f.filename) LIKE ? ESCAPE '\\'" }
+      add("(" + clauses.joined(separator: " OR ") + ")", query.extensions.map { "%." + escapeLike($0.lowercased()) })
+    }
+    if let mediaType = query.mediaType {
+      add("(b.media_type = ? OR b.media_type LIKE ? ESCAPE '\\')", [mediaType, escapeLike(mediaType) + "/%"])
+    }
+    let order =
+      switch query.sort {
+      case .name: "f.filename COLLATE NOCASE, f.id"
+      case .newest: "\(producedAt) DESC, f.id DESC"
+      case .oldest: "\(producedAt), f.id"
+      case .size: "b.size DESC, f.filename COLLATE NOCASE"
+      }
+    let sql = baseSelect + " WHERE " + conditions.map { "(\($0))" }.joined(separator: " AND ") + " ORDER BY " + order
+    return (sql, arguments)
+  }
+
+  /// An FTS5 string for the trigram index, or nil when the text is too short for trigrams.
+  static func trigramQuery(_ text: String) -> String? {
+    guard text.unicodeScalars.count >= 3 else { return nil }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+
+  /// The longest run of ordinary characters in a glob: every match contains it.
+  static func longestLiteral(inGlob glob: String) -> String? {
+    var best = ""
+    var current = ""
+    var inClass = false
+    for character in glob {
+      if inClass {
+        if character == "]" { inClass = false }
+        continue
+      }
+      switch character {
+      case "*", "?":
+        if current.count > best.count { best = current }
+        current = ""
+      case "[":
+        if current.count > best.count { best = current }
+        current = ""
+        inClass = true
+      default:
+        current.append(character)
+      }
+    }
+    if current.count > best.count { best = current }
+    return best.isEmpty ? nil : best
   }
 
   static func attachCitations(to files: inout [FoundFile], _ db: Database) throws {
@@ -100,7 +289,8 @@ extension Catalog {
       let rows = try Row.fetchAll(
         db,
         sql: """
-          SELECT c.container_file_id, c.id, c.response_id, r.model, r.created_at, c.filename, c.cited_text, l.path, c.line
+          SELECT c.container_file_id, c.id, c.response_id, r.model, r.created_at, r.previous_response_id, c.item_id,
+            c.filename, c.start_index, c.end_index, c.cited_text, l.path, c.line
           FROM citation c LEFT JOIN response r ON r.id = c.response_id LEFT JOIN log_file l ON l.id = c.log_file_id
           WHERE c.container_file_id IN (\(databaseQuestionMarks(count: ids.count)))
           ORDER BY r.created_at, c.id
@@ -109,8 +299,9 @@ extension Catalog {
         guard let index = positions[row[0]] else { continue }
         files[index].citations.append(
           CitationSummary(
-            citationRowID: row[1], responseID: row[2], model: row[3], createdAt: row[4], filename: row[5],
-            citedText: row[6], log: row[7], line: row[8]))
+            citationRowID: row[1], responseID: row[2], model: row[3], createdAt: row[4], previousResponseID: row[5],
+            itemID: row[6], filename: row[7], startIndex: row[8], endIndex: row[9], citedText: row[10], log: row[11],
+            line: row[12]))
       }
     }
   }
@@ -118,5 +309,28 @@ extension Catalog {
   static func escapeLike(_ text: String) -> String {
     text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
       .replacingOccurrences(of: "_", with: "\\_")
+  }
+}
+
+/// Checks names against a regular expression (SQLite has none built in).
+struct NameMatcher {
+  private let regex: NSRegularExpression?
+  var needsRowCheck: Bool { regex != nil }
+
+  init(_ pattern: FindQuery.Pattern, caseSensitive: Bool) throws(FindError) {
+    guard case .regex(let text) = pattern else {
+      regex = nil
+      return
+    }
+    do {
+      regex = try NSRegularExpression(pattern: text, options: caseSensitive ? [] : [.caseInsensitive])
+    } catch {
+      throw .invalidRegex(text, "\(error.localizedDescription)")
+    }
+  }
+
+  func matches(_ name: String) -> Bool {
+    guard let regex else { return true }
+    return regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
   }
 }

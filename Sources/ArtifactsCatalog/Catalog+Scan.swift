@@ -146,26 +146,39 @@ extension Catalog {
       ])
   }
 
-  /// What the last scan of each log left, by path: an unchanged log then costs one `stat`.
-  public func logCheckpoints() throws(CatalogError) -> [String: LogCheckpoint] {
+  /// The identity each log had when it was last read, by path: comparing it with `stat` is
+  /// all an unchanged log costs. (Full checkpoints are fetched only for logs that changed.)
+  public func logIdentities() throws(CatalogError) -> [String: LogFileIdentity] {
     try read { db in
-      var checkpoints: [String: LogCheckpoint] = [:]
+      var identities: [String: LogFileIdentity] = [:]
+      identities.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM log_file") ?? 0)
       let rows = try Row.fetchCursor(
-        db,
-        sql: """
-          SELECT path, device, inode, size, mtime_ns, head_fingerprint, bytes_consumed, lines_consumed, format,
-            compressed, stream_response
-          FROM log_file WHERE device IS NOT NULL AND head_fingerprint IS NOT NULL
-          """)
-      let decoder = JSONDecoder()
+        db, sql: "SELECT path, device, inode, size, mtime_ns FROM log_file WHERE device IS NOT NULL")
       while let row = try rows.next() {
-        let stream = (row[10] as String?).flatMap { try? decoder.decode(ResponseInfo.self, from: Data($0.utf8)) }
-        checkpoints[row[0]] = LogCheckpoint(
-          device: UInt64(bitPattern: row[1]), inode: UInt64(bitPattern: row[2]), size: row[3], modifiedNanoseconds: row[4],
-          headFingerprint: row[5], bytesConsumed: row[6], linesConsumed: row[7], format: row[8] ?? "",
-          compressed: row[9], streamResponse: stream)
+        identities[row[0]] = LogFileIdentity(
+          device: UInt64(bitPattern: row[1]), inode: UInt64(bitPattern: row[2]), size: row[3], modifiedNanoseconds: row[4])
       }
-      return checkpoints
+      return identities
+    }
+  }
+
+  /// What the last scan of `path` left, if it left a resumable state.
+  public func logCheckpoint(path: String) throws(CatalogError) -> LogCheckpoint? {
+    try read { db in
+      guard
+        let row = try Row.fetchOne(
+          db,
+          sql: """
+            SELECT device, inode, size, mtime_ns, head_fingerprint, bytes_consumed, lines_consumed, format,
+              compressed, stream_response
+            FROM log_file WHERE path = ? AND device IS NOT NULL AND head_fingerprint IS NOT NULL
+            """, arguments: [path])
+      else { return nil }
+      let stream = (row[9] as String?).flatMap { try? JSONDecoder().decode(ResponseInfo.self, from: Data($0.utf8)) }
+      return LogCheckpoint(
+        device: UInt64(bitPattern: row[0]), inode: UInt64(bitPattern: row[1]), size: row[2], modifiedNanoseconds: row[3],
+        headFingerprint: row[4], bytesConsumed: row[5], linesConsumed: row[6], format: row[7] ?? "", compressed: row[8],
+        streamResponse: stream)
     }
   }
 

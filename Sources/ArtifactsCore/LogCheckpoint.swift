@@ -34,6 +34,27 @@ public struct LogCheckpoint: Sendable, Codable, Equatable {
   }
 }
 
+/// What `stat` says identifies a version of a log file: the same values mean the same bytes.
+public struct LogFileIdentity: Sendable, Hashable {
+  public var device: UInt64
+  public var inode: UInt64
+  public var size: Int64
+  public var modifiedNanoseconds: Int64
+
+  public init(device: UInt64, inode: UInt64, size: Int64, modifiedNanoseconds: Int64) {
+    self.device = device
+    self.inode = inode
+    self.size = size
+    self.modifiedNanoseconds = modifiedNanoseconds
+  }
+}
+
+extension LogCheckpoint {
+  public var identity: LogFileIdentity {
+    LogFileIdentity(device: device, inode: inode, size: size, modifiedNanoseconds: modifiedNanoseconds)
+  }
+}
+
 /// An image the Code Interpreter displayed, carried inside the log as a `data:` URL
 /// (`code_interpreter_call.outputs[].url`): its bytes are archived straight from the log.
 public struct InlineImage: Sendable, Hashable {

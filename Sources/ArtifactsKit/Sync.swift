@@ -125,14 +125,18 @@ public struct Sync: Sendable {
   {
     var cited = Set<ContainerFileRef>()
     let scanner = LogScanner()
-    let checkpoints = try catalogCall { () throws(CatalogError) in try store.catalog.logCheckpoints() }
+    let identities = try catalogCall { () throws(CatalogError) in try store.catalog.logIdentities() }
     for path in files {
       guard let status = LogFileStatus.read(path: path) else {
         sink.emit(.diagnostic(Diagnostic(.error, "cannot stat \(path); skipped")))
         summary.warnings += 1
         continue
       }
-      let plan = IncrementalScan.plan(path: path, status: status, previous: checkpoints[path])
+      var plan = ScanPlan.unchanged
+      if identities[path] != status {
+        let previous = try catalogCall { () throws(CatalogError) in try store.catalog.logCheckpoint(path: path) }
+        plan = IncrementalScan.plan(path: path, status: status, previous: previous)
+      }
       if plan == .unchanged {
         summary.logsUnchanged += 1
         sink.emit(.logScanned(path: path, records: 0, citations: 0, skipped: 0, unchanged: true))

@@ -30,9 +30,13 @@ final class ByteSource {
   private(set) var isGzip = false
   private var atEnd = false
 
-  init(path: String, startingAt offset: Int64 = 0) throws(LogScanError) {
+  /// Bytes left before `endingAt` (nil: read to the end of the file).
+  private var remaining: Int64?
+
+  init(path: String, startingAt offset: Int64 = 0, endingAt end: Int64? = nil) throws(LogScanError) {
     self.path = path
     memory = nil
+    remaining = end.map { $0 - offset }
     descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw LogScanError(.unreadable, path: path, errno: errno) }
     raw = .allocate(byteCount: Self.chunkSize, alignment: 16)
@@ -153,7 +157,13 @@ final class ByteSource {
       return count
     }
     var count: Int
-    repeat { count = read(descriptor, raw.baseAddress, raw.count) } while count < 0 && errno == EINTR
+    let wanted = remaining.map { min(Int($0), raw.count) } ?? raw.count
+    if wanted == 0 {
+      atEnd = true
+      return nil
+    }
+    repeat { count = read(descriptor, raw.baseAddress, wanted) } while count < 0 && errno == EINTR
+    if count > 0, let left = remaining { remaining = left - Int64(count) }
     guard count >= 0 else { throw LogScanError(.unreadable, path: path, errno: errno) }
     if count == 0 {
       atEnd = true

@@ -50,6 +50,28 @@ struct CitationExtractor {
     findings.diagnostics.append(diagnostic)
   }
 
+  /// Adds what another extractor found (a later part of the same log), merging repeats.
+  mutating func absorb(_ other: LogFindings) {
+    for citation in other.citations {
+      let identity = citation.identity
+      if let existing = citationIndex[identity] {
+        findings.citations[existing].merge(citation)
+      } else {
+        citationIndex[identity] = findings.citations.count
+        findings.citations.append(citation)
+      }
+    }
+    for sighting in other.sightings {
+      addSighting(
+        containerID: sighting.containerID, callID: sighting.callID, response: sighting.response, at: sighting.location)
+    }
+    for record in other.responses { note(response: record.info, at: record.location) }
+    for image in other.inlineImages where inlineImageKeys.insert("\(image.callID)#\(image.outputIndex)").inserted {
+      findings.inlineImages.append(image)
+    }
+    findings.diagnostics.append(contentsOf: other.diagnostics)
+  }
+
   // MARK: Stream events
 
   private mutating func addEvent(type: String, _ event: [String: JSONValue], at location: LogLocation) {
@@ -285,6 +307,18 @@ struct CitationExtractor {
       let upper = scalars.index(lower, offsetBy: end - start, limitedBy: scalars.endIndex)
     else { return nil }
     return String(scalars[lower..<upper])
+  }
+}
+
+extension LogFindings {
+  /// Moves every line number by `offset` (a part of a log read on its own starts at line 1).
+  mutating func shiftLines(by offset: Int) {
+    guard offset != 0 else { return }
+    for index in citations.indices { citations[index].location.line += offset }
+    for index in sightings.indices { sightings[index].location.line += offset }
+    for index in responses.indices { responses[index].location.line += offset }
+    for index in inlineImages.indices { inlineImages[index].location.line += offset }
+    for index in diagnostics.indices { diagnostics[index].location?.line += offset }
   }
 }
 

@@ -9,16 +9,13 @@ import ArtifactsCore
 #endif
 
 /// What `stat` says about a log file now.
-public struct LogFileStatus: Sendable, Equatable {
-  public var device: UInt64
-  public var inode: UInt64
-  public var size: Int64
-  public var modifiedNanoseconds: Int64
+public typealias LogFileStatus = LogFileIdentity
 
-  public static func read(path: String) -> LogFileStatus? {
+extension LogFileIdentity {
+  public static func read(path: String) -> LogFileIdentity? {
     var info = stat()
     guard stat(path, &info) == 0 else { return nil }
-    return LogFileStatus(
+    return LogFileIdentity(
       device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
       modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
   }

@@ -2,6 +2,8 @@
 // because of one bad record: each is reported with its file and line, and the rest is read.
 import ArtifactsCore
 import CStringSearch
+import Dispatch
+import Foundation
 
 #if canImport(Glibc)
   import Glibc
@@ -50,9 +52,17 @@ public struct LogScanner: Sendable {
     self.maximumDocumentBytes = maximumDocumentBytes
   }
 
+  /// Logs of plain JSON Lines at least this large are split at line boundaries and read by
+  /// several threads at once.
+  public var parallelThreshold: Int64 = 64 << 20
+  public var maximumParallelism = min(4, ProcessInfo.processInfo.activeProcessorCount)
+
   /// Scans `path`; problems with the file or its records become diagnostics in the result.
   /// With `resume`, reads a JSON Lines log from where an earlier scan stopped.
   public func scan(path: String, resume: ResumePoint? = nil) -> LogScanResult {
+    if resume == nil, let ranges = parallelRanges(path: path) {
+      return scanInParallel(path: path, ranges: ranges)
+    }
     var run = ScanRun(path: path, scanner: self)
     do {
       if let resume {
@@ -77,6 +87,79 @@ public struct LogScanner: Sendable {
     }
     return run.result
   }
+}
+
+// MARK: Reading one large log with several threads
+
+extension LogScanner {
+  /// Byte ranges, each starting at a line, when `path` is an uncompressed log of plain JSON
+  /// Lines (not stream events, whose lines depend on earlier ones) large enough to split.
+  func parallelRanges(path: String) -> [Range<Int64>]? {
+    guard maximumParallelism > 1, let status = LogFileIdentity.read(path: path), status.size >= parallelThreshold,
+      let source = try? ByteSource(path: path)
+    else { return nil }
+    guard (try? source.detectCompression()) != nil, !source.isGzip, let head = try? source.next(),
+      ScanRun.detectFormat(Array(head.prefix(1 << 16))) == .jsonLines, !ScanRun.startsWithEvent(head)
+    else { return nil }
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var starts: [Int64] = [0]
+    var probe = [UInt8](repeating: 0, count: 1 << 16)
+    for part in 1..<maximumParallelism {
+      // The next line after the nominal split point; a part with no line break is merged.
+      var position = max(status.size * Int64(part) / Int64(maximumParallelism), starts.last! + 1)
+      var found: Int64?
+      while found == nil && position < status.size {
+        let count = probe.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(position)) }
+        guard count > 0 else { break }
+        if let newline = probe[..<count].firstIndex(of: 0x0A) { found = position + Int64(newline) + 1 }
+        position += Int64(count)
+      }
+      if let found, found < status.size { starts.append(found) }
+    }
+    guard starts.count > 1 else { return nil }
+    return zip(starts, starts.dropFirst().map { $0 } + [status.size]).map { $0..<$1 }
+  }
+
+  func scanInParallel(path: String, ranges: [Range<Int64>]) -> LogScanResult {
+    let parts = ranges.map { _ in ScanPart() }
+    DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
+      var run = ScanRun(path: path, scanner: self)
+      do throws(LogScanError) {
+        try run.scanPart(ByteSource(path: path, startingAt: ranges[index].lowerBound, endingAt: ranges[index].upperBound),
+          from: ranges[index].lowerBound)
+      } catch {
+        run.extractor.addDiagnostic(Diagnostic(.error, error.description))
+      }
+      parts[index].result = run.result
+    }
+    // Renumber each part's lines after the lines of the parts before it, and merge what they
+    // found as one extractor would have (repeats of one annotation across parts count once).
+    var merged = CitationExtractor()
+    var combined = LogScanResult(
+      path: path, format: .jsonLines, compressed: false, findings: LogFindings(), records: 0, skippedRecords: 0,
+      consumedBytes: 0, consumedLines: 0, streamResponse: nil)
+    var linesBefore = 0
+    for part in parts {
+      guard var result = part.result else { continue }
+      result.findings.shiftLines(by: linesBefore)
+      merged.absorb(result.findings)
+      combined.records += result.records
+      combined.skippedRecords += result.skippedRecords
+      combined.consumedBytes = result.consumedBytes
+      combined.consumedLines = result.consumedLines + linesBefore
+      // A part's last line is complete unless it is the file's last (only that may be cut).
+      linesBefore += result.consumedLines
+    }
+    combined.findings = merged.findings
+    return combined
+  }
+}
+
+/// One thread's share of a parallel scan.
+private final class ScanPart: @unchecked Sendable {
+  var result: LogScanResult?
 }
 
 /// The state of one scan of one file.
@@ -132,6 +215,16 @@ private struct ScanRun {
       warn("the file holds only white space", line: nil)
     case .unrecognized:
       warn("not a JSON, JSON Lines or event-stream log; skipped", line: nil)
+    }
+  }
+
+  /// Reads one part of a large JSON Lines log, numbering its lines from 1.
+  mutating func scanPart(_ source: ByteSource, from offset: Int64) throws(LogScanError) {
+    format = .jsonLines
+    consumed = offset
+    guard let first = try source.next() else { return }
+    try readLines(first: first, source: source, firstLine: 1, startOffset: offset) { run, line, number, mayMatter in
+      run.addJSONLine(line, number: number, mayMatter: mayMatter)
     }
   }
 
@@ -242,6 +335,18 @@ private struct ScanRun {
     }
   }
 
+  /// Whether the first line is a stream event (`"type":"response.…"` or `"type":"error"`).
+  static func startsWithEvent(_ head: UnsafeRawBufferPointer) -> Bool {
+    guard let base = head.baseAddress else { return false }
+    let end = memchr(base, 0x0A, head.count).map { base.distance(to: UnsafeRawPointer($0)) } ?? head.count
+    let line = UnsafeRawBufferPointer(rebasing: head[..<end])
+    guard let value = try? JSONParser.parse(trimmed(line)), let type = value["type"]?.stringValue else {
+      // Undecodable (or very long) first line: be safe and look for stream openings too.
+      return end == head.count || (try? JSONParser.parse(trimmed(line))) == nil
+    }
+    return type.hasPrefix("response.") || type == "error"
+  }
+
   static func lineNumber(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> Int {
     var line = 1
     for byte in bytes[..<min(offset, bytes.count)] where byte == 0x0A { line += 1 }
@@ -262,8 +367,10 @@ private struct ScanRun {
     var lineNumber = firstLine
     var offset: Int64 = startOffset  // decompressed offset of the start of `carry`
     var chunk: UnsafeRawBufferPointer? = first
+    // Only logs of stream events (one JSON event per line) need the lines that open a stream.
+    let eventLines = Self.startsWithEvent(first)
     while let buffer = chunk, let base = buffer.baseAddress {
-      var hits = NeedleHits(buffer)
+      var hits = NeedleHits(buffer, streamOpenings: eventLines)
       var start = 0
       while start < buffer.count {
         guard let newline = memchr(base + start, 0x0A, buffer.count - start) else { break }
@@ -453,10 +560,13 @@ struct NeedleHits {
   /// Next hit at or after the last line asked about; `Int.max` once there is none.
   private var nextContainer = -1
   private var nextStreamOpening = -1
+  private let streamOpenings: Bool
 
-  init(_ buffer: UnsafeRawBufferPointer) {
+  /// `streamOpenings`: also look for the events that open a stream (only event logs have them).
+  init(_ buffer: UnsafeRawBufferPointer, streamOpenings: Bool) {
     base = buffer.baseAddress
     count = buffer.count
+    self.streamOpenings = streamOpenings
   }
 
   mutating func any(in range: Range<Int>) -> Bool {
@@ -465,6 +575,7 @@ struct NeedleHits {
       nextContainer = RecordFilter.find(RecordFilter.container, in: base, count, from: range.lowerBound) ?? .max
     }
     if nextContainer < range.upperBound { return true }
+    guard streamOpenings else { return false }
     if nextStreamOpening < range.lowerBound {
       nextStreamOpening = RecordFilter.findStreamOpening(in: base, count, from: range.lowerBound) ?? .max
     }

@@ -51,12 +51,12 @@ struct CatalogTests {
     try catalog.markArchived(work[0], digest: digest, size: 10, mediaType: "image/png", attempts: 1)
     try catalog.markUnarchived(work[1], state: .lost, reason: "HTTP 404", attempts: 1)
     #expect(try catalog.pendingWork().isEmpty)
-    #expect(try catalog.find(FindQuery(substring: "chart")).map(\.filename) == ["Chart.PNG"])
-    #expect(try catalog.find(FindQuery(substring: "chart.png")).count == 1)  // smart case: lower-case ignores case
-    #expect(try catalog.find(FindQuery(substring: "chart.PNG")).isEmpty)  // upper-case letter: exact case
-    #expect(try catalog.find(FindQuery(substring: "Ch")).count == 1)  // shorter than a trigram
-    #expect(try catalog.find(FindQuery(substring: "notes")).isEmpty)  // lost, not archived
-    #expect(try catalog.find(FindQuery(substring: "notes", states: [.lost])).first?.lastError == "HTTP 404")
+    #expect(try catalog.find(FindQuery(pattern: .substring("chart"))).map(\.filename) == ["Chart.PNG"])
+    #expect(try catalog.find(FindQuery(pattern: .substring("chart.png"))).count == 1)  // smart case: lower-case ignores case
+    #expect(try catalog.find(FindQuery(pattern: .substring("chart.PNG"))).isEmpty)  // upper-case letter: exact case
+    #expect(try catalog.find(FindQuery(pattern: .substring("Ch"))).count == 1)  // shorter than a trigram
+    #expect(try catalog.find(FindQuery(pattern: .substring("notes"))).isEmpty)  // lost, not archived
+    #expect(try catalog.find(FindQuery(pattern: .substring("notes"), states: [.lost])).first?.lastError == "HTTP 404")
     #expect(try catalog.stateCounts() == [.archived: 1, .lost: 1])
   }
 
@@ -73,9 +73,9 @@ struct CatalogTests {
         item, digest: Digest(hex: String(repeating: "\(index)", count: 64))!, size: 1, mediaType: "text/plain",
         attempts: 1)
     }
-    #expect(try catalog.find(FindQuery(substring: "(1)")).map(\.filename) == ["my-file (1).csv"])
-    #expect(try catalog.find(FindQuery(substring: "%_")).map(\.filename) == ["100%_done.txt"])
-    #expect(try catalog.find(FindQuery(substring: "\"hi\"")).map(\.filename) == ["say \"hi\".md"])
+    #expect(try catalog.find(FindQuery(pattern: .substring("(1)"))).map(\.filename) == ["my-file (1).csv"])
+    #expect(try catalog.find(FindQuery(pattern: .substring("%_"))).map(\.filename) == ["100%_done.txt"])
+    #expect(try catalog.find(FindQuery(pattern: .substring("\"hi\""))).map(\.filename) == ["say \"hi\".md"])
   }
 
   @Test func onDiskCatalogIsPrivateAndMigrated() throws {

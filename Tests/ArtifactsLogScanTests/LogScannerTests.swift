@@ -239,3 +239,38 @@ struct FuzzRegressionTests {
     #expect(result.skippedRecords <= result.records)
   }
 }
+
+struct ParallelScanTests {
+  @Test func splittingALogGivesTheSameResultAsReadingItWhole() throws {
+    let directory = TemporaryDirectory()
+    var lines: [String] = []
+    for number in 1...600 {
+      if number % 37 == 0 {
+        lines.append(responseLine(id: FakeID.response(number), container: FakeID.container(number), files: [(FakeID.file(number), "f\(number).csv")]))
+      } else if number % 101 == 0 {
+        lines.append(#"{"broken": "container_"#)
+      } else if number % 53 == 0 {
+        // The same response logged twice: its citation must count once across the parts.
+        lines.append(lines.last { $0.contains("container_file_citation") } ?? "{}")
+      } else {
+        lines.append(#"{"id":"resp_\#(number)","object":"response","output":[],"padding":"\#(String(repeating: "x", count: number % 300))"}"#)
+      }
+    }
+    let path = directory.write("big.jsonl", lines.joined(separator: "\n") + "\n")
+    var sequential = LogScanner()
+    sequential.maximumParallelism = 1
+    var parallel = LogScanner()
+    parallel.parallelThreshold = 1024
+    parallel.maximumParallelism = 3
+    #expect(parallel.parallelRanges(path: path)?.count == 3)
+    let whole = sequential.scan(path: path)
+    let split = parallel.scan(path: path)
+    #expect(split.findings.citations == whole.findings.citations)
+    #expect(split.findings.citations.count == 600 / 37)
+    #expect(split.findings.diagnostics.map(\.location) == whole.findings.diagnostics.map(\.location))
+    #expect(split.findings.responses.map(\.info.id) == whole.findings.responses.map(\.info.id))
+    #expect(split.findings.sightings == whole.findings.sightings)
+    #expect((split.records, split.skippedRecords) == (whole.records, whole.skippedRecords))
+    #expect((split.consumedBytes, split.consumedLines) == (whole.consumedBytes, whole.consumedLines))
+  }
+}
