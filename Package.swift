@@ -57,11 +57,13 @@ let package = Package(
     .target(
       name: "ArtifactsCatalog",
       dependencies: ["ArtifactsCore", "ArtifactsSchema", .product(name: "GRDB", package: "GRDB.swift")]),
-    /** Use cases composed from the layers below: sync, find. */
+    /** pax tar writer and reader, safe archive names, MANIFEST.json: what export and import speak. */
+    .target(name: "ArtifactsExport", dependencies: ["ArtifactsGzip"]),
+    /** Use cases composed from the layers below: sync, find, export, import. */
     .target(
       name: "ArtifactsKit",
       dependencies: [
-        "ArtifactsCore", "ArtifactsLogScan", "ArtifactsFetch", "ArtifactsStore", "ArtifactsCatalog",
+        "ArtifactsCore", "ArtifactsLogScan", "ArtifactsFetch", "ArtifactsStore", "ArtifactsCatalog", "ArtifactsExport",
       ]),
 
     // MARK: Command line
@@ -70,7 +72,7 @@ let package = Package(
     .target(
       name: "ArtifactsCLI",
       dependencies: [
-        "ArtifactsKit", "ArtifactsCatalog", "ArtifactsCore",
+        "ArtifactsKit", "ArtifactsCatalog", "ArtifactsCore", "ArtifactsExport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     /** The `artifacts` binary: a few lines that hand over to ArtifactsCLI. */
@@ -104,6 +106,7 @@ let package = Package(
     .testTarget(
       name: "ArtifactsLogScanTests", dependencies: ["ArtifactsLogScan", "ArtifactsGzip", "ArtifactsTestSupport"],
       exclude: []),
+    .testTarget(name: "ArtifactsExportTests", dependencies: ["ArtifactsExport", "ArtifactsTestSupport"]),
     .testTarget(name: "ArtifactsGzipTests", dependencies: ["ArtifactsGzip", "ArtifactsTestSupport"]),
     .testTarget(
       name: "ArtifactsStoreTests",

@@ -17,9 +17,11 @@ public struct ArtifactsCommand: AsyncParsableCommand {
         artifacts sync ~/app/logs              download everything the logs cite
         artifacts find chart.png               find an archived file by name
         artifacts find --json csv | jq .path   the same, for scripts
+        artifacts show cfile_68cdc39b…         where a file came from
+        artifacts export q3.tar.gz --since 90d hand results to someone else
       """,
     version: version,
-    subcommands: [Sync.self, Find.self]
+    subcommands: [Sync.self, Find.self, Show.self, Cat.self, Export.self, Import.self]
   )
 
   public init() {}

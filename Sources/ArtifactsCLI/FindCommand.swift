@@ -7,32 +7,27 @@ import Foundation
 extension ArtifactsCommand {
   struct Find: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Find archived files by name.",
+      abstract: "Find archived files by name and provenance.",
       discussion: """
-        PATTERN matches any part of the file name. Matching ignores case unless the pattern \
-        has an upper-case letter. Without a pattern every archived file is listed.
+        The pattern matches any part of the name, like locate; with * ? or [ it is a glob that \
+        must match the whole name, like fd. Matching ignores case unless the pattern has an \
+        upper-case letter. Punctuation is plain text: chart.png, my-file (1).csv and résumé.pdf \
+        all work. Without a pattern every archived file is listed.
 
-        On a terminal the result is a table; piped, one stored path per line; --json prints \
-        one JSON object per file with its provenance. Exit status 1 when nothing matches.
+        On a terminal the result is a table; piped, one stored path per line; --json prints one \
+        JSON object per file with its provenance; -0 separates paths with NUL. Exit status 1 \
+        when nothing matches, as grep.
 
         Examples:
           artifacts find chart.png
-          artifacts find .csv --json | jq -r .path
+          artifacts find '*.csv' --since 7d --sort newest
+          artifacts find --model gpt-5 --type image --json | jq -r .path
           artifacts find --state lost
+          artifacts find -0 report | xargs -0 ls -l
         """)
 
     @OptionGroup var global: GlobalOptions
-
-    @Argument(help: ArgumentHelp("Part of the file name.", valueName: "pattern"))
-    var pattern: String?
-
-    @Option(
-      name: .long, parsing: .upToNextOption,
-      help: ArgumentHelp("States to list: archived (default), pending, lost, failed.", valueName: "state"))
-    var state: [FileStateArgument] = []
-
-    @Option(name: .long, help: "Show at most this many files.")
-    var limit: Int?
+    @OptionGroup var selection: SelectionOptions
 
     @Flag(name: .long, help: "Print JSON Lines: one object per file with every citing response.")
     var json = false
@@ -42,21 +37,18 @@ extension ArtifactsCommand {
 
     func validate() throws {
       if json && print0 { throw ValidationError("--json and --print0 cannot be used together") }
-      if let limit, limit < 1 { throw ValidationError("--limit takes a positive number") }
     }
 
     func run() async throws {
       let terminal = Terminal(options: global)
       try await Self.reportingFailures(terminal) {
         let store = try global.openStore()
-        let states = Set(state.map(\.state))
-        let query = FindQuery(pattern: pattern.map { .substring($0) }, states: states.isEmpty ? [.archived] : states, limit: limit)
         let files: [FoundFile]
-        do { files = try store.catalog.find(query) } catch let error as CatalogError {
+        do { files = try store.catalog.find(selection.query) } catch let error as CatalogError {
           throw CommandFailure(error.description, exitCode: .unusable)
         }
         guard !files.isEmpty else { throw ExitCode.noMatch }
-        let records = files.map { FindRecord($0, store: store) }
+        let records = files.map { FileRecord($0, store: store) }
         if json {
           for record in records { terminal.out(Format.jsonLine(record)) }
         } else if print0 {
@@ -69,13 +61,14 @@ extension ArtifactsCommand {
       }
     }
 
-    private func printTable(_ records: [FindRecord], terminal: Terminal) {
+    private func printTable(_ records: [FileRecord], terminal: Terminal) {
       var rows = [["NAME", "SIZE", "SHA256", "STATE", "RESPONSE", "CITED"]]
       for record in records {
-        let latest = record.citations.last
+        let latest = record.citations.max { ($0.createdAt ?? 0) < ($1.createdAt ?? 0) }
         rows.append([
-          record.filename, record.size.map(Format.bytes) ?? "-", record.sha256.map { String($0.prefix(12)) } ?? "-",
-          record.state, record.responseId ?? "-", Format.date(unixSeconds: latest?.createdAt),
+          Format.printable(record.filename), record.size.map(Format.bytes) ?? "-",
+          record.sha256.map { String($0.prefix(12)) } ?? "-", record.state, record.responseId ?? "-",
+          Format.date(unixSeconds: latest?.createdAt),
         ])
       }
       let lines = Format.table(rows)
@@ -85,19 +78,9 @@ extension ArtifactsCommand {
   }
 }
 
-struct FileStateArgument: ExpressibleByArgument {
-  var state: FileState
-
-  init?(argument: String) {
-    guard let state = FileState(rawValue: argument.lowercased()) else { return nil }
-    self.state = state
-  }
-
-  static var allValueStrings: [String] { FileState.allCases.map(\.rawValue) }
-}
-
-/// One line of `find --json`. Field names are part of the command-line contract (DESIGN.md).
-struct FindRecord: Encodable {
+/// One file as `find --json` and `show --json` print it. Field names are part of the
+/// command-line contract (DESIGN.md).
+struct FileRecord: Encodable {
   var filename: String
   var sha256: String?
   var size: Int64?
@@ -108,6 +91,7 @@ struct FindRecord: Encodable {
   var source: String
   /// Absolute path of the stored blob.
   var path: String?
+  var firstSeenAt: String
   var archivedAt: String?
   var lastError: String?
   /// The latest citing response.
@@ -119,6 +103,7 @@ struct FindRecord: Encodable {
     var model: String?
     /// Unix seconds, as the API reports it.
     var createdAt: Int64?
+    var previousResponseId: String?
     var filename: String
     var citedText: String?
     var log: String?
@@ -135,13 +120,14 @@ struct FindRecord: Encodable {
     state = file.state
     source = file.source
     path = file.sha256.flatMap { Digest(hex: $0) }.map { store.blobs.path(for: $0) }
+    firstSeenAt = file.firstSeenAt
     archivedAt = file.archivedAt
     lastError = file.lastError
     responseId = file.latestCitation?.responseID
     citations = file.citations.map {
       CitationRecord(
-        responseId: $0.responseID, model: $0.model, createdAt: $0.createdAt, filename: $0.filename,
-        citedText: $0.citedText, log: $0.log, line: $0.line)
+        responseId: $0.responseID, model: $0.model, createdAt: $0.createdAt, previousResponseId: $0.previousResponseID,
+        filename: $0.filename, citedText: $0.citedText, log: $0.log, line: $0.line)
     }
   }
 }

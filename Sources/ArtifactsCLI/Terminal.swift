@@ -65,6 +65,14 @@ enum Format {
     return unit == 0 ? "\(count) B" : String(format: value < 10 ? "%.1f %@" : "%.0f %@", value, units[unit])
   }
 
+  /// 42 s, 3 min 20 s, 2 h 5 min.
+  static func duration(_ seconds: Double) -> String {
+    let total = Int(seconds.rounded())
+    if total < 60 { return "\(total) s" }
+    if total < 3600 { return "\(total / 60) min \(total % 60) s" }
+    return "\(total / 3600) h \(total % 3600 / 60) min"
+  }
+
   static func date(unixSeconds: Int64?) -> String {
     guard let unixSeconds else { return "-" }
     let formatter = DateFormatter()
@@ -84,6 +92,21 @@ enum Format {
         index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
       }.joined(separator: "  ")
     }
+  }
+
+  /// Names from logs may hold control characters (a newline, an escape sequence that would
+  /// recolour the terminal); tables show them escaped.
+  static func printable(_ text: String) -> String {
+    var output = ""
+    for scalar in text.unicodeScalars {
+      switch scalar.properties.generalCategory {
+      case .control, .format, .lineSeparator, .paragraphSeparator:
+        output += scalar.escaped(asASCII: true)
+      default:
+        output.unicodeScalars.append(scalar)
+      }
+    }
+    return output
   }
 
   static func jsonLine<T: Encodable>(_ value: T) -> String {

@@ -97,6 +97,8 @@ public struct FoundFile: Sendable, Codable, Equatable {
 
 public struct CitationSummary: Sendable, Codable, Equatable {
   public var citationRowID: Int64
+  /// The annotation's identity (see `Citation.identity`).
+  public var key: String
   public var responseID: String?
   public var model: String?
   /// Unix seconds.
@@ -290,7 +292,7 @@ extension Catalog {
         db,
         sql: """
           SELECT c.container_file_id, c.id, c.response_id, r.model, r.created_at, r.previous_response_id, c.item_id,
-            c.filename, c.start_index, c.end_index, c.cited_text, l.path, c.line
+            c.filename, c.start_index, c.end_index, c.cited_text, l.path, c.line, c.citation_key
           FROM citation c LEFT JOIN response r ON r.id = c.response_id LEFT JOIN log_file l ON l.id = c.log_file_id
           WHERE c.container_file_id IN (\(databaseQuestionMarks(count: ids.count)))
           ORDER BY r.created_at, c.id
@@ -299,7 +301,7 @@ extension Catalog {
         guard let index = positions[row[0]] else { continue }
         files[index].citations.append(
           CitationSummary(
-            citationRowID: row[1], responseID: row[2], model: row[3], createdAt: row[4], previousResponseID: row[5],
+            citationRowID: row[1], key: row[13], responseID: row[2], model: row[3], createdAt: row[4], previousResponseID: row[5],
             itemID: row[6], filename: row[7], startIndex: row[8], endIndex: row[9], citedText: row[10], log: row[11],
             line: row[12]))
       }

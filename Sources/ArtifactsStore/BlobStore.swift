@@ -151,22 +151,75 @@ public struct BlobStore: Sendable {
     return try ingest(temporaryPath: temporaryPath, digest: digest, size: Int64(bytes.count))
   }
 
-  /// Re-reads a blob and compares its hash with its name.
-  public func verify(_ digest: Digest) throws(StoreError) -> Bool {
+  /// Stores bytes handed over in chunks by `content` (which calls its argument for each chunk),
+  /// hashing them on the way. With `expected`, bytes that hash differently are refused and
+  /// nothing is stored.
+  public func ingest(
+    expected: Digest? = nil,
+    content: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+  ) throws -> IngestOutcome {
+    let temporaryPath = makeTemporaryPath()
+    let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: temporaryPath) }
+    var hasher = SHA256()
+    var size: Int64 = 0
+    do {
+      try content { bytes in
+        var written = 0
+        while written < bytes.count {
+          let result = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+          if result < 0 {
+            if errno == EINTR { continue }
+            throw StoreError.system(.ioFailure, "write", path: temporaryPath)
+          }
+          written += result
+        }
+        hasher.update(bufferPointer: bytes)
+        size += Int64(bytes.count)
+      }
+      close(descriptor)
+    } catch {
+      close(descriptor)
+      unlink(temporaryPath)
+      throw error
+    }
+    let digest = Digest(bytes: hasher.finalize())
+    if let expected, expected != digest {
+      unlink(temporaryPath)
+      throw StoreError(.digestMismatch, path: temporaryPath, detail: "the bytes hash to \(digest.hex), not \(expected.hex)")
+    }
+    return try ingest(temporaryPath: temporaryPath, digest: digest, size: size)
+  }
+
+  /// Hands the blob's bytes to `body` in chunks of up to 1 MiB.
+  public func read(_ digest: Digest, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
     let blobPath = path(for: digest)
     let descriptor = open(blobPath, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw StoreError.system(.missingBlob, "open", path: blobPath) }
     defer { close(descriptor) }
-    var hasher = SHA256()
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    defer { buffer.deallocate() }
     while true {
-      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
       if count < 0 {
         if errno == EINTR { continue }
         throw StoreError.system(.ioFailure, "read", path: blobPath)
       }
-      if count == 0 { break }
-      buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+      if count == 0 { return }
+      try body(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+    }
+  }
+
+  /// Re-reads a blob and compares its hash with its name.
+  public func verify(_ digest: Digest) throws(StoreError) -> Bool {
+    var hasher = SHA256()
+    do {
+      try read(digest) { hasher.update(bufferPointer: $0) }
+    } catch let error as StoreError {
+      throw error
+    } catch {
+      throw StoreError(.ioFailure, path: path(for: digest), detail: "\(error)")
     }
     return Digest(bytes: hasher.finalize()) == digest
   }

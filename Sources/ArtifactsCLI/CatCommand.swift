@@ -1,0 +1,43 @@
+import ArgumentParser
+import ArtifactsCatalog
+import ArtifactsCore
+import ArtifactsKit
+import Foundation
+
+extension ArtifactsCommand {
+  struct Cat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Write one archived file's bytes to standard output.",
+      discussion: """
+        ID is a file id (cfile_…), a digest or a prefix of one, or an exact file name.
+
+        Examples:
+          artifacts cat cfile_69db6650a6fc8191919d27a79b8e1633 | head
+          artifacts cat y_equals_x_squared.png > chart.png
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("A cfile_ id, a digest or its prefix, or a file name.", valueName: "id"))
+    var id: String
+
+    func run() async throws {
+      let terminal = Terminal(options: global)
+      try await Self.reportingFailures(terminal) {
+        let store = try global.openStore()
+        let file = try resolve(id, in: store, sameContentOnly: true)[0]
+        guard let hex = file.sha256, let digest = Digest(hex: hex) else {
+          throw CommandFailure(
+            "\(file.filename) (\(file.fileID)) is \(file.state)\(file.lastError.map { ": \($0)" } ?? ""); it has no bytes",
+            exitCode: .unusable)
+        }
+        let output = FileHandle.standardOutput
+        do {
+          try store.blobs.read(digest) { bytes in output.write(Data(bytes)) }
+        } catch {
+          throw CommandFailure("cannot read \(file.filename): \(error)", exitCode: .unusable)
+        }
+      }
+    }
+  }
+}
