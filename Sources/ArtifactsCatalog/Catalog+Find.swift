@@ -238,12 +238,15 @@ extension Catalog {
     if let mediaType = query.mediaType {
       add("(b.media_type = ? OR b.media_type LIKE ? ESCAPE '\\')", [mediaType, escapeLike(mediaType) + "/%"])
     }
+    // Ties are broken by what the file is, never by row ids, so two stores holding the same
+    // files (one imported from the other) list them in the same order.
+    let tieBreak = "f.filename, f.container_id, f.file_id"
     let order =
       switch query.sort {
-      case .name: "f.filename COLLATE NOCASE, f.id"
-      case .newest: "\(producedAt) DESC, f.id DESC"
-      case .oldest: "\(producedAt), f.id"
-      case .size: "b.size DESC, f.filename COLLATE NOCASE"
+      case .name: "f.filename COLLATE NOCASE, \(tieBreak)"
+      case .newest: "\(producedAt) DESC, \(tieBreak)"
+      case .oldest: "\(producedAt), \(tieBreak)"
+      case .size: "b.size DESC, f.filename COLLATE NOCASE, \(tieBreak)"
       }
     let sql = baseSelect + " WHERE " + conditions.map { "(\($0))" }.joined(separator: " AND ") + " ORDER BY " + order
     return (sql, arguments)

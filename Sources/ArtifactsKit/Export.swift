@@ -24,6 +24,7 @@ public struct ExportOptions: Sendable {
 }
 
 public struct ExportSummary: Sendable, Codable, Equatable {
+  /// Distinct files exported (one cited by two responses counts once).
   public var files = 0
   /// Entries written as hard links (the same bytes appearing again).
   public var links = 0
@@ -49,6 +50,7 @@ public struct Export: Sendable {
     do { files = try store.catalog.find(query) } catch { throw KitError(.unusableStore, error.description) }
     let items = files.compactMap(Self.item)
     let plan = ExportPlan(items: items, layout: options.layout)
+    guard !plan.entries.isEmpty else { return ExportSummary() }  // nothing to write: no archive
 
     let output = try ExportOutput(destination: options.destination)
     do {
@@ -58,11 +60,11 @@ public struct Export: Sendable {
       try tar.file("MANIFEST.json", bytes: plan.manifest.encoded(), modified: plan.newest)
       for directory in plan.directories { try tar.directory(directory.path, modified: directory.modified) }
       var summary = ExportSummary()
+      summary.files = Set(items.map { "\($0.containerID)/\($0.fileID)" }).count
       let total = plan.entries.filter { $0.linkTo == nil }.reduce(Int64(0)) { $0 + items[$1.item].size }
       var written: Int64 = 0
       for entry in plan.entries {
         let item = items[entry.item]
-        summary.files += 1
         if let target = entry.linkTo {
           summary.links += 1
           try tar.hardLink(entry.path, to: target, modified: entry.modified)

@@ -7,7 +7,7 @@ import ArtifactsStore
 import Foundation
 
 public struct ImportSummary: Sendable, Codable, Equatable {
-  /// Files the manifest lists.
+  /// Distinct files the manifest lists.
   public var files = 0
   /// Files this catalog did not have.
   public var added = 0
@@ -43,7 +43,7 @@ public struct Import: Sendable {
       var byPath: [String: ExportManifest.Entry] = [:]
       for entry in manifest.entries { byPath[entry.path] = entry }
       var summary = ImportSummary()
-      summary.files = manifest.entries.count
+      summary.files = Set(manifest.entries.map { "\($0.containerId)/\($0.fileId)" }).count
       var present = Set<String>()
       while let entry = try reader.next() {
         guard entry.kind == .file, let claimed = byPath[entry.path], present.insert(claimed.sha256).inserted else {

@@ -123,6 +123,11 @@ public enum FakeID {
   public static func response(_ number: Int) -> String { "resp_" + String(format: "%048x", number) }
 }
 
+/// A JSON string literal for `text`, escaped as JSON requires.
+public func jsonString(_ text: String) -> String {
+  String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
+}
+
 /// A response JSON (one line) whose message cites `files` (id, name) in `container`.
 public func responseLine(
   id: String, container: String, files: [(id: String, name: String)], model: String = "gpt-5-2025-08-07",
@@ -138,11 +143,11 @@ public func responseLine(
     let end = text.unicodeScalars.count
     text += ")."
     annotations.append(
-      #"{"type":"container_file_citation","container_id":"\#(container)","file_id":"\#(file.id)","filename":"\#(file.name)","start_index":\#(start),"end_index":\#(end)}"#
+      #"{"type":"container_file_citation","container_id":"\#(container)","file_id":"\#(file.id)","filename":\#(jsonString(file.name)),"start_index":\#(start),"end_index":\#(end)}"#
     )
   }
   return
-    #"{"id":"\#(id)","object":"response","created_at":\#(createdAt),"model":"\#(model)","status":"completed","output":[{"id":"ci_\#(id.dropFirst(5))","type":"code_interpreter_call","status":"completed","container_id":"\#(container)","code":"print(1)","outputs":null},{"id":"msg_\#(id.dropFirst(5))","type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":"\#(text)","annotations":[\#(annotations.joined(separator: ","))]}]}]}"#
+    #"{"id":"\#(id)","object":"response","created_at":\#(createdAt),"model":"\#(model)","status":"completed","output":[{"id":"ci_\#(id.dropFirst(5))","type":"code_interpreter_call","status":"completed","container_id":"\#(container)","code":"print(1)","outputs":null},{"id":"msg_\#(id.dropFirst(5))","type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":\#(jsonString(text)),"annotations":[\#(annotations.joined(separator: ","))]}]}]}"#
 }
 
 extension ContainersEmulator {
