@@ -7,6 +7,7 @@ import Foundation
 extension ArtifactsCommand {
   struct Cat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "cat",
       abstract: "Write one archived file's bytes to standard output.",
       discussion: """
         ID is a file id (cfile_…), a digest or a prefix of one, or an exact file name.

@@ -10,6 +10,7 @@ import Foundation
 extension ArtifactsCommand {
   struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "export",
       abstract: "Write archived files and their provenance to a .tar or .tar.gz.",
       discussion: """
         Selects files as find does, and writes them with a MANIFEST.json that records, for \

@@ -7,6 +7,7 @@ import Foundation
 extension ArtifactsCommand {
   struct Find: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "find",
       abstract: "Find archived files by name and provenance.",
       discussion: """
         The pattern matches any part of the name, like locate; with * ? or [ it is a glob that \
@@ -50,13 +51,13 @@ extension ArtifactsCommand {
         guard !files.isEmpty else { throw ExitCode.noMatch }
         let records = files.map { FileRecord($0, store: store) }
         if json {
-          for record in records { terminal.out(Format.jsonLine(record)) }
+          terminal.out(lines: Format.jsonLines(records))
         } else if print0 {
           FileHandle.standardOutput.write(Data(records.compactMap(\.path).map { $0 + "\0" }.joined().utf8))
         } else if terminal.stdoutIsTerminal {
           printTable(records, terminal: terminal)
         } else {
-          for record in records { terminal.out(record.path ?? "\(record.containerId)/\(record.fileId)") }
+          terminal.out(lines: records.lazy.map { $0.path ?? "\($0.containerId)/\($0.fileId)" })
         }
       }
     }
@@ -73,7 +74,7 @@ extension ArtifactsCommand {
       }
       let lines = Format.table(rows)
       terminal.out(terminal.styled(lines[0], .bold))
-      for line in lines.dropFirst() { terminal.out(line) }
+      terminal.out(lines: lines.dropFirst())
     }
   }
 }

@@ -5,6 +5,7 @@ import Foundation
 extension ArtifactsCommand {
   struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "import",
       abstract: "Add the files and provenance of an export to this store.",
       discussion: """
         Reads an archive written by artifacts export (.tar or .tar.gz, or - for standard \

@@ -7,6 +7,7 @@ import Foundation
 extension ArtifactsCommand {
   struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "show",
       abstract: "Show everything known about one file: bytes, state and every citation.",
       discussion: """
         ID is a file id (cfile_…), a SHA-256 digest or a prefix of one (at least 4 hex digits), \

@@ -6,6 +6,7 @@ import Foundation
 extension ArtifactsCommand {
   struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "sync",
       abstract: "Download every file the logs cite that is not archived yet.",
       discussion: """
         Reads response logs (single JSON responses, JSON arrays, JSON Lines, captured event \

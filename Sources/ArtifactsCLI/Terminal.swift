@@ -38,6 +38,23 @@ final class Terminal: @unchecked Sendable {
     lock.withLock { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
   }
 
+  /// Many lines at once, written in large blocks (a line per system call is slow for big results).
+  func out<Lines: Sequence<String>>(lines: Lines) {
+    lock.withLock {
+      var block = ""
+      block.reserveCapacity(1 << 16)
+      for line in lines {
+        block += line
+        block += "\n"
+        if block.utf8.count >= 1 << 16 {
+          FileHandle.standardOutput.write(Data(block.utf8))
+          block.removeAll(keepingCapacity: true)
+        }
+      }
+      if !block.isEmpty { FileHandle.standardOutput.write(Data(block.utf8)) }
+    }
+  }
+
   func err(_ line: String) {
     lock.withLock { FileHandle.standardError.write(Data((line + "\n").utf8)) }
   }
@@ -110,10 +127,17 @@ enum Format {
   }
 
   static func jsonLine<T: Encodable>(_ value: T) -> String {
+    jsonLines([value]).first ?? "{}"
+  }
+
+  /// One compact JSON object per value, with sorted snake_case keys (one encoder for all).
+  static func jsonLines<T: Encodable>(_ values: [T]) -> [String] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    guard let data = try? encoder.encode(value) else { return "{}" }
-    return String(decoding: data, as: UTF8.self)
+    return values.map { value in
+      guard let data = try? encoder.encode(value) else { return "{}" }
+      return String(decoding: data, as: UTF8.self)
+    }
   }
 }

@@ -23,6 +23,9 @@ public final class Catalog: Sendable {
       // commits, which only leaves blobs (fsynced before their commit) to be adopted or
       // collected later, as DESIGN.md allows. FULL would fsync on every commit.
       try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      // Read pages straight from the page cache instead of copying each with pread; big
+      // result sets (find over a million files) touch many pages.
+      try db.execute(sql: "PRAGMA mmap_size = 1073741824")
     }
     do {
       let pool = try DatabasePool(path: path, configuration: configuration)
