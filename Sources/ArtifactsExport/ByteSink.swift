@@ -72,34 +72,28 @@ public final class DescriptorSink: ByteSink {
   }
 }
 
-/// Compresses into another sink.
+/// Compresses into another sink, on every core (see `ParallelGzipWriter`).
 public final class GzipSink: ByteSink {
   private let next: any ByteSink
-  private let deflater: GzipDeflater
+  private let writer: ParallelGzipWriter
 
   public init(level: Int32, into next: any ByteSink) throws(ExportError) {
     self.next = next
-    do { deflater = try GzipDeflater(level: level) } catch { throw ExportError(.io, error.message) }
+    writer = ParallelGzipWriter(level: level) { output in try next.write(output) }
   }
 
   public func write(_ bytes: UnsafeRawBufferPointer) throws(ExportError) {
-    do {
-      try deflater.feed(bytes) { output in try next.write(output) }
-    } catch let error as ExportError {
-      throw error
-    } catch {
-      throw ExportError(.io, "\(error)")
-    }
+    do { try writer.write(bytes) } catch { throw Self.wrap(error) }
   }
 
   public func finish() throws(ExportError) {
-    do {
-      try deflater.finish { output in try next.write(output) }
-    } catch let error as ExportError {
-      throw error
-    } catch {
-      throw ExportError(.io, "\(error)")
-    }
+    do { try writer.finish() } catch { throw Self.wrap(error) }
     try next.finish()
+  }
+
+  private static func wrap(_ error: any Error) -> ExportError {
+    if let error = error as? ExportError { return error }
+    if let error = error as? GzipError { return ExportError(.io, error.message) }
+    return ExportError(.io, "\(error)")
   }
 }

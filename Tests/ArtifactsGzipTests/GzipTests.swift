@@ -69,3 +69,52 @@ struct GzipTests {
     #expect(throws: (any Error).self) { _ = try inflate(compressed) }
   }
 }
+
+struct ParallelGzipTests {
+  func compress(_ bytes: [UInt8], threads: Int, chunk: Int) throws -> [UInt8] {
+    var output: [UInt8] = []
+    let writer = ParallelGzipWriter(level: 6, threads: threads) { output.append(contentsOf: $0) }
+    for start in stride(from: 0, to: bytes.count, by: chunk) {
+      try Array(bytes[start..<min(start + chunk, bytes.count)]).withUnsafeBytes { try writer.write($0) }
+    }
+    try writer.finish()
+    return output
+  }
+
+  func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let inflater = try GzipInflater()
+    var output: [UInt8] = []
+    try bytes.withUnsafeBytes { try inflater.feed($0) { output.append(contentsOf: $0) } }
+    try inflater.finish()
+    return output
+  }
+
+  @Test(arguments: [0, 1, 131_072, 131_073, 3_000_000])
+  func roundTripsAndIsIdenticalWhateverTheThreadCount(_ size: Int) throws {
+    var text = [UInt8](repeating: 0, count: size)
+    for index in 0..<size {
+      let letter = UInt8(65 + index % 26)
+      text[index] = index % 7 == 0 ? UInt8.random(in: 0...255) : letter
+    }
+    let one = try compress(text, threads: 1, chunk: 70_001)
+    let four = try compress(text, threads: 4, chunk: 9_999)
+    #expect(one == four)
+    #expect(try gunzip(one) == text)
+  }
+
+  @Test func gzipItselfAcceptsTheStream() throws {
+    let text = Array(String(repeating: "a,b,c\n1,2,3\n", count: 50_000).utf8)
+    let compressed = try compress(text, threads: 2, chunk: 100_000)
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pgz-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try Data(compressed).write(to: directory.appendingPathComponent("x.gz"))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = ["-t", directory.appendingPathComponent("x.gz").path]
+    try process.run()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    #expect(compressed.count < text.count / 20)
+  }
+}
