@@ -44,6 +44,12 @@ public final class DescriptorSink: ByteSink {
   deinit { buffer.deallocate() }
 
   public func write(_ bytes: UnsafeRawBufferPointer) throws(ExportError) {
+    // Large writes (blob chunks) go straight out once the buffer is empty: no copy.
+    if bytes.count >= buffer.count / 2 {
+      try flush()
+      try writeAll(bytes)
+      return
+    }
     var offset = 0
     while offset < bytes.count {
       if filled == buffer.count { try flush() }
@@ -58,17 +64,22 @@ public final class DescriptorSink: ByteSink {
   public func finish() throws(ExportError) { try flush() }
 
   private func flush() throws(ExportError) {
+    guard filled > 0 else { return }
+    try writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<filled]))
+    filled = 0
+  }
+
+  private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(ExportError) {
     var offset = 0
-    while offset < filled {
-      let result = Glibc.write(descriptor, buffer.baseAddress! + offset, filled - offset)
+    while offset < bytes.count {
+      let result = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
       if result < 0 {
         if errno == EINTR { continue }
         throw ExportError.system("write", path: name)
       }
       offset += result
     }
-    bytesWritten += Int64(filled)
-    filled = 0
+    bytesWritten += Int64(bytes.count)
   }
 }
 
