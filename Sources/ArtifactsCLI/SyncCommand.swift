@@ -15,6 +15,13 @@ extension ArtifactsCommand {
         store, earliest container deadline first. Files already archived are not downloaded \
         again; identical contents are stored once.
 
+        Each container is asked for its status first: the answer dates its expiry on the \
+        server's own clock, and one that is gone loses its files with one request. Containers \
+        seen in the logs are listed for files the model made that no citation names (skip with \
+        --cited-only). While files wait, containers near expiry are refreshed (--no-keepalive \
+        turns that off). Transient failures are retried with backoff, honouring Retry-After; \
+        a cut-off body resumes with a Range request.
+
         Needs OPENAI_API_KEY when there is something to download; honours OPENAI_BASE_URL, \
         OPENAI_ORG_ID and OPENAI_PROJECT_ID.
 
@@ -46,9 +53,19 @@ extension ArtifactsCommand {
     )
     var caBundle: String?
 
+    @Flag(name: .customLong("no-keepalive"), help: "Do not refresh containers whose files are still waiting.")
+    var noKeepAlive = false
+
+    @Flag(name: .long, help: "Download only cited files; do not list containers for the files no citation names.")
+    var citedOnly = false
+
+    @Option(name: .long, help: ArgumentHelp("Seconds without a byte before a transfer is retried.", valueName: "seconds"))
+    var stallTimeout = 60
+
     func validate() throws {
       if paths.isEmpty { throw ValidationError("name at least one log file or directory to read") }
       if !(1...256).contains(jobs) { throw ValidationError("--jobs takes a number from 1 to 256") }
+      if stallTimeout < 1 { throw ValidationError("--stall-timeout takes a positive number of seconds") }
     }
 
     func run() async throws {
@@ -61,7 +78,10 @@ extension ArtifactsCommand {
           caBundlePath: caBundle)
         let sync = ArtifactsKit.Sync(store: store, sink: printer, api: api)
         do {
-          return try await sync.run(SyncOptions(paths: paths, jobs: jobs, dryRun: dryRun))
+          return try await sync.run(
+            SyncOptions(
+              paths: paths, jobs: jobs, dryRun: dryRun, keepAlive: !noKeepAlive, citedOnly: citedOnly,
+              stallTimeout: stallTimeout))
         } catch let error as KitError {
           printer.fatal(error.message)
           throw CommandFailure(error)

@@ -32,6 +32,7 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
     var attempt: Int?
     var delaySeconds: Double?
     var reason: String?
+    var secondsLeft: Double?
 
     init(_ event: String) { self.event = event }
   }
@@ -70,6 +71,16 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
       if terminal.verbose {
         let word = if case .lost = event { "lost" } else { "failed" }
         terminal.err("\(terminal.styled(word, .red)) \(filename) (\(file)): \(reason)")
+      }
+    case .containerGone(let container, let files, let reason):
+      terminal.err("\(terminal.styled("lost", .red)) container \(container) is gone (\(reason)): its \(files) waiting file\(files == 1 ? "" : "s") cannot be downloaded")
+    case .keptAlive(let container, let secondsLeft, let waiting):
+      if terminal.verbose {
+        terminal.err("kept \(container) alive (\(Format.duration(max(0, secondsLeft))) left, \(waiting) files waiting)")
+      }
+    case .uncitedFound(let container, let files):
+      if !terminal.quiet {
+        terminal.err("found \(files) file\(files == 1 ? "" : "s") no citation names in \(container)")
       }
     }
   }
@@ -117,6 +128,23 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
       record.fileId = file.fileID
       record.filename = filename
       record.reason = reason
+      return record
+    case .containerGone(let container, let files, let reason):
+      var record = Event("container_gone")
+      record.containerId = container
+      record.files = files
+      record.reason = reason
+      return record
+    case .keptAlive(let container, let secondsLeft, let waiting):
+      var record = Event("keepalive")
+      record.containerId = container
+      record.secondsLeft = (secondsLeft * 1000).rounded() / 1000
+      record.files = waiting
+      return record
+    case .uncitedFound(let container, let files):
+      var record = Event("uncited")
+      record.containerId = container
+      record.files = files
       return record
     }
   }
@@ -168,6 +196,7 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
         ],
         ["deduplicated", "\(summary.deduplicated)", summary.deduplicated > 0 ? "content was already stored" : ""],
         ["already archived", "\(summary.alreadyArchived)", ""],
+    ] + (summary.uncitedFound > 0 ? [["uncited", "\(summary.uncitedFound)", "found by listing containers"]] : []) + [
     ] + (summary.inlineImages > 0 ? [["from the logs", "\(summary.inlineImages)", "images embedded in the logs"]] : []) + [
         ["lost", "\(summary.lost)", summary.lost > 0 ? "gone from their container" : ""],
         ["failed", "\(summary.failed)", summary.failed > 0 ? "will be retried by the next sync" : ""],
@@ -175,6 +204,15 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
       + (summary.pending > 0
         ? [["pending", "\(summary.pending)", dryRun ? "dry run: nothing downloaded" : "not attempted"]] : [])
     lines.append(contentsOf: Format.table(rows).map { "  " + $0 })
+    var notes: [String] = []
+    if summary.containersAtRisk > 0 {
+      notes.append("\(summary.containersAtRisk) container\(summary.containersAtRisk == 1 ? " was" : "s were") close to expiring")
+    }
+    if summary.keepAlives > 0 { notes.append("kept containers alive \(summary.keepAlives) time\(summary.keepAlives == 1 ? "" : "s")") }
+    if summary.containersGone > 0 {
+      notes.append("\(summary.containersGone) container\(summary.containersGone == 1 ? " had" : "s had") already expired")
+    }
+    if !notes.isEmpty { lines.append("  " + notes.joined(separator: "; ")) }
     if summary.archived == 0 && summary.lost == 0 && summary.failed == 0 && summary.pending == 0 {
       lines.append("Nothing new to download.")
     }

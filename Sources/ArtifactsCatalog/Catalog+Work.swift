@@ -14,8 +14,15 @@ public struct WorkItem: Sendable, Hashable {
   public var rowID: Int64
   public var file: ContainerFileRef
   public var filename: String
-  /// When the container may be gone (Unix seconds), if any response dates it.
+  /// When the container may be gone, if any response (or a probe) dates it.
   public var deadline: Date?
+
+  public init(rowID: Int64, file: ContainerFileRef, filename: String, deadline: Date?) {
+    self.rowID = rowID
+    self.file = file
+    self.filename = filename
+    self.deadline = deadline
+  }
 }
 
 extension Catalog {

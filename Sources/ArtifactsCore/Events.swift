@@ -31,6 +31,12 @@ public enum SyncEvent: Sendable {
   case retrying(file: ContainerFileRef, attempt: Int, reason: String, delaySeconds: Double)
   case lost(file: ContainerFileRef, filename: String, reason: String)
   case failed(file: ContainerFileRef, filename: String, reason: String)
+  /// A container the API says is gone, with the files still waiting in it.
+  case containerGone(containerID: String, files: Int, reason: String)
+  /// A container refreshed so its waiting files are not lost.
+  case keptAlive(containerID: String, secondsLeft: Double, waitingFiles: Int)
+  /// Files found by listing a container that no citation names.
+  case uncitedFound(containerID: String, files: Int)
 }
 
 /// Receives events from any thread; implementations must be cheap and thread-safe.

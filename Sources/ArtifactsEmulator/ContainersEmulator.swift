@@ -87,6 +87,13 @@ public final class ContainersEmulator: Sendable {
     injector.withLockedValue { $0 = decide }
   }
 
+  /// Misbehaves on a seeded share of requests (see `FaultPlan`).
+  public func setFaultPlan(_ plan: FaultPlan?) {
+    guard let plan else { return setFaultInjector(nil) }
+    let state = self.state
+    setFaultInjector { _ in plan.fault(forRequest: state.nextFaultIndex()) }
+  }
+
   /// Delay added before every answer, as a slow network would.
   public func setLatency(_ seconds: Double) {
     latencyBox.withLockedValue { $0 = .nanoseconds(Int64(seconds * 1e9)) }

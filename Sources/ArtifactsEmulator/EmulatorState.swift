@@ -5,20 +5,43 @@ import Foundation
 import NIOConcurrencyHelpers
 
 public struct EmulatedFile: Sendable {
+  /// The bytes, in memory or (for large files) in a file on disk that is streamed.
+  public enum Content: Sendable {
+    case bytes([UInt8])
+    case file(path: String, size: Int64)
+
+    public var size: Int64 {
+      switch self {
+      case .bytes(let bytes): Int64(bytes.count)
+      case .file(_, let size): size
+      }
+    }
+  }
+
   public var id: String
   /// The path inside the container, e.g. `/mnt/data/chart.png`.
   public var path: String
   /// `assistant` (made by the model: the API reports `bytes: null`) or `user`.
   public var source: String
-  public var bytes: [UInt8]
+  public var content: Content
   public var createdAt: Int64
 
   public init(id: String, path: String, source: String = "assistant", bytes: [UInt8], createdAt: Int64? = nil) {
+    self.init(id: id, path: path, source: source, content: .bytes(bytes), createdAt: createdAt)
+  }
+
+  public init(id: String, path: String, source: String = "assistant", content: Content, createdAt: Int64? = nil) {
     self.id = id
     self.path = path
     self.source = source
-    self.bytes = bytes
+    self.content = content
     self.createdAt = createdAt ?? Int64(Date().timeIntervalSince1970)
+  }
+
+  /// The bytes of an in-memory file (empty for files on disk).
+  public var bytes: [UInt8] {
+    get { if case .bytes(let bytes) = content { bytes } else { [] } }
+    set { content = .bytes(newValue) }
   }
 }
 
@@ -33,7 +56,12 @@ public struct LoggedRequest: Sendable, Equatable {
 }
 
 /// What a fault injector may do to one request instead of answering it normally.
-public enum Fault: Sendable, Equatable {
+public enum Fault: Sendable, Equatable, CaseIterable {
+  public static let allCases: [Fault] = [
+    .status(429, retryAfterSeconds: 0.05), .status(500), .status(502), .status(503), .errorJSONWithOK, .resetMidBody,
+    .truncatedBody, .stall(seconds: 1.5),
+  ]
+
   /// Answer with this status and an OpenAI-style error body.
   case status(Int, retryAfterSeconds: Double? = nil)
   /// Answer 200 with an error JSON body, as some proxies do.
@@ -44,6 +72,32 @@ public enum Fault: Sendable, Equatable {
   case truncatedBody
   /// Send nothing for this long, then answer normally.
   case stall(seconds: Double)
+}
+
+/// Faults at a steady rate, chosen by a seeded generator: the same seed gives the same faults
+/// for the same sequence of requests.
+public struct FaultPlan: Sendable {
+  public var rate: Double
+  public var faults: [Fault]
+  public var seed: UInt64
+
+  public init(rate: Double, faults: [Fault] = Fault.allCases, seed: UInt64 = 1) {
+    self.rate = rate
+    self.faults = faults
+    self.seed = seed
+  }
+
+  /// The fault for the `index`-th request, if any (SplitMix64 of seed and index).
+  public func fault(forRequest index: UInt64) -> Fault? {
+    guard !faults.isEmpty else { return nil }
+    var z = seed &+ index &* 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    z ^= z >> 31
+    let unit = Double(z >> 11) / Double(1 << 53)
+    guard unit < rate else { return nil }
+    return faults[Int(z % UInt64(faults.count))]
+  }
 }
 
 struct Container {
@@ -60,6 +114,7 @@ final class EmulatorState: Sendable {
     var containers: [String: Container] = [:]
     var requestLog: [LoggedRequest] = []
     var requestCounter = 0
+    var faultCounter: UInt64 = 0
   }
 
   private let storage = NIOLockedValueBox(Mutable())
@@ -88,6 +143,13 @@ final class EmulatorState: Sendable {
   }
 
   var requestLog: [LoggedRequest] { storage.withLockedValue { $0.requestLog } }
+
+  func nextFaultIndex() -> UInt64 {
+    storage.withLockedValue { state in
+      defer { state.faultCounter += 1 }
+      return state.faultCounter
+    }
+  }
 
   func nextRequestID() -> String {
     storage.withLockedValue { state in

@@ -52,6 +52,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var status: HTTPResponseStatus
     var headers: [(String, String)] = []
     var body: [UInt8]
+    /// A slice of a file on disk to stream instead of `body`.
+    var file: (path: String, offset: Int64, length: Int64)?
+
+    var length: Int64 { file?.length ?? Int64(body.count) }
   }
 
   private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -67,7 +71,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     } else if head.method != .GET {
       answer = Self.error(.methodNotAllowed, "The emulator only implements GET.")
     } else {
-      answer = route(path: path, query: query)
+      answer = route(path: path, query: query, range: head.headers["range"].first)
     }
     var headers: [String: String] = [:]
     for (name, value) in head.headers {
@@ -87,7 +91,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     write(answer, head: head, fault: chosenFault, context: context)
   }
 
-  private func route(path: String, query: [String: String]) -> Answer {
+  private func route(path: String, query: [String: String], range: String?) -> Answer {
     let parts = path.split(separator: "/").map(String.init)
     guard parts.count >= 3, parts[0] == "v1", parts[1] == "containers" else {
       return Self.error(.notFound, "Invalid URL (GET \(path))")
@@ -111,17 +115,21 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
       guard let file = container.files.first(where: { $0.id == parts[4] }) else {
         return Self.error(.notFound, "File \(parts[4]) not found on container \(containerID)")
       }
-      return parts.count == 5 ? Self.json(Self.fileObject(file, container: containerID)) : content(file)
+      return parts.count == 5 ? Self.json(Self.fileObject(file, container: containerID)) : content(file, range: range)
     default:
       return Self.error(.notFound, "Invalid URL (GET \(path))")
     }
   }
 
   private func containerObject(_ container: Container) -> [String: Any] {
-    [
+    // Whole minutes and seconds, as the API reports them; a test's TTL of a few seconds is
+    // reported in fractions so clients can reason about it the same way.
+    let whole = state.ttl.truncatingRemainder(dividingBy: 60) == 0
+    let lastActive = container.lastActiveAt.timeIntervalSince1970
+    return [
       "id": container.id, "object": "container", "name": container.name, "created_at": container.createdAt,
-      "status": "running", "last_active_at": Int64(container.lastActiveAt.timeIntervalSince1970),
-      "expires_after": ["anchor": "last_active_at", "minutes": max(1, Int((state.ttl / 60).rounded(.up)))],
+      "status": "running", "last_active_at": whole ? Int64(lastActive) as Any : lastActive as Any,
+      "expires_after": ["anchor": "last_active_at", "minutes": whole ? Int(state.ttl / 60) as Any : state.ttl / 60 as Any],
       "memory_limit": "1g",
     ]
   }
@@ -130,7 +138,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     [
       "id": file.id, "object": "container.file", "created_at": file.createdAt,
       // The real API reports null for files the model made; only uploads have a size.
-      "bytes": file.source == "assistant" ? NSNull() : file.bytes.count as Any,
+      "bytes": file.source == "assistant" ? NSNull() : file.content.size as Any,
       "container_id": container, "path": file.path, "source": file.source,
     ]
   }
@@ -151,21 +159,38 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     ])
   }
 
-  private func content(_ file: EmulatedFile) -> Answer {
+  private func content(_ file: EmulatedFile, range: String?) -> Answer {
     let name = (file.path as NSString).lastPathComponent
     let ext = (name as NSString).pathExtension
     let encoded =
       name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
       ?? "file"
     // As recorded: no Content-Type, a generic plain filename and the real one in filename*.
-    return Answer(
-      status: .ok,
-      headers: [
-        (
-          "content-disposition",
-          "attachment; filename=\"file\(ext.isEmpty ? "" : "." + ext)\"; filename*=UTF-8''\(encoded)"
-        )
-      ], body: file.bytes)
+    var headers = [
+      ("content-disposition", "attachment; filename=\"file\(ext.isEmpty ? "" : "." + ext)\"; filename*=UTF-8''\(encoded)"),
+      ("accept-ranges", "bytes"),
+    ]
+    let size = file.content.size
+    var start: Int64 = 0
+    var status = HTTPResponseStatus.ok
+    if let range, range.hasPrefix("bytes="), range.hasSuffix("-"),
+      let from = Int64(range.dropFirst("bytes=".count).dropLast()), from >= 0
+    {
+      guard from < size else {
+        var answer = Self.error(.rangeNotSatisfiable, "Requested range not satisfiable.")
+        answer.headers.append(("content-range", "bytes */\(size)"))
+        return answer
+      }
+      start = from
+      status = .partialContent
+      headers.append(("content-range", "bytes \(from)-\(size - 1)/\(size)"))
+    }
+    switch file.content {
+    case .bytes(let bytes):
+      return Answer(status: status, headers: headers, body: Array(bytes[Int(start)...]))
+    case .file(let path, _):
+      return Answer(status: status, headers: headers, body: [], file: (path, start, size - start))
+    }
   }
 
   // MARK: Writing
@@ -173,22 +198,22 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
   private func write(_ answer: Answer, head: HTTPRequestHead, fault: Fault?, context: ChannelHandlerContext) {
     var headers = HTTPHeaders()
     for (name, value) in answer.headers { headers.add(name: name, value: value) }
-    headers.add(name: "content-length", value: String(answer.body.count))
+    headers.add(name: "content-length", value: String(answer.length))
     headers.add(name: "x-request-id", value: state.nextRequestID())
     headers.add(name: "openai-version", value: "2020-10-01")
     headers.add(name: "date", value: Self.httpDate(state.clock()))
     let keepAlive = head.isKeepAlive
     headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
     let responseHead = HTTPResponseHead(version: head.version, status: answer.status, headers: headers)
+    let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
 
     switch fault {
     case .resetMidBody, .truncatedBody:
+      // Headers promise the whole body; half of it arrives, then the connection ends.
       context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-      var buffer = context.channel.allocator.buffer(capacity: answer.body.count / 2)
-      buffer.writeBytes(answer.body.prefix(answer.body.count / 2))
       let channel = context.channel
       let abort = fault == .resetMidBody
-      context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer)))).whenComplete { _ in
+      sendBody(answer, limit: answer.length / 2, context: context) {
         if abort, let options = channel as? any SocketOptionProvider {
           // SO_LINGER 0 turns the close into a TCP reset.
           options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
@@ -196,28 +221,73 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
           channel.close(promise: nil)
         }
       }
-      return
     case .stall(let seconds):
-      let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
       context.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
         let (handler, context) = loopBound.value
-        handler.writeWhole(responseHead, answer.body, keepAlive: keepAlive, context: context)
+        handler.writeWhole(responseHead, answer, keepAlive: keepAlive, context: context)
       }
-      return
     default:
-      writeWhole(responseHead, answer.body, keepAlive: keepAlive, context: context)
+      writeWhole(responseHead, answer, keepAlive: keepAlive, context: context)
     }
   }
 
-  private func writeWhole(_ head: HTTPResponseHead, _ body: [UInt8], keepAlive: Bool, context: ChannelHandlerContext) {
+  private func writeWhole(_ head: HTTPResponseHead, _ answer: Answer, keepAlive: Bool, context: ChannelHandlerContext) {
     context.write(wrapOutboundOut(.head(head)), promise: nil)
-    var buffer = context.channel.allocator.buffer(capacity: body.count)
-    buffer.writeBytes(body)
-    context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
     let channel = context.channel
-    context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-      if !keepAlive { channel.close(promise: nil) }
+    let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+    sendBody(answer, limit: answer.length, context: context) {
+      let (handler, context) = loopBound.value
+      context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).whenComplete { _ in
+        if !keepAlive { channel.close(promise: nil) }
+      }
     }
+  }
+
+  /// Sends the first `limit` bytes of the body, then calls `done`. Files are read and sent in
+  /// 1 MiB pieces, each after the previous one was written, so memory stays flat however large
+  /// the file.
+  private func sendBody(
+    _ answer: Answer, limit: Int64, context: ChannelHandlerContext, done: @escaping @Sendable () -> Void
+  ) {
+    guard let file = answer.file else {
+      var buffer = context.channel.allocator.buffer(capacity: Int(limit))
+      buffer.writeBytes(answer.body.prefix(Int(limit)))
+      context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer)))).whenComplete { _ in done() }
+      return
+    }
+    let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else {
+      context.close(promise: nil)
+      return
+    }
+    let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+    let end = file.offset + limit
+    @Sendable func sendPiece(from offset: Int64) {
+      let (handler, context) = loopBound.value
+      guard offset < end else {
+        close(descriptor)
+        done()
+        return
+      }
+      let count = Int(min(1 << 20, end - offset))
+      var buffer = context.channel.allocator.buffer(capacity: count)
+      let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
+        max(0, pread(descriptor, raw.baseAddress, count, off_t(offset)))
+      }
+      guard read > 0 else {
+        close(descriptor)
+        context.close(promise: nil)
+        return
+      }
+      context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(buffer)))).whenComplete { result in
+        if case .failure = result {
+          close(descriptor)
+          return
+        }
+        sendPiece(from: offset + Int64(read))
+      }
+    }
+    sendPiece(from: file.offset)
   }
 
   // MARK: Helpers

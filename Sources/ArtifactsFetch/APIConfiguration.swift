@@ -14,6 +14,10 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
   public let userAgent: String
   /// A PEM bundle of extra certificate authorities (`--cacert`).
   public let caBundlePath: String?
+  /// Seconds to wait for a connection.
+  public var connectTimeout = 20
+  /// Seconds without a byte before a transfer is abandoned (and retried).
+  public var stallTimeout = 60
 
   public init(
     baseURL: String = APIConfiguration.defaultBaseURL, apiKey: String, organization: String? = nil,

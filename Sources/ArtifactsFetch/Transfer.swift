@@ -1,4 +1,4 @@
-// One file's transfer state while libcurl moves its bytes. Lives on the engine thread only.
+// One request's state while libcurl moves its bytes. Lives on the engine thread only.
 import ArtifactsCore
 import CCurl
 import Crypto
@@ -8,22 +8,45 @@ import Foundation
   import Glibc
 #endif
 
+/// Where a response body goes.
+enum TransferTarget {
+  /// A temp file, hashed on the way (file contents).
+  case file(path: String)
+  /// Memory, up to a limit (small JSON answers: container status, file listings).
+  case memory
+}
+
 enum TransferVerdict {
-  case success(CompletedDownload)
+  case success(TransferResult)
   case lost(String)
   case permanent(String)
   case transient(String, headers: [String: String])
   case rejected(status: Int, String)
 }
 
+enum TransferResult: Sendable {
+  case file(CompletedDownload)
+  case memory(FetchedResponse)
+}
+
+/// What the engine hands back for any request.
+enum TransferOutcome: Sendable {
+  case completed(TransferResult)
+  case lost(String)
+  case failed(String)
+  case cancelled
+}
+
 final class Transfer {
   static let prefixLength = 512
   static let errorBodyLimit = 64 * 1024
+  static let memoryLimit = 16 << 20
 
-  let file: ContainerFileRef
+  /// What the request is for, in messages (`cntr_…/cfile_…`, or a path).
+  let subject: ContainerFileRef?
   let url: String
-  let temporaryPath: String
-  private var continuation: CheckedContinuation<DownloadOutcome, Never>?
+  let target: TransferTarget
+  private var continuation: CheckedContinuation<TransferOutcome, Never>?
   var attempts = 0
   var notBefore: UInt64 = 0
 
@@ -33,20 +56,24 @@ final class Transfer {
   private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
   private var descriptor: Int32 = -1
   private var hasher = SHA256()
+  /// Body bytes received so far, counting those kept from earlier attempts.
   private var size: Int64 = 0
+  /// Bytes kept from an interrupted attempt, asked for again with `Range`.
+  private var resumeFrom: Int64 = 0
   private var status = 0
   private var headers: [String: String] = [:]
   private var prefix: [UInt8] = []
+  private var memory: [UInt8] = []
   private var errorBody: [UInt8] = []
   private var writeFailure: String?
+  /// Set by `verdict` when the body was good as far as it went and may be resumed.
+  private var partialBodyIsGood = false
 
-  init(
-    file: ContainerFileRef, url: String, temporaryPath: String,
-    continuation: CheckedContinuation<DownloadOutcome, Never>
-  ) {
-    self.file = file
+  init(subject: ContainerFileRef?, url: String, target: TransferTarget, continuation: CheckedContinuation<TransferOutcome, Never>)
+  {
+    self.subject = subject
     self.url = url
-    self.temporaryPath = temporaryPath
+    self.target = target
     self.continuation = continuation
     errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
   }
@@ -56,24 +83,37 @@ final class Transfer {
     errorBuffer.deallocate()
   }
 
-  func complete(_ outcome: DownloadOutcome) {
+  func complete(_ outcome: TransferOutcome) {
     continuation?.resume(returning: outcome)
     continuation = nil
   }
 
-  /// Sets up a fresh easy handle and an empty temp file for the next attempt.
+  /// Sets up a fresh easy handle for the next attempt, resuming a kept partial body.
   func prepare(configuration: APIConfiguration) throws(FetchError) {
-    reset()
-    descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else {
-      throw FetchError(.transport, "cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
+    release()
+    status = 0
+    headers = [:]
+    errorBody = []
+    writeFailure = nil
+    memory = []
+    errorBuffer[0] = 0
+    if case .file(let path) = target {
+      descriptor = open(path, O_WRONLY | O_CREAT | (resumeFrom > 0 ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0o600)
+      guard descriptor >= 0 else {
+        throw FetchError(.transport, "cannot create \(path): \(String(cString: strerror(errno)))")
+      }
+    }
+    if resumeFrom == 0 {
+      hasher = SHA256()
+      size = 0
+      prefix = []
     }
     guard let easy = curl_easy_init() else { throw FetchError(.transport, "libcurl could not create a transfer") }
     self.easy = easy
     let me = Unmanaged.passUnretained(self).toOpaque()
     var headerLines = [
       "Authorization: Bearer \(configuration.apiKey)",
-      "Accept: application/binary",
+      target.isFile ? "Accept: application/binary" : "Accept: application/json",
     ]
     if let organization = configuration.organization { headerLines.append("OpenAI-Organization: \(organization)") }
     if let project = configuration.project { headerLines.append("OpenAI-Project: \(project)") }
@@ -82,13 +122,14 @@ final class Transfer {
     _ = ccurl_easy_setopt_string(easy, CURLOPT_URL, url)
     _ = ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList)
     _ = ccurl_easy_setopt_string(easy, CURLOPT_USERAGENT, configuration.userAgent)
+    if resumeFrom > 0 { _ = ccurl_easy_setopt_string(easy, CURLOPT_RANGE, "\(resumeFrom)-") }
     _ = ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
     _ = ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
     _ = ccurl_easy_setopt_long(easy, CURLOPT_MAXREDIRS, 5)
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT, 20)
-    // A stalled transfer (under 1 byte/s for 60 s) is abandoned and retried.
+    _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT, configuration.connectTimeout)
+    // A stalled transfer (under 1 byte/s for the stall time) is abandoned and retried.
     _ = ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, 60)
+    _ = ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, configuration.stallTimeout)
     _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
     _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
     _ = ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
@@ -106,18 +147,6 @@ final class Transfer {
       transfer.receiveHeader(UnsafeRawBufferPointer(start: data, count: size * count))
       return size * count
     }
-  }
-
-  private func reset() {
-    release()
-    hasher = SHA256()
-    size = 0
-    status = 0
-    headers = [:]
-    prefix = []
-    errorBody = []
-    writeFailure = nil
-    errorBuffer[0] = 0
   }
 
   // MARK: Callbacks (engine thread, inside curl_multi_perform)
@@ -139,6 +168,10 @@ final class Transfer {
       var code = 0
       _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
       status = code
+      if resumeFrom > 0 && !(status == 206 && contentRangeStart == resumeFrom) {
+        // The server sent the whole file (or another range) instead: start over.
+        restartBody()
+      }
     }
     guard (200..<300).contains(status) else {
       let room = Self.errorBodyLimit - errorBody.count
@@ -146,19 +179,52 @@ final class Transfer {
       return data.count
     }
     if prefix.count < Self.prefixLength { prefix.append(contentsOf: data.prefix(Self.prefixLength - prefix.count)) }
-    var written = 0
-    while written < data.count {
-      let result = write(descriptor, data.baseAddress! + written, data.count - written)
-      if result < 0 {
-        if errno == EINTR { continue }
-        writeFailure = "cannot write \(temporaryPath): \(String(cString: strerror(errno)))"
-        return 0  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
+    switch target {
+    case .memory:
+      guard memory.count + data.count <= Self.memoryLimit else {
+        writeFailure = "the answer from GET \(url) is larger than \(Self.memoryLimit >> 20) MiB"
+        return 0
       }
-      written += result
+      memory.append(contentsOf: data)
+    case .file(let path):
+      var written = 0
+      while written < data.count {
+        let result = write(descriptor, data.baseAddress! + written, data.count - written)
+        if result < 0 {
+          if errno == EINTR { continue }
+          writeFailure = "cannot write \(path): \(String(cString: strerror(errno)))"
+          return 0  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
+        }
+        written += result
+      }
+      hasher.update(bufferPointer: data)
     }
-    hasher.update(bufferPointer: data)
     size += Int64(data.count)
     return data.count
+  }
+
+  private var contentRangeStart: Int64? {
+    // "bytes 1000-1999/2000"
+    guard let range = headers["content-range"], range.hasPrefix("bytes "),
+      let dash = range.firstIndex(of: "-")
+    else { return nil }
+    return Int64(range[range.index(range.startIndex, offsetBy: 6)..<dash])
+  }
+
+  private var contentRangeTotal: Int64? {
+    guard let range = headers["content-range"], let slash = range.lastIndex(of: "/") else { return nil }
+    return Int64(range[range.index(after: slash)...])
+  }
+
+  private func restartBody() {
+    if descriptor >= 0 {
+      _ = ftruncate(descriptor, 0)
+      _ = lseek(descriptor, 0, SEEK_SET)
+    }
+    resumeFrom = 0
+    hasher = SHA256()
+    size = 0
+    prefix = []
   }
 
   // MARK: Deciding what happened
@@ -174,26 +240,45 @@ final class Transfer {
       if code != 0 { status = code }
     }
     let requestID = headers["x-request-id"].map { " (request \($0))" } ?? ""
+    partialBodyIsGood = false
     if let writeFailure { return .permanent(writeFailure) }
     guard result == CURLE_OK else {
+      // A connection that broke mid-body leaves good bytes behind (unless they are an error).
+      partialBodyIsGood =
+        (status == 200 || status == 206) && Self.errorMessage(inBody: prefix, size: size) == nil
       let detail = String(cString: errorBuffer)
       let reason = "\(CurlResult.describe(result))\(detail.isEmpty ? "" : ": \(detail)") for GET \(url)"
       return CurlResult.isTransient(result) ? .transient(reason, headers: headers) : .permanent(reason)
     }
     let shouldRetry = headers["x-should-retry"]?.lowercased()
     if (200..<300).contains(status) {
-      if let expected = headers["content-length"].flatMap(Int64.init), expected != size {
+      let expected =
+        status == 206 ? contentRangeTotal : headers["content-length"].flatMap(Int64.init)
+      if let expected, expected != size {
+        partialBodyIsGood = size < expected && Self.errorMessage(inBody: prefix, size: size) == nil
         return .transient("the body ended after \(size) of \(expected) bytes from GET \(url)", headers: headers)
       }
-      if let message = Self.errorMessage(inBody: prefix, size: size) {
+      let body: [UInt8] = target.isFile ? prefix : memory
+      if target.isFile, let message = Self.errorMessage(inBody: body, size: size) {
         return .transient(
           "HTTP \(status) with an error body instead of the file: \(message)\(requestID)", headers: headers)
       }
-      return .success(
-        CompletedDownload(
-          file: file, temporaryPath: temporaryPath, digest: Digest(bytes: hasher.finalize()), size: size,
-          prefix: prefix, serverFilename: Self.filename(fromContentDisposition: headers["content-disposition"]),
-          attempts: attempts))
+      switch target {
+      case .file(let path):
+        return .success(
+          .file(
+            CompletedDownload(
+              file: subject ?? ContainerFileRef(containerID: "", fileID: ""), temporaryPath: path,
+              digest: Digest(bytes: hasher.finalize()), size: size, prefix: prefix,
+              serverFilename: Self.filename(fromContentDisposition: headers["content-disposition"]),
+              attempts: attempts)))
+      case .memory:
+        return .success(
+          .memory(
+            FetchedResponse(
+              status: status, headers: headers, body: memory,
+              serverDate: headers["date"].flatMap(HTTPDate.parse), attempts: attempts)))
+      }
     }
     let message =
       Self.errorMessage(inBody: errorBody, size: Int64(errorBody.count))
@@ -270,9 +355,51 @@ final class Transfer {
     }
   }
 
+  /// Gets ready for another attempt: a body cut short after a good start is kept and asked
+  /// for again from where it stopped; anything else starts from scratch.
+  func releaseForRetry() {
+    release()
+    if case .file(let path) = target {
+      if partialBodyIsGood && size > 0 {
+        resumeFrom = size
+      } else {
+        resumeFrom = 0
+        unlink(path)
+      }
+    }
+  }
+
   /// Frees everything and deletes the partial file.
   func discard() {
     release()
-    unlink(temporaryPath)
+    if case .file(let path) = target { unlink(path) }
+  }
+}
+
+extension TransferTarget {
+  var isFile: Bool {
+    if case .file = self { return true }
+    return false
+  }
+}
+
+/// A small answer held in memory (container status, file listings).
+public struct FetchedResponse: Sendable {
+  public var status: Int
+  public var headers: [String: String]
+  public var body: [UInt8]
+  /// The server's clock, from its `Date` header.
+  public var serverDate: Date?
+  public var attempts: Int
+}
+
+/// RFC 7231 dates (`Wed, 26 Nov 2026 04:23:09 GMT`), as servers send in `Date`.
+enum HTTPDate {
+  static func parse(_ text: String) -> Date? {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "GMT")
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+    return formatter.date(from: text)
   }
 }

@@ -30,9 +30,19 @@ public struct CompletedDownload: Sendable {
   public var attempts: Int
 }
 
-/// Called on the engine's thread when a transfer will be tried again.
+/// The answer to a GET of a JSON endpoint (container status, file listing).
+public enum GetOutcome: Sendable {
+  case ok(FetchedResponse)
+  /// 404, or the container expired: the server says it is gone.
+  case gone(reason: String)
+  case failed(reason: String)
+  case cancelled
+}
+
+/// Called on the engine's thread when a request will be tried again (`file` is nil for
+/// requests that are not downloads).
 public typealias RetryObserver =
-  @Sendable (_ file: ContainerFileRef, _ attempt: Int, _ reason: String, _ delay: Double) -> Void
+  @Sendable (_ file: ContainerFileRef?, _ attempt: Int, _ reason: String, _ delay: Double) -> Void
 
 public final class TransferEngine: @unchecked Sendable {
   // Everything below `lock` is shared with submitting threads; the rest belongs to the thread.
@@ -90,14 +100,39 @@ public final class TransferEngine: @unchecked Sendable {
     guard IdentifierSyntax.isSafePathSegment(file.containerID), IdentifierSyntax.isSafePathSegment(file.fileID) else {
       return .failed(file, reason: "the container or file id contains characters no API id has; not requested")
     }
-    return await withCheckedContinuation { continuation in
-      let transfer = Transfer(file: file, url: url(for: file), temporaryPath: temporaryPath, continuation: continuation)
-      let rejected: FetchError? = lock.withLock {
-        if fatal == nil && !stopping { queued.append(transfer) }
-        return fatal ?? (stopping ? FetchError(.transport, "the engine was shut down") : nil)
+    switch await submit(subject: file, url: url(for: file), target: .file(path: temporaryPath)) {
+    case .completed(.file(let download)): return .downloaded(download)
+    case .completed(.memory): return .failed(file, reason: "internal error: a download answered in memory")
+    case .lost(let reason): return .lost(file, reason: reason)
+    case .failed(let reason): return .failed(file, reason: reason)
+    case .cancelled: return .cancelled(file)
+    }
+  }
+
+  /// GETs `path` (below the base URL, e.g. `/containers/cntr_…`) and keeps the answer in memory.
+  public func get(_ path: String, about subject: ContainerFileRef? = nil) async -> GetOutcome {
+    switch await submit(subject: subject, url: configuration.baseURL + path, target: .memory) {
+    case .completed(.memory(let response)): return .ok(response)
+    case .completed(.file): return .failed(reason: "internal error: a JSON answer went to a file")
+    case .lost(let reason): return .gone(reason: reason)
+    case .failed(let reason): return .failed(reason: reason)
+    case .cancelled: return .cancelled
+    }
+  }
+
+  private func submit(subject: ContainerFileRef?, url: String, target: TransferTarget) async -> TransferOutcome {
+    await withCheckedContinuation { continuation in
+      let transfer = Transfer(subject: subject, url: url, target: target, continuation: continuation)
+      let rejected: Bool = lock.withLock {
+        if fatal == nil && !stopping {
+          // Container calls are small and urgent (a keep-alive must not wait behind a long
+          // queue of downloads): they go first.
+          if target.isFile { queued.append(transfer) } else { queued.insert(transfer, at: 0) }
+        }
+        return fatal != nil || stopping
       }
-      if rejected != nil {
-        continuation.resume(returning: .cancelled(file))
+      if rejected {
+        continuation.resume(returning: .cancelled)
       } else {
         curl_multi_wakeup(multi)
       }
@@ -132,7 +167,7 @@ public final class TransferEngine: @unchecked Sendable {
         let done = stopping && queued.isEmpty && delayed.isEmpty && active.isEmpty && starting.isEmpty
         return (starting, [], done)
       }
-      for transfer in cancelled { transfer.complete(.cancelled(transfer.file)) }
+      for transfer in cancelled { transfer.complete(.cancelled) }
       if fatalError != nil { cancelActive() }
       if done { break }
       for transfer in starting { start(transfer) }
@@ -164,7 +199,7 @@ public final class TransferEngine: @unchecked Sendable {
     for (key, transfer) in active {
       curl_multi_remove_handle(multi, key)
       transfer.discard()
-      transfer.complete(.cancelled(transfer.file))
+      transfer.complete(.cancelled)
     }
     active = [:]
   }
@@ -174,7 +209,8 @@ public final class TransferEngine: @unchecked Sendable {
     do {
       try transfer.prepare(configuration: configuration)
     } catch {
-      transfer.complete(.failed(transfer.file, reason: error.description))
+      transfer.discard()
+      transfer.complete(.failed(error.description))
       return
     }
     guard let easy = transfer.easy else { return }
@@ -183,26 +219,26 @@ public final class TransferEngine: @unchecked Sendable {
   }
 
   private func finish(_ transfer: Transfer, result: CURLcode) {
-    let verdict = transfer.verdict(result: result, configuration: configuration)
-    switch verdict {
-    case .success(let download):
+    switch transfer.verdict(result: result, configuration: configuration) {
+    case .success(let result):
       transfer.release()
-      transfer.complete(.downloaded(download))
+      transfer.complete(.completed(result))
     case .lost(let reason):
       transfer.discard()
-      transfer.complete(.lost(transfer.file, reason: configuration.redact(reason)))
+      transfer.complete(.lost(configuration.redact(reason)))
     case .permanent(let reason):
       transfer.discard()
-      transfer.complete(.failed(transfer.file, reason: configuration.redact(reason)))
+      transfer.complete(.failed(configuration.redact(reason)))
     case .transient(let reason, let headers):
-      transfer.discard()
       let reason = configuration.redact(reason)
       guard transfer.attempts < policy.maximumAttempts else {
-        transfer.complete(.failed(transfer.file, reason: "\(reason) (gave up after \(transfer.attempts) attempts)"))
+        transfer.discard()
+        transfer.complete(.failed("\(reason) (gave up after \(transfer.attempts) attempts)"))
         return
       }
+      transfer.releaseForRetry()
       let delay = policy.delay(afterAttempt: transfer.attempts, headers: headers)
-      onRetry?(transfer.file, transfer.attempts + 1, reason, delay)
+      onRetry?(transfer.subject, transfer.attempts + 1, reason, delay)
       transfer.notBefore = DispatchTime.now().uptimeNanoseconds + UInt64(delay * 1_000_000_000)
       lock.withLock { delayed.append(transfer) }
     case .rejected(let status, let reason):
@@ -211,7 +247,7 @@ public final class TransferEngine: @unchecked Sendable {
       lock.withLock {
         if fatal == nil { fatal = FetchError(.credentialsRejected(status: status), message) }
       }
-      transfer.complete(.cancelled(transfer.file))
+      transfer.complete(.cancelled)
     }
   }
 }

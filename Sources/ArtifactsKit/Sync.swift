@@ -16,11 +16,26 @@ public struct SyncOptions: Sendable {
   public var dryRun: Bool
   public var retryPolicy: RetryPolicy
 
-  public init(paths: [String], jobs: Int = 8, dryRun: Bool = false, retryPolicy: RetryPolicy = RetryPolicy()) {
+  /// Refresh containers whose files are still waiting when their deadline comes near.
+  public var keepAlive: Bool
+  /// Do not list containers for files no citation names.
+  public var citedOnly: Bool
+  /// Seconds to wait for a connection, and without a byte before a transfer is retried.
+  public var connectTimeout: Int
+  public var stallTimeout: Int
+
+  public init(
+    paths: [String], jobs: Int = 8, dryRun: Bool = false, retryPolicy: RetryPolicy = RetryPolicy(),
+    keepAlive: Bool = true, citedOnly: Bool = false, connectTimeout: Int = 20, stallTimeout: Int = 60
+  ) {
     self.paths = paths
     self.jobs = jobs
     self.dryRun = dryRun
     self.retryPolicy = retryPolicy
+    self.keepAlive = keepAlive
+    self.citedOnly = citedOnly
+    self.connectTimeout = connectTimeout
+    self.stallTimeout = stallTimeout
   }
 }
 
@@ -57,6 +72,14 @@ public struct SyncSummary: Sendable, Codable, Equatable {
   public var failed = 0
   /// Files left pending (a dry run, or a run stopped early).
   public var pending = 0
+  /// Files found by listing containers that no citation names (`source: uncited`).
+  public var uncitedFound = 0
+  /// Containers the API said were gone, and the waiting files lost with them.
+  public var containersGone = 0
+  /// Containers that had less than a third of their lifetime left when the run planned them.
+  public var containersAtRisk = 0
+  /// Refreshes of containers whose files were still waiting.
+  public var keepAlives = 0
   public var bytesDownloaded: Int64 = 0
   public var unarchived: [UnarchivedFile] = []
 
@@ -104,26 +127,31 @@ public struct Sync: Sendable {
     }
     store.blobs.removeStaleTemporaryFiles()
 
-    let citedFiles = try await scan(files, into: &summary)
+    let (citedFiles, containersSeen) = try await scan(files, into: &summary)
     let states = try catalogCall { () throws(CatalogError) in try store.catalog.states(of: citedFiles) }
     let work = try catalogCall { () throws(CatalogError) in try store.catalog.pendingWork() }
     summary.alreadyArchived = citedFiles.filter { states[$0] == .archived }.count
-    if options.dryRun || work.isEmpty {
+    let needsListing = options.citedOnly ? [] : containersSeen
+    if options.dryRun || (work.isEmpty && needsListing.isEmpty) {
       summary.pending = work.count
       return summary
     }
-    sink.emit(.downloadPlanned(files: work.count))
-    let configuration = try api.configuration()
-    try await download(work, configuration: configuration, options: options, into: &summary)
+    var configuration = try api.configuration()
+    configuration.connectTimeout = options.connectTimeout
+    configuration.stallTimeout = options.stallTimeout
+    try await Download(store: store, sink: sink, options: options, configuration: configuration)
+      .run(work: work, listing: needsListing, into: &summary)
     return summary
   }
 
   // MARK: Scanning
 
+  /// Scans and records every log; returns the files cited and the containers seen.
   private func scan(_ files: [String], into summary: inout SyncSummary) async throws(KitError)
-    -> Set<ContainerFileRef>
+    -> (Set<ContainerFileRef>, Set<String>)
   {
     var cited = Set<ContainerFileRef>()
+    var containers = Set<String>()
     let scanner = LogScanner()
     let identities = try catalogCall { () throws(CatalogError) in try store.catalog.logIdentities() }
     for path in files {
@@ -161,14 +189,18 @@ public struct Sync: Sendable {
       summary.citationsFound += result.findings.citations.count
       summary.newCitations += recorded.newCitations
       summary.inlineImages += inline.count
-      for citation in result.findings.citations { cited.insert(citation.file) }
+      for citation in result.findings.citations {
+        cited.insert(citation.file)
+        containers.insert(citation.file.containerID)
+      }
+      for sighting in result.findings.sightings { containers.insert(sighting.containerID) }
       sink.emit(
         .logScanned(
           path: path, records: result.records, citations: result.findings.citations.count,
           skipped: result.skippedRecords, unchanged: false))
     }
     summary.filesCited = cited.count
-    return cited
+    return (cited, containers)
   }
 
   private func checkpoint(for result: LogScanResult, status: LogFileStatus, path: String) -> LogCheckpoint? {
@@ -196,122 +228,6 @@ public struct Sync: Sendable {
     }
     return stored
   }
-
-  // MARK: Downloading
-
-  private func download(
-    _ work: [WorkItem], configuration: APIConfiguration, options: SyncOptions, into summary: inout SyncSummary
-  ) async throws(KitError) {
-    let sink = self.sink
-    let engine: TransferEngine
-    do {
-      engine = try TransferEngine(
-        configuration: configuration, maximumConcurrent: options.jobs, policy: options.retryPolicy,
-        onRetry: { file, attempt, reason, delay in
-          sink.emit(.retrying(file: file, attempt: attempt, reason: reason, delaySeconds: delay))
-        })
-    } catch {
-      throw KitError(.configuration, error.message)
-    }
-    // Keep a window of transfers in flight (enough to keep every connection busy) instead of
-    // queueing everything at once, so the order stays earliest-deadline-first.
-    let window = max(options.jobs * 2, 4)
-    var results: [FileResult] = []
-    await withTaskGroup(of: FileResult.self) { group in
-      var next = work.makeIterator()
-      for _ in 0..<window {
-        guard let item = next.next() else { break }
-        group.addTask { await self.transfer(item, engine: engine) }
-      }
-      while let result = await group.next() {
-        results.append(result)
-        if engine.fatalError == nil, let item = next.next() {
-          group.addTask { await self.transfer(item, engine: engine) }
-        }
-      }
-    }
-    await offThePool { engine.shutdown() }
-
-    for result in results {
-      switch result {
-      case .archived(let size, let deduplicated):
-        summary.archived += 1
-        summary.bytesDownloaded += size
-        if deduplicated { summary.deduplicated += 1 }
-      case .unarchived(let file):
-        if file.state == FileState.lost.rawValue { summary.lost += 1 } else { summary.failed += 1 }
-        summary.unarchived.append(file)
-      case .notAttempted:
-        summary.pending += 1
-      case .storeFailed(let message):
-        throw KitError(.unusableStore, message)
-      }
-    }
-    summary.pending += work.count - results.count
-    if let fatal = engine.fatalError {
-      throw KitError(.credentialsRejected, fatal.message)
-    }
-  }
-
-  private enum FileResult: Sendable {
-    case archived(size: Int64, deduplicated: Bool)
-    case unarchived(UnarchivedFile)
-    case notAttempted
-    case storeFailed(String)
-  }
-
-  private func transfer(_ item: WorkItem, engine: TransferEngine) async -> FileResult {
-    let temporaryPath = store.blobs.makeTemporaryPath()
-    let outcome = await engine.download(item.file, to: temporaryPath)
-    let store = self.store
-    let sink = self.sink
-    return await offThePool { () -> FileResult in
-      switch outcome {
-      case .downloaded(let download):
-        do {
-          let ingested = try store.blobs.ingest(
-            temporaryPath: download.temporaryPath, digest: download.digest, size: download.size)
-          let mediaType = MediaType.sniff(prefix: download.prefix, filename: item.filename)
-          try store.catalog.markArchived(
-            item, digest: download.digest, size: download.size, mediaType: mediaType, attempts: download.attempts)
-          sink.emit(
-            .downloaded(
-              file: item.file, filename: item.filename, digest: download.digest, size: download.size,
-              deduplicated: !ingested.stored))
-          return .archived(size: download.size, deduplicated: !ingested.stored)
-        } catch let error as StoreError {
-          unlink(download.temporaryPath)
-          return .storeFailed(error.description)
-        } catch {
-          unlink(download.temporaryPath)
-          return .storeFailed("\(error)")
-        }
-      case .lost(_, let reason), .failed(_, let reason):
-        let state: FileState
-        if case .lost = outcome { state = .lost } else { state = .failed }
-        do {
-          try store.catalog.markUnarchived(item, state: state, reason: reason, attempts: 1)
-        } catch {
-          return .storeFailed("\(error)")
-        }
-        if state == .lost {
-          sink.emit(.lost(file: item.file, filename: item.filename, reason: reason))
-        } else {
-          sink.emit(.failed(file: item.file, filename: item.filename, reason: reason))
-        }
-        return .unarchived(
-          UnarchivedFile(
-            containerID: item.file.containerID, fileID: item.file.fileID, filename: item.filename,
-            state: state.rawValue, reason: reason))
-      case .cancelled:
-        return .notAttempted
-      }
-    }
-  }
-
-  private func catalogCall<T>(_ body: () throws(CatalogError) -> T) throws(KitError) -> T {
-    do { return try body() } catch { throw KitError(.unusableStore, error.description) }
-  }
 }
 
 /// Runs blocking work (file I/O, SQLite, fsync) on a Dispatch queue rather than on Swift's
@@ -320,4 +236,9 @@ func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
   await withCheckedContinuation { continuation in
     DispatchQueue.global().async { continuation.resume(returning: body()) }
   }
+}
+
+/// Catalog errors surface as an unusable store.
+func catalogCall<T>(_ body: () throws(CatalogError) -> T) throws(KitError) -> T {
+  do { return try body() } catch { throw KitError(.unusableStore, error.description) }
 }

@@ -10,7 +10,8 @@ struct IncrementalSyncTests {
 
   func sync(_ store: TemporaryDirectory, _ logs: String, _ emulator: ContainersEmulator) throws -> [String: Any] {
     let result = try run(
-      binary, ["sync", "--json", "--store", store.path, logs],
+      // --cited-only: this test is about reading logs, not about listing containers.
+      binary, ["sync", "--json", "--cited-only", "--store", store.path, logs],
       environment: ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": emulator.baseURL])
     #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
     let last = try #require(result.stdoutLines.last)

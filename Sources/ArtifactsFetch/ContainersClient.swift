@@ -1,0 +1,95 @@
+// The two Containers API calls besides downloading: a container's status (which refreshes it,
+// and tells when it will expire) and the list of its files.
+import ArtifactsCore
+import Foundation
+
+public struct ContainerStatus: Sendable, Equatable {
+  public var id: String
+  public var status: String
+  /// When the container expires, on the local clock: computed on the server's clock (its
+  /// `Date` header against `last_active_at + expires_after`) so a skewed local clock does not
+  /// shift it.
+  public var deadline: Date
+  public var lifetimeSeconds: Double
+}
+
+public struct ListedFile: Sendable, Equatable {
+  public var id: String
+  /// `/mnt/data/…`
+  public var path: String
+  /// `assistant` or `user`.
+  public var source: String
+  public var createdAt: Int64?
+
+  public var name: String { (path as NSString).lastPathComponent }
+}
+
+public enum ContainerAnswer<Value: Sendable>: Sendable {
+  case ok(Value)
+  /// The server says the container is gone (expired or unknown).
+  case gone(reason: String)
+  case failed(reason: String)
+  case cancelled
+}
+
+extension TransferEngine {
+  /// `GET /containers/{id}`. Like any container call it also refreshes the container.
+  public func containerStatus(_ id: String) async -> ContainerAnswer<ContainerStatus> {
+    guard IdentifierSyntax.isSafePathSegment(id) else { return .failed(reason: "\(id) is not a container id") }
+    let sent = Date()
+    switch await get("/containers/\(id)") {
+    case .ok(let response):
+      let received = Date()
+      guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+        return .failed(reason: "GET /containers/\(id) did not answer with a JSON object")
+      }
+      let status = object["status"] as? String ?? "unknown"
+      if status == "expired" || status == "deleted" { return .gone(reason: "the API says container \(id) is \(status)") }
+      let minutes = ((object["expires_after"] as? [String: Any])?["minutes"] as? NSNumber)?.doubleValue ?? 20
+      let lifetime = minutes * 60
+      guard let lastActive = (object["last_active_at"] as? NSNumber)?.doubleValue else {
+        return .ok(ContainerStatus(id: id, status: status, deadline: received.addingTimeInterval(lifetime), lifetimeSeconds: lifetime))
+      }
+      // Remaining life on the server's clock, placed on ours (halfway through the request).
+      let serverNow = response.serverDate?.timeIntervalSince1970 ?? received.timeIntervalSince1970
+      let remaining = lastActive + lifetime - serverNow
+      let localNow = sent.addingTimeInterval(received.timeIntervalSince(sent) / 2)
+      return .ok(ContainerStatus(id: id, status: status, deadline: localNow.addingTimeInterval(remaining), lifetimeSeconds: lifetime))
+    case .gone(let reason): return .gone(reason: reason)
+    case .failed(let reason): return .failed(reason: reason)
+    case .cancelled: return .cancelled
+    }
+  }
+
+  /// Every file in the container, following `has_more`/`after` through all pages.
+  public func listFiles(_ id: String) async -> ContainerAnswer<[ListedFile]> {
+    guard IdentifierSyntax.isSafePathSegment(id) else { return .failed(reason: "\(id) is not a container id") }
+    var files: [ListedFile] = []
+    var after: String?
+    for _ in 0..<10_000 {
+      var path = "/containers/\(id)/files?limit=100&order=asc"
+      if let after { path += "&after=\(after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? after)" }
+      switch await get(path) {
+      case .ok(let response):
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+          let data = object["data"] as? [[String: Any]]
+        else { return .failed(reason: "GET \(path) did not answer with a file list") }
+        for entry in data {
+          guard let fileID = entry["id"] as? String else { continue }
+          files.append(
+            ListedFile(
+              id: fileID, path: entry["path"] as? String ?? fileID, source: entry["source"] as? String ?? "assistant",
+              createdAt: (entry["created_at"] as? NSNumber)?.int64Value))
+        }
+        guard object["has_more"] as? Bool == true, let last = object["last_id"] as? String ?? files.last?.id,
+          last != after
+        else { return .ok(files) }
+        after = last
+      case .gone(let reason): return .gone(reason: reason)
+      case .failed(let reason): return .failed(reason: reason)
+      case .cancelled: return .cancelled
+      }
+    }
+    return .failed(reason: "the file list of \(id) did not end")
+  }
+}
