@@ -13,6 +13,7 @@ public final class ContainersEmulator: Sendable {
   private let channel = NIOLockedValueBox<(any Channel)?>(nil)
   private let injector = NIOLockedValueBox<(@Sendable (LoggedRequest) -> Fault?)?>(nil)
   private let latencyBox = NIOLockedValueBox<TimeAmount>(.zero)
+  private let rangesBox = NIOLockedValueBox(true)
 
   /// - Parameters:
   ///   - ttl: idle seconds after which a container expires (the API's 20 minutes by default).
@@ -33,6 +34,7 @@ public final class ContainersEmulator: Sendable {
     let apiKey = self.apiKey
     let injector = self.injector
     let latency = self.latencyBox
+    let ranges = self.rangesBox
     let bootstrap = ServerBootstrap(group: group)
       .serverChannelOption(ChannelOptions.backlog, value: 256)
       .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -41,7 +43,7 @@ public final class ContainersEmulator: Sendable {
           channel.pipeline.addHandler(
             RequestHandler(
               state: state, apiKey: apiKey, fault: { request in injector.withLockedValue { $0?(request) } },
-              latency: { latency.withLockedValue { $0 } }))
+              latency: { latency.withLockedValue { $0 } }, honoursRanges: { ranges.withLockedValue { $0 } }))
         }
       }
       .childChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -92,6 +94,17 @@ public final class ContainersEmulator: Sendable {
     guard let plan else { return setFaultInjector(nil) }
     let state = self.state
     setFaultInjector { _ in plan.fault(forRequest: state.nextFaultIndex()) }
+  }
+
+  /// Whether `Range` requests get 206 (the default) or, as from a server without range
+  /// support, the whole file with 200.
+  public func setHonoursRanges(_ honours: Bool) {
+    rangesBox.withLockedValue { $0 = honours }
+  }
+
+  /// Calls `observe` for every request answered (from the event loop's thread).
+  public func onRequest(_ observe: (@Sendable (LoggedRequest) -> Void)?) {
+    state.observer.withLockedValue { $0 = observe }
   }
 
   /// Delay added before every answer, as a slow network would.

@@ -138,8 +138,12 @@ final class EmulatorState: Sendable {
     storage.withLockedValue { $0.containers[id]?.lastActiveAt = date }
   }
 
+  /// Also told of every request (the emulator program's `--log-requests`).
+  let observer = NIOLockedValueBox<(@Sendable (LoggedRequest) -> Void)?>(nil)
+
   func log(_ request: LoggedRequest) {
     storage.withLockedValue { $0.requestLog.append(request) }
+    observer.withLockedValue { $0 }?(request)
   }
 
   var requestLog: [LoggedRequest] { storage.withLockedValue { $0.requestLog } }

@@ -12,16 +12,18 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
   private let apiKey: String
   private let fault: @Sendable (LoggedRequest) -> Fault?
   private let latency: @Sendable () -> TimeAmount
+  private let honoursRanges: @Sendable () -> Bool
   private var head: HTTPRequestHead?
 
   init(
     state: EmulatorState, apiKey: String, fault: @escaping @Sendable (LoggedRequest) -> Fault?,
-    latency: @escaping @Sendable () -> TimeAmount
+    latency: @escaping @Sendable () -> TimeAmount, honoursRanges: @escaping @Sendable () -> Bool
   ) {
     self.state = state
     self.apiKey = apiKey
     self.fault = fault
     self.latency = latency
+    self.honoursRanges = honoursRanges
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -71,7 +73,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     } else if head.method != .GET {
       answer = Self.error(.methodNotAllowed, "The emulator only implements GET.")
     } else {
-      answer = route(path: path, query: query, range: head.headers["range"].first)
+      answer = route(path: path, query: query, range: honoursRanges() ? head.headers["range"].first : nil)
     }
     var headers: [String: String] = [:]
     for (name, value) in head.headers {

@@ -50,11 +50,11 @@ extension TransferEngine {
       guard let lastActive = (object["last_active_at"] as? NSNumber)?.doubleValue else {
         return .ok(ContainerStatus(id: id, status: status, deadline: received.addingTimeInterval(lifetime), lifetimeSeconds: lifetime))
       }
-      // Remaining life on the server's clock, placed on ours (halfway through the request).
+      // Remaining life on the server's clock, counted from when the request was sent: the
+      // server answered after that, so the deadline is never later than the real one.
       let serverNow = response.serverDate?.timeIntervalSince1970 ?? received.timeIntervalSince1970
       let remaining = lastActive + lifetime - serverNow
-      let localNow = sent.addingTimeInterval(received.timeIntervalSince(sent) / 2)
-      return .ok(ContainerStatus(id: id, status: status, deadline: localNow.addingTimeInterval(remaining), lifetimeSeconds: lifetime))
+      return .ok(ContainerStatus(id: id, status: status, deadline: sent.addingTimeInterval(remaining), lifetimeSeconds: lifetime))
     case .gone(let reason): return .gone(reason: reason)
     case .failed(let reason): return .failed(reason: reason)
     case .cancelled: return .cancelled

@@ -189,7 +189,10 @@ public final class TransferEngine: @unchecked Sendable {
   }
 
   private func pollTimeout(now: UInt64) -> Int32 {
-    let nextDue = lock.withLock { delayed.map(\.notBefore).min() }
+    let (waiting, nextDue) = lock.withLock { (!queued.isEmpty, delayed.map(\.notBefore).min()) }
+    // A transfer that just finished freed a slot that queued work can take now: no wakeup
+    // will come for work that was queued before, so do not sleep.
+    if waiting && active.count < maximumConcurrent { return 0 }
     guard let nextDue else { return 1000 }
     let milliseconds = nextDue > now ? (nextDue - now) / 1_000_000 + 1 : 0
     return Int32(min(1000, milliseconds))

@@ -41,7 +41,7 @@ struct Download: Sendable {
       for _ in 0..<max(options.jobs * 2, 4) {
         group.addTask {
           while engine.fatalError == nil, let item = scheduler.next() {
-            tally.add(await self.transfer(item, engine: engine, scheduler: scheduler))
+            tally.add(await self.transfer(item, engine: engine, scheduler: scheduler, tally: tally))
           }
         }
       }
@@ -133,7 +133,9 @@ struct Download: Sendable {
 
   // MARK: Files
 
-  private func transfer(_ item: WorkItem, engine: TransferEngine, scheduler: DownloadScheduler) async -> FileResult {
+  private func transfer(_ item: WorkItem, engine: TransferEngine, scheduler: DownloadScheduler, tally: Tally) async
+    -> FileResult
+  {
     defer { scheduler.finished(item) }
     let temporaryPath = store.blobs.makeTemporaryPath()
     let outcome = await engine.download(item.file, to: temporaryPath)
@@ -161,7 +163,7 @@ struct Download: Sendable {
     case .lost(_, let reason):
       if Self.meansContainerExpired(reason) {
         // The server's word for the whole container: the files still queued there are lost too.
-        await containerGone(item.file.containerID, reason: reason, scheduler: scheduler, tally: Tally.discard)
+        await containerGone(item.file.containerID, reason: reason, scheduler: scheduler, tally: tally)
       }
       return await record(item, state: .lost, reason: reason)
     case .failed(_, let reason):
@@ -216,9 +218,6 @@ enum FileResult: Sendable {
 
 /// Counts kept while downloads run on many tasks.
 final class Tally: @unchecked Sendable {
-  /// A tally whose counts nobody reads (results recorded through another path).
-  static let discard = Tally()
-
   private let lock = NSLock()
   private var results: [FileResult] = []
   private var _uncited = 0
@@ -244,7 +243,6 @@ final class Tally: @unchecked Sendable {
   }
 
   func add(_ result: FileResult) {
-    guard self !== Tally.discard else { return }
     lock.withLock { results.append(result) }
   }
 

@@ -8,7 +8,8 @@ import Foundation
 
 let usage = """
   usage: artifacts-emulator [--seed MANIFEST.json]... [--port N] [--ttl SECONDS] [--latency-ms N]
-                            [--key KEY] [--port-file FILE]
+                            [--key KEY] [--port-file FILE] [--log-requests]
+                            [--fault-rate 0..1] [--fault-seed N]
 
   Serves GET /v1/containers/{cid}, /files, /files/{fid} and /files/{fid}/content on 127.0.0.1.
   The key defaults to $OPENAI_API_KEY, else "sk-emulator". Stops on SIGINT or SIGTERM.
@@ -20,6 +21,9 @@ var ttl: Double = 20 * 60
 var latency: Double = 0
 var key = ProcessInfo.processInfo.environment["OPENAI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? "sk-emulator"
 var portFile: String?
+var logRequests = false
+var faultRate: Double = 0
+var faultSeed: UInt64 = 1
 
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 @MainActor func value(for option: String) -> String {
@@ -37,6 +41,9 @@ while let argument = arguments.next() {
   case "--latency-ms": latency = (Double(value(for: argument)) ?? 0) / 1000
   case "--key": key = value(for: argument)
   case "--port-file": portFile = value(for: argument)
+  case "--log-requests": logRequests = true
+  case "--fault-rate": faultRate = Double(value(for: argument)) ?? 0
+  case "--fault-seed": faultSeed = UInt64(value(for: argument)) ?? 1
   case "-h", "--help":
     print(usage)
     exit(0)
@@ -51,6 +58,14 @@ do {
   var files = 0
   for seed in seeds { files += try emulator.load(seed: seed) }
   emulator.setLatency(latency)
+  if faultRate > 0 { emulator.setFaultPlan(FaultPlan(rate: faultRate, seed: faultSeed)) }
+  if logRequests {
+    let started = Date()
+    emulator.onRequest { request in
+      let line = String(format: "%8.3f %@ %@ %d\n", Date().timeIntervalSince(started), request.method, request.path, request.status)
+      FileHandle.standardError.write(Data(line.utf8))
+    }
+  }
   try emulator.start(port: port)
   if let portFile { try String(emulator.port).write(toFile: portFile, atomically: true, encoding: .utf8) }
   FileHandle.standardOutput.write(Data("artifacts-emulator: \(files) files, listening on \(emulator.baseURL)\n".utf8))

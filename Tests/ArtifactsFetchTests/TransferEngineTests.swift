@@ -116,6 +116,90 @@ struct TransferEngineTests {
     #expect(download.digest == Digest(bytes: SHA256.hash(data: bytes)))
   }
 
+  @Test(arguments: Fault.allCases)
+  func eachFaultAloneIsSurvived(_ fault: Fault) async throws {
+    let emulator = try ContainersEmulator.started(apiKey: key)
+    defer { emulator.stop() }
+    let bytes = (0..<600_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+    let container = emulator.addContainer(files: [EmulatedFile(id: FakeID.file(1), path: "/mnt/data/a", bytes: bytes)])
+    let counter = Counter()
+    emulator.setFaultInjector { _ in counter.next() == 0 ? fault : nil }
+    let directory = TemporaryDirectory()
+    let transfers = try engine(emulator)
+    let outcome = await transfers.download(ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
+    transfers.shutdown()
+    guard case .downloaded(let download) = outcome else { Issue.record("\(fault): expected a download, got \(outcome)"); return }
+    #expect(download.digest == Digest(bytes: SHA256.hash(data: bytes)), "\(fault)")
+    #expect(download.size == Int64(bytes.count))
+    let requests = emulator.requestLog
+    if case .stall = fault {
+      #expect(requests.count <= 2)
+    } else {
+      #expect(requests.count == 2, "\(fault): one failure, one success")
+    }
+    if fault == .truncatedBody || fault == .resetMidBody {
+      // The second request asks only for what is missing, and gets it. (A reset discards
+      // bytes in flight, so less than the half that was sent may have arrived.)
+      let range = try #require(requests.last?.headers["range"])
+      let from = try #require(Int(range.dropFirst("bytes=".count).dropLast()))
+      #expect(fault == .truncatedBody ? from == 300_000 : (from > 0 && from <= 300_000), "\(fault): \(range)")
+      #expect(requests.last?.status == 206)
+    }
+  }
+
+  @Test func resumeRestartsWhenTheServerIgnoresTheRange() async throws {
+    let emulator = try ContainersEmulator.started(apiKey: key)
+    defer { emulator.stop() }
+    let bytes = Array(repeating: UInt8(7), count: 100_000)
+    let container = emulator.addContainer(files: [EmulatedFile(id: FakeID.file(1), path: "/mnt/data/a", bytes: bytes)])
+    let counter = Counter()
+    // First a cut body; then a 200 for the whole file (as a server without Range would send).
+    emulator.setHonoursRanges(false)
+    emulator.setFaultInjector { _ in counter.next() == 0 ? .truncatedBody : nil }
+    let directory = TemporaryDirectory()
+    let transfers = try engine(emulator)
+    let outcome = await transfers.download(ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
+    transfers.shutdown()
+    guard case .downloaded(let download) = outcome else { Issue.record("expected a download, got \(outcome)"); return }
+    #expect(download.digest == Digest(bytes: SHA256.hash(data: bytes)))
+    #expect(download.size == 100_000)
+    #expect(emulator.requestLog.last?.headers["range"] != nil)
+    #expect(emulator.requestLog.last?.status == 200)
+  }
+
+  @Test func containerStatusGivesADeadlineOnTheServerClock() async throws {
+    // The server's clock runs an hour ahead of ours: the deadline must not move with it.
+    let skewed = Date().addingTimeInterval(3600)
+    let emulator = ContainersEmulator(apiKey: key, ttl: 120, clock: { skewed })
+    try emulator.start()
+    defer { emulator.stop() }
+    let container = emulator.addContainer(files: [])
+    let transfers = try engine(emulator)
+    let before = Date()
+    let answer = await transfers.containerStatus(container)
+    let after = Date()
+    let missing = await transfers.containerStatus("cntr_unknown")
+    transfers.shutdown()
+    guard case .ok(let status) = answer else { Issue.record("expected a status, got \(answer)"); return }
+    #expect(status.lifetimeSeconds == 120)
+    // 120 s from the request, on our clock (the server's Date has whole seconds).
+    #expect(status.deadline >= before.addingTimeInterval(119) && status.deadline <= after.addingTimeInterval(121))
+    guard case .gone = missing else { Issue.record("expected gone, got \(missing)"); return }
+  }
+
+  @Test func listingFollowsEveryPage() async throws {
+    let emulator = try ContainersEmulator.started(apiKey: key)
+    defer { emulator.stop() }
+    let files = (1...250).map { EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0).csv", bytes: [1], createdAt: Int64($0)) }
+    let container = emulator.addContainer(files: files)
+    let transfers = try engine(emulator)
+    let answer = await transfers.listFiles(container)
+    transfers.shutdown()
+    guard case .ok(let listed) = answer else { Issue.record("expected a list, got \(answer)"); return }
+    #expect(listed.map(\.id) == files.map(\.id))
+    #expect(emulator.requestLog.count == 3)
+  }
+
   @Test func retriesAreBounded() async throws {
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
