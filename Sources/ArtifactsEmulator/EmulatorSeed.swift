@@ -38,12 +38,22 @@ extension ContainersEmulator {
           let contentFile = file["content_file"] as? String
         else { throw EmulatorSeedError(path: path, detail: "a file of \(id) lacks id, path or content_file") }
         let contentURL = directory.appendingPathComponent(contentFile)
-        guard let bytes = try? Data(contentsOf: contentURL) else {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: contentURL.path))?[.size] as? Int64 else {
           throw EmulatorSeedError(path: contentURL.path, detail: "cannot read the content of \(fileID)")
+        }
+        // Large contents are streamed from disk as they are requested, not held in memory.
+        let content: EmulatedFile.Content
+        if size > 16 << 20 {
+          content = .file(path: contentURL.path, size: size)
+        } else {
+          guard let bytes = try? Data(contentsOf: contentURL) else {
+            throw EmulatorSeedError(path: contentURL.path, detail: "cannot read the content of \(fileID)")
+          }
+          content = .bytes(Array(bytes))
         }
         files.append(
           EmulatedFile(
-            id: fileID, path: filePath, source: file["source"] as? String ?? "assistant", bytes: Array(bytes),
+            id: fileID, path: filePath, source: file["source"] as? String ?? "assistant", content: content,
             createdAt: (file["created_at"] as? NSNumber)?.int64Value))
       }
       addContainer(id: id, name: container["name"] as? String ?? "emulated", files: files)
