@@ -7,10 +7,14 @@ import Foundation
 final class SyncEventPrinter: EventSink, @unchecked Sendable {
   private let terminal: Terminal
   private let json: Bool
+  private let status: SyncStatusLine?
 
   init(terminal: Terminal, json: Bool) {
     self.terminal = terminal
     self.json = json
+    // Live progress only for a person watching a terminal.
+    status = !json && terminal.stderrIsTerminal && !terminal.quiet ? SyncStatusLine(terminal: terminal) : nil
+    if let status { terminal.beforeMessage = { status.clearForMessage() } }
   }
 
   /// One JSON Lines event. Field names are part of the command-line contract (README).
@@ -39,10 +43,15 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
 
   func emit(_ event: SyncEvent) {
     if json {
+      if case .risk = event { return }  // a periodic reading, not an event worth a line
       terminal.out(Format.jsonLine(Self.jsonEvent(event)))
       return
     }
+    status?.record(event)
+    defer { status?.draw() }
     switch event {
+    case .scanPlanned, .risk:
+      break
     case .diagnostic(let diagnostic):
       if diagnostic.severity == .error {
         terminal.error(diagnostic.description)
@@ -55,7 +64,7 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
           "scanned \(path): \(records) records, \(citations) citations\(skipped > 0 ? ", \(skipped) skipped" : "")")
       }
     case .downloadPlanned(let files):
-      if !terminal.quiet { terminal.err("downloading \(files) file\(files == 1 ? "" : "s")…") }
+      if !terminal.quiet && status == nil { terminal.err("downloading \(files) file\(files == 1 ? "" : "s")…") }
     case .downloaded(let file, let filename, let digest, let size, let deduplicated):
       if terminal.verbose {
         terminal.err(
@@ -87,6 +96,15 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
 
   static func jsonEvent(_ event: SyncEvent) -> Event {
     switch event {
+    case .scanPlanned(let logs):
+      var record = Event("scan_plan")
+      record.files = logs
+      return record
+    case .risk(let containers, let seconds):
+      var record = Event("risk")
+      record.files = containers
+      record.secondsLeft = seconds
+      return record
     case .diagnostic(let diagnostic):
       var record = Event(diagnostic.severity == .error ? "error" : "warning")
       record.message = diagnostic.message
@@ -151,6 +169,8 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
 
   /// A run that could not go on.
   func fatal(_ message: String) {
+    status?.stop()
+    status?.clearForMessage()
     guard json else { return }  // the CLI prints the error line itself
     var record = Event("error")
     record.message = message
@@ -174,6 +194,8 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
   }
 
   func finish(_ summary: SyncSummary, dryRun: Bool) {
+    status?.stop()
+    status?.clearForMessage()
     if json {
       terminal.out(Format.jsonLine(SummaryEvent(summary: summary, dryRun: dryRun)))
       return
@@ -221,5 +243,101 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
         "  \(terminal.styled(file.state, .red)) \(file.filename) (\(file.containerID)/\(file.fileID)): \(file.reason)")
     }
     for line in lines { terminal.out(line) }
+  }
+}
+
+/// The line a person watches during `sync`: what is being scanned or downloaded, how fast, how
+/// long is left, and whether containers are close to expiring. Redrawn in place on stderr at
+/// most ten times a second, and erased before any other message and at the end.
+final class SyncStatusLine: @unchecked Sendable {
+  private let terminal: Terminal
+  private let lock = NSLock()
+  private var logsTotal = 0
+  private var logsDone = 0
+  private var filesTotal = 0
+  private var filesDone = 0
+  private var bytes: Int64 = 0
+  private var downloadStarted: Date?
+  private var atRisk = 0
+  private var nearestDeadline: Double?
+  private var lastDraw = Date.distantPast
+  private var visible = false
+  private var stopped = false
+
+  init(terminal: Terminal) {
+    self.terminal = terminal
+  }
+
+  func record(_ event: SyncEvent) {
+    lock.withLock {
+      switch event {
+      case .scanPlanned(let logs): logsTotal = logs
+      case .logScanned: logsDone += 1
+      case .downloadPlanned(let files):
+        filesTotal += files
+        downloadStarted = downloadStarted ?? Date()
+      case .uncitedFound(_, let files): filesTotal += files
+      case .downloaded(_, _, _, let size, _):
+        filesDone += 1
+        bytes += size
+      case .lost, .failed: filesDone += 1
+      case .risk(let containers, let seconds):
+        atRisk = containers
+        nearestDeadline = seconds
+      default: break
+      }
+    }
+  }
+
+  /// The current line, or nil when there is nothing to show yet.
+  func text(now: Date = Date()) -> String? {
+    lock.withLock {
+      if let started = downloadStarted {
+        let elapsed = max(now.timeIntervalSince(started), 0.001)
+        let rate = Double(bytes) / elapsed
+        var line = "downloading \(filesDone)/\(filesTotal) files, \(Format.bytes(bytes)), \(Format.bytes(Int64(rate)))/s"
+        if filesDone > 0 && filesDone < filesTotal {
+          let remaining = elapsed / Double(filesDone) * Double(filesTotal - filesDone)
+          line += ", ETA \(Format.duration(remaining))"
+        }
+        if atRisk > 0 {
+          line += " · \(atRisk) container\(atRisk == 1 ? "" : "s") at risk"
+        }
+        if let nearest = nearestDeadline {
+          line += " · nearest expiry in \(Format.duration(max(0, nearest)))"
+        }
+        return line
+      }
+      guard logsTotal > 0 else { return nil }
+      return "scanning logs \(logsDone)/\(logsTotal)"
+    }
+  }
+
+  func draw() {
+    let now = Date()
+    let line: String? = lock.withLock {
+      guard !stopped, now.timeIntervalSince(lastDraw) >= 0.1 else { return nil }
+      lastDraw = now
+      return ""
+    }
+    guard line != nil, let text = text(now: now) else { return }
+    lock.withLock {
+      visible = true
+      FileHandle.standardError.write(Data("\r\u{1B}[2K\(terminal.styled(text, .dim))".utf8))
+    }
+  }
+
+  /// Erases the line so a message can be printed; the next event draws it again.
+  func clearForMessage() {
+    lock.withLock {
+      guard visible else { return }
+      FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+      visible = false
+      lastDraw = .distantPast
+    }
+  }
+
+  func stop() {
+    lock.withLock { stopped = true }
   }
 }

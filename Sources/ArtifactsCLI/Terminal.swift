@@ -13,6 +13,12 @@ final class Terminal: @unchecked Sendable {
   let quiet: Bool
   let verbose: Bool
   private let lock = NSLock()
+  /// Called before any line is printed (a live status line erases itself).
+  var beforeMessage: (@Sendable () -> Void)? {
+    get { lock.withLock { _beforeMessage } }
+    set { lock.withLock { _beforeMessage = newValue } }
+  }
+  private var _beforeMessage: (@Sendable () -> Void)?
 
   init(options: GlobalOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
     stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
@@ -35,6 +41,7 @@ final class Terminal: @unchecked Sendable {
   }
 
   func out(_ line: String) {
+    beforeMessage?()
     lock.withLock { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
   }
 
@@ -56,6 +63,7 @@ final class Terminal: @unchecked Sendable {
   }
 
   func err(_ line: String) {
+    beforeMessage?()
     lock.withLock { FileHandle.standardError.write(Data((line + "\n").utf8)) }
   }
 

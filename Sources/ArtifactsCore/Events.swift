@@ -24,6 +24,8 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
 
 /// Things that happen during a sync, in the order they happen.
 public enum SyncEvent: Sendable {
+  /// Scanning starts: how many logs there are to look at.
+  case scanPlanned(logs: Int)
   case diagnostic(Diagnostic)
   case logScanned(path: String, records: Int, citations: Int, skipped: Int, unchanged: Bool)
   case downloadPlanned(files: Int)
@@ -37,6 +39,9 @@ public enum SyncEvent: Sendable {
   case keptAlive(containerID: String, secondsLeft: Double, waitingFiles: Int)
   /// Files found by listing a container that no citation names.
   case uncitedFound(containerID: String, files: Int)
+  /// Containers whose files still wait and that have less than a third of their lifetime
+  /// left, and the time to the nearest deadline among all waiting containers.
+  case risk(containersAtRisk: Int, secondsToNearestDeadline: Double?)
 }
 
 /// Receives events from any thread; implementations must be cheap and thread-safe.

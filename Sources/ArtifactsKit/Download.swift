@@ -116,14 +116,23 @@ struct Download: Sendable {
     while !Task.isCancelled, !scheduler.isDrained, engine.fatalError == nil {
       let now = Date()
       let lifetime = scheduler.shortestLifetime ?? 20 * 60
-      for waiting in scheduler.waiting() {
-        let margin = max(waiting.lifetime / 3, 1)
-        guard waiting.deadline.timeIntervalSince(now) < margin else { continue }
-        if await refresh(waiting.id, engine: engine, scheduler: scheduler, tally: tally) {
-          tally.keepAlives += 1
-          sink.emit(
-            .keptAlive(
-              containerID: waiting.id, secondsLeft: waiting.deadline.timeIntervalSince(now), waitingFiles: waiting.files))
+      let waiting = scheduler.waiting()
+      sink.emit(
+        .risk(
+          containersAtRisk: waiting.filter { $0.deadline.timeIntervalSince(now) < $0.lifetime / 3 }.count,
+          secondsToNearestDeadline: waiting.map { $0.deadline.timeIntervalSince(now) }.min()))
+      // All containers near their deadline at once: one after another, the last could miss it.
+      let due = waiting.filter { $0.deadline.timeIntervalSince(now) < max($0.lifetime / 3, 1) }
+      await withTaskGroup(of: Void.self) { group in
+        for container in due {
+          group.addTask {
+            guard await self.refresh(container.id, engine: engine, scheduler: scheduler, tally: tally) else { return }
+            tally.keepAlives += 1
+            self.sink.emit(
+              .keptAlive(
+                containerID: container.id, secondsLeft: container.deadline.timeIntervalSince(now),
+                waitingFiles: container.files))
+          }
         }
       }
       let tick = min(max(lifetime / 12, 0.1), 10)

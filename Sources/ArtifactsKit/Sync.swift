@@ -154,6 +154,7 @@ public struct Sync: Sendable {
     var containers = Set<String>()
     let scanner = LogScanner()
     let identities = try catalogCall { () throws(CatalogError) in try store.catalog.logIdentities() }
+    sink.emit(.scanPlanned(logs: files.count))
     for path in files {
       guard let status = LogFileStatus.read(path: path) else {
         sink.emit(.diagnostic(Diagnostic(.error, "cannot stat \(path); skipped")))
