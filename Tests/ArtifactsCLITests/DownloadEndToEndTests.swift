@@ -62,15 +62,15 @@ struct DownloadEndToEndTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: store.file("tmp")).isEmpty)
   }
 
-  /// Three containers that expire after 1.5 s idle and 120 files that take about five times
-  /// that to download one at a time: only keep-alive saves the containers waiting their turn.
+  /// Three containers that expire after 3 s idle and 150 files that take five times that to
+  /// download one at a time: only keep-alive saves the containers waiting their turn.
   func backlogRun(keepAlive: Bool) throws -> (ProcessResult, [String: Any]) {
-    let emulator = try ContainersEmulator.started(apiKey: key, ttl: 1.5)
+    let emulator = try ContainersEmulator.started(apiKey: key, ttl: 3)
     defer { emulator.stop() }
-    emulator.setLatency(0.06)
+    emulator.setLatency(0.1)
     var lines: [String] = []
     for containerNumber in 0..<3 {
-      let files = (0..<40).map { EmulatedFile(id: FakeID.file(containerNumber * 100 + $0), path: "/mnt/data/\($0).csv", bytes: Array("\(containerNumber),\($0)\n".utf8)) }
+      let files = (0..<50).map { EmulatedFile(id: FakeID.file(containerNumber * 100 + $0), path: "/mnt/data/\($0).csv", bytes: Array("\(containerNumber),\($0)\n".utf8)) }
       let container = emulator.addContainer(id: FakeID.container(700 + containerNumber), files: files)
       lines.append(responseLine(id: FakeID.response(70 + containerNumber), container: container, files: files.map { ($0.id, "\($0.id).csv") }))
     }
@@ -83,7 +83,7 @@ struct DownloadEndToEndTests {
     let result = try run(binary, arguments, environment: environment(emulator))
     let elapsed = Date().timeIntervalSince(started)
     if keepAlive {
-      #expect(elapsed > 1.5 * 4, "the backlog took \(elapsed) s: not long enough to test keep-alive")
+      #expect(elapsed > 3 * 4.5, "the backlog took \(elapsed) s: not long enough to test keep-alive")
     }
     return (result, try summary(result))
   }
@@ -91,15 +91,15 @@ struct DownloadEndToEndTests {
   @Test func keepAliveRescuesABacklogThatNoKeepAliveLoses() throws {
     let (kept, keptTotals) = try backlogRun(keepAlive: true)
     #expect(kept.status == 0, "\(kept.stderr)")
-    #expect(keptTotals["archived"] as? Int == 120)
+    #expect(keptTotals["archived"] as? Int == 150)
     #expect((keptTotals["keep_alives"] as? Int ?? 0) > 0)
     #expect(kept.stdoutLines.contains { $0.contains(#""event":"keepalive""#) })
 
     let (lost, lostTotals) = try backlogRun(keepAlive: false)
     #expect(lost.status == 3)
-    #expect((lostTotals["lost"] as? Int ?? 0) >= 40, "at least one whole container expired while waiting")
-    #expect((lostTotals["lost"] as? Int ?? 0) + (lostTotals["archived"] as? Int ?? 0) == 120)
-    #expect((lostTotals["archived"] as? Int ?? 0) < 120)
+    #expect((lostTotals["lost"] as? Int ?? 0) >= 50, "at least one whole container expired while waiting")
+    #expect((lostTotals["lost"] as? Int ?? 0) + (lostTotals["archived"] as? Int ?? 0) == 150)
+    #expect((lostTotals["archived"] as? Int ?? 0) < 150)
     #expect(lost.stdoutLines.contains { $0.contains(#""event":"container_gone""#) })
   }
 
