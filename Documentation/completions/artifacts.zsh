@@ -1,0 +1,231 @@
+#compdef artifacts
+
+__artifacts_complete() {
+    local -ar non_empty_completions=("${@:#(|:*)}")
+    local -ar empty_completions=("${(M)@:#(|:*)}")
+    _describe -V '' non_empty_completions -- empty_completions -P $'\'\''
+}
+
+__artifacts_custom_complete() {
+    local -a completions
+    completions=("${(@f)"$("${command_name}" "${@}" "${command_line[@]}")"}")
+    if [[ "${#completions[@]}" -gt 1 ]]; then
+        __artifacts_complete "${completions[@]:0:-1}"
+    fi
+}
+
+__artifacts_cursor_index_in_current_word() {
+    if [[ -z "${QIPREFIX}${IPREFIX}${PREFIX}" ]]; then
+        printf 0
+    else
+        printf %s "${#${(z)LBUFFER}[-1]}"
+    fi
+}
+
+_artifacts() {
+    emulate -RL zsh -G
+    setopt extendedglob nullglob numericglobsort
+    unsetopt aliases banghist
+
+    local -xr SAP_SHELL=zsh
+    local -x SAP_SHELL_VERSION
+    SAP_SHELL_VERSION="$(builtin emulate zsh -c 'printf %s "${ZSH_VERSION}"')"
+    local -r SAP_SHELL_VERSION
+
+    local context state state_descr line
+    local -A opt_args
+
+    local -r command_name="${words[1]}"
+    local -ar command_line=("${words[@]}")
+    local -ir current_word_index="$((CURRENT - 1))"
+
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'sync:Download every file the logs cite that is not archived yet.'
+            'find:Find archived files by name and provenance.'
+            'show:Show everything known about one file: bytes, state and every citation.'
+            'cat:Write one archived file'\''s bytes to standard output.'
+            'export:Write archived files and their provenance to a .tar or .tar.gz.'
+            'import:Add the files and provenance of an export to this store.'
+            'help:Show subcommand help information.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        sync|find|show|cat|export|import|help)
+            "_artifacts_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_artifacts_sync() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        '*:path:'
+        '(-j --jobs)'{-j,--jobs}'[Concurrent downloads.]:jobs:'
+        '--dry-run[Scan and record citations, but download nothing.]'
+        '--json[Print JSON Lines events on stdout; the last one is the summary.]'
+        '--cacert[Extra certificate authorities (PEM) for TLS.]:file:'
+        '--no-keepalive[Do not refresh containers whose files are still waiting.]'
+        '--cited-only[Download only cited files; do not list containers for the files no citation names.]'
+        '--stall-timeout[Seconds without a byte before a transfer is retried.]:seconds:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_find() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        ':pattern:'
+        '(-r --regex)'{-r,--regex}'[Treat the pattern as a regular expression.]'
+        '(-x --exact)'{-x,--exact}'[Match the whole name exactly.]'
+        '--container[Only files from this container.]:cntr_…:'
+        '--response[Only files cited by this response.]:resp_…:'
+        '--model[Only files cited by responses of this model (gpt-5 matches gpt-5-2025-08-07).]:model:'
+        '--since[Only files cited since a date (2026-11-01) or for a duration (7d, 12h, 30m, 2w).]:when:'
+        '--until[Only files cited before a date or duration ago.]:when:'
+        '*'{-e,--ext}'[Only names with this extension (repeatable).]:ext:'
+        '(-t --type)'{-t,--type}'[Only this media type, or its family (image, text/csv).]:type:'
+        '*--state[States to include (repeatable)\: archived (default), pending, lost, failed.]:state:'
+        '--sort[Order\: name (default), newest, oldest, size.]:order:'
+        '--limit[At most this many files.]:limit:'
+        '--json[Print JSON Lines\: one object per file with every citing response.]'
+        '(-0 --print0)'{-0,--print0}'[Print stored paths separated by NUL (for xargs -0).]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_show() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        ':id:'
+        '--json[Print JSON Lines, one object per file (the fields of find --json).]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_cat() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        ':id:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_export() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar ___format=('tar' 'tgz')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        ':out:'
+        ':pattern:'
+        '(-r --regex)'{-r,--regex}'[Treat the pattern as a regular expression.]'
+        '(-x --exact)'{-x,--exact}'[Match the whole name exactly.]'
+        '--container[Only files from this container.]:cntr_…:'
+        '--response[Only files cited by this response.]:resp_…:'
+        '--model[Only files cited by responses of this model (gpt-5 matches gpt-5-2025-08-07).]:model:'
+        '--since[Only files cited since a date (2026-11-01) or for a duration (7d, 12h, 30m, 2w).]:when:'
+        '--until[Only files cited before a date or duration ago.]:when:'
+        '*'{-e,--ext}'[Only names with this extension (repeatable).]:ext:'
+        '(-t --type)'{-t,--type}'[Only this media type, or its family (image, text/csv).]:type:'
+        '*--state[States to include (repeatable)\: archived (default), pending, lost, failed.]:state:'
+        '--sort[Order\: name (default), newest, oldest, size.]:order:'
+        '--limit[At most this many files.]:limit:'
+        '--layout[by-response (default), by-container or flat.]:layout:'
+        '--format[tar or tgz; needed when writing to standard output.]:format:{__artifacts_complete "${___format[@]}"}'
+        '--level[gzip level, 1 (fastest) to 9 (smallest).]:level:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_import() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        ':archive:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_help() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '*:subcommands:'
+        '--version[Show the version.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+if [[ "${funcstack[1]}" = _artifacts ]]; then
+    _artifacts "${@}"
+else
+    compdef _artifacts artifacts
+fi
