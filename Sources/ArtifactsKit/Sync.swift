@@ -125,7 +125,12 @@ public struct Sync: Sendable {
     if !missing.isEmpty {
       throw KitError(.missingInput, "no such file or directory: \(missing.joined(separator: ", "))")
     }
-    store.blobs.removeStaleTemporaryFiles()
+    let lock: StoreLock
+    do { lock = try store.blobs.lock(exclusive: false, wait: false) } catch {
+      throw KitError(.unusableStore, "\(error.description); try again when it has finished")
+    }
+    defer { lock.release() }
+    store.blobs.removeAbandonedTemporaryFiles()
 
     let (citedFiles, containersSeen) = try await scan(files, into: &summary)
     let states = try catalogCall { () throws(CatalogError) in try store.catalog.states(of: citedFiles) }

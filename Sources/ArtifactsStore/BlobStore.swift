@@ -13,7 +13,7 @@ import Foundation
 #endif
 
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-  public enum Code: Sendable { case cannotCreate, ioFailure, missingBlob, digestMismatch }
+  public enum Code: Sendable { case cannotCreate, ioFailure, missingBlob, digestMismatch, busy }
 
   public var code: Code
   public var path: String
@@ -45,15 +45,18 @@ public struct BlobStore: Sendable {
   public var blobsDirectory: String { root + "/blobs/sha256" }
   public var temporaryDirectory: String { root + "/tmp" }
   public var catalogPath: String { root + "/catalog.sqlite" }
+  /// This process's own area in `tmp/`, locked while the process lives.
+  private let area: TemporaryArea
 
   /// Opens (creating if needed) the store at `root`; the store is private to its owner (0700).
   public init(root: String) throws(StoreError) {
     self.root = URL(fileURLWithPath: root).standardizedFileURL.path
-    for directory in [self.root, self.root + "/blobs", blobsDirectory, temporaryDirectory] {
+    for directory in [self.root, self.root + "/blobs", self.root + "/blobs/sha256", self.root + "/tmp"] {
       if mkdir(directory, 0o700) != 0 && errno != EEXIST {
         throw StoreError.system(.cannotCreate, "mkdir", path: directory)
       }
     }
+    area = try TemporaryArea(in: self.root + "/tmp")
   }
 
   /// The final path of a blob, whether or not it exists.
@@ -66,28 +69,25 @@ public struct BlobStore: Sendable {
     access(path(for: digest), F_OK) == 0
   }
 
-  /// A fresh, unique path in `tmp/` for a transfer to write to. The name says nothing about the
+  /// A fresh, unique path in this process's temporary area. The name says nothing about the
   /// file (only a random token), so nothing from a log ever appears in it.
   public func makeTemporaryPath() -> String {
-    "\(temporaryDirectory)/\(UUID().uuidString.lowercased()).part"
+    "\(area.path)/\(UUID().uuidString.lowercased()).part"
   }
 
-  /// Removes whatever an interrupted run left in `tmp/`. Only safe when no other process is
-  /// writing there, which is why only files older than `olderThan` are removed.
+  /// Removes what runs that are no longer alive left in `tmp/`: each run works in its own
+  /// folder and holds a lock on it while it lives, so a folder whose lock can be taken was
+  /// abandoned (killed, crashed), and one that is locked belongs to a run still going.
+  /// Returns the partial files removed.
   @discardableResult
-  public func removeStaleTemporaryFiles(olderThan age: TimeInterval = 24 * 3600) -> Int {
-    let manager = FileManager.default
-    guard let names = try? manager.contentsOfDirectory(atPath: temporaryDirectory) else { return 0 }
-    let cutoff = Date().addingTimeInterval(-age)
-    var removed = 0
-    for name in names {
-      let path = temporaryDirectory + "/" + name
-      guard let modified = (try? manager.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-        modified < cutoff
-      else { continue }
-      if unlink(path) == 0 { removed += 1 }
-    }
-    return removed
+  public func removeAbandonedTemporaryFiles() -> Int {
+    TemporaryArea.removeAbandoned(in: temporaryDirectory, except: area.path)
+  }
+
+  /// Takes the store's lock: shared for work that only adds (sync, import, export), exclusive
+  /// for work that removes (gc). Held until the returned value is released or dropped.
+  public func lock(exclusive: Bool, wait: Bool) throws(StoreError) -> StoreLock {
+    try StoreLock(path: root + "/lock", exclusive: exclusive, wait: wait)
   }
 
   /// Makes the finished temp file at `temporaryPath` the blob for `digest`, following the
@@ -230,4 +230,85 @@ public struct BlobStore: Sendable {
     defer { close(descriptor) }
     guard fsync(descriptor) == 0 else { throw StoreError.system(.ioFailure, "fsync", path: path) }
   }
+}
+
+/// A process's private folder under `tmp/`, with an exclusive flock on `owner.lock` held for
+/// the life of the process (the kernel drops it when the process dies, however it dies).
+final class TemporaryArea: @unchecked Sendable {
+  let path: String
+  private let descriptor: Int32
+
+  init(in parent: String) throws(StoreError) {
+    path = "\(parent)/\(UUID().uuidString.lowercased())"
+    guard mkdir(path, 0o700) == 0 else { throw StoreError.system(.cannotCreate, "mkdir", path: path) }
+    descriptor = open(path + "/owner.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+      throw StoreError.system(.cannotCreate, "lock", path: path)
+    }
+  }
+
+  deinit {
+    // A clean exit leaves nothing behind.
+    TemporaryArea.removeTree(path)
+    close(descriptor)
+  }
+
+  static func removeAbandoned(in parent: String, except own: String) -> Int {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return 0 }
+    var removed = 0
+    for name in names {
+      let path = parent + "/" + name
+      guard path != own else { continue }
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+      if !isDirectory.boolValue {
+        // A loose file from an older layout: no owner can be writing it.
+        if unlink(path) == 0 { removed += 1 }
+        continue
+      }
+      let descriptor = open(path + "/owner.lock", O_RDWR | O_CLOEXEC)
+      if descriptor >= 0 {
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }  // its owner is alive
+      }
+      removed += ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".part") }.count
+      removeTree(path)
+    }
+    return removed
+  }
+
+  static func removeTree(_ path: String) {
+    try? FileManager.default.removeItem(atPath: path)
+  }
+}
+
+/// The store-wide lock (`flock` on `lock`): many runs may add at once, but gc removes alone.
+public final class StoreLock: @unchecked Sendable {
+  private var descriptor: Int32
+
+  init(path: String, exclusive: Bool, wait: Bool) throws(StoreError) {
+    descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: path) }
+    let operation = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)
+    var result: Int32
+    repeat { result = flock(descriptor, operation) } while result != 0 && errno == EINTR
+    guard result == 0 else {
+      let code = errno
+      close(descriptor)
+      if code == EWOULDBLOCK {
+        throw StoreError(
+          .busy, path: path,
+          detail: exclusive ? "another artifacts command is using the store" : "artifacts gc is cleaning the store")
+      }
+      throw StoreError.system(.ioFailure, "flock", path: path, errno: code)
+    }
+  }
+
+  public func release() {
+    guard descriptor >= 0 else { return }
+    close(descriptor)
+    descriptor = -1
+  }
+
+  deinit { release() }
 }

@@ -59,7 +59,7 @@ struct DownloadEndToEndTests {
       #expect(blob.hasSuffix(hex(bytes)), "corrupt blob \(blob)")
     }
     #expect(blobs.count == Set(contents.values.map(hex)).count)
-    #expect(try FileManager.default.contentsOfDirectory(atPath: store.file("tmp")).isEmpty)
+    #expect(partialFiles(in: store.file("tmp")).isEmpty)
   }
 
   /// Three containers that expire after 3 s idle and 150 files that take five times that to

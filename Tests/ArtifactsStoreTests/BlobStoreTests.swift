@@ -23,7 +23,7 @@ struct BlobStoreTests {
     #expect((attributes[.posixPermissions] as? Int) == 0o444)
     let rootAttributes = try FileManager.default.attributesOfItem(atPath: store.root)
     #expect((rootAttributes[.posixPermissions] as? Int) == 0o700)
-    #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory).isEmpty)
+    #expect(partialFiles(in: store.temporaryDirectory).isEmpty)
   }
 
   @Test func ingestOfAnExistingDigestDropsTheTemporaryFile() throws {
@@ -48,18 +48,35 @@ struct BlobStoreTests {
     #expect(try store.verify(outcome.digest) == false)
   }
 
-  @Test func staleTemporaryFilesAreRemoved() throws {
+  @Test func onlyAbandonedTemporaryAreasAreRemoved() throws {
+    let directory = TemporaryDirectory()
+    let root = directory.file("store")
+    // A run that is still alive: its area is locked and must be left alone.
+    let alive = try BlobStore(root: root)
+    let working = alive.makeTemporaryPath()
+    _ = FileManager.default.createFile(atPath: working, contents: Data([1]))
+    // A run that died: its area has a lock file nobody holds, and a partial file.
+    let dead = root + "/tmp/dead-run"
+    try FileManager.default.createDirectory(atPath: dead, withIntermediateDirectories: true)
+    _ = FileManager.default.createFile(atPath: dead + "/owner.lock", contents: nil)
+    _ = FileManager.default.createFile(atPath: dead + "/x.part", contents: Data([2]))
+    let next = try BlobStore(root: root)
+    #expect(next.removeAbandonedTemporaryFiles() == 1)
+    #expect(!FileManager.default.fileExists(atPath: dead))
+    #expect(FileManager.default.fileExists(atPath: working))
+  }
+
+  @Test func exclusiveLockWaitsForNoOneAndSharedLocksCoexist() throws {
     let directory = TemporaryDirectory()
     let store = try BlobStore(root: directory.file("store"))
-    let stale = store.makeTemporaryPath()
-    let fresh = store.makeTemporaryPath()
-    _ = FileManager.default.createFile(atPath: stale, contents: Data([1]))
-    _ = FileManager.default.createFile(atPath: fresh, contents: Data([2]))
-    try FileManager.default.setAttributes(
-      [.modificationDate: Date(timeIntervalSinceNow: -3 * 86400)], ofItemAtPath: stale)
-    #expect(store.removeStaleTemporaryFiles() == 1)
-    #expect(!FileManager.default.fileExists(atPath: stale))
-    #expect(FileManager.default.fileExists(atPath: fresh))
+    let first = try store.lock(exclusive: false, wait: false)
+    let second = try store.lock(exclusive: false, wait: false)
+    #expect(throws: StoreError.self) { try store.lock(exclusive: true, wait: false) }
+    first.release()
+    second.release()
+    let exclusive = try store.lock(exclusive: true, wait: false)
+    #expect(throws: StoreError.self) { try store.lock(exclusive: false, wait: false) }
+    exclusive.release()
   }
 
   @Test func unusableRootIsAClearError() {
@@ -81,6 +98,6 @@ struct ConcurrentIngestTests {
       return await group.reduce(into: [Bool]()) { $0.append($1) }
     }
     #expect(results.filter { $0 }.count == 1)
-    #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory).isEmpty)
+    #expect(partialFiles(in: store.temporaryDirectory).isEmpty)
   }
 }

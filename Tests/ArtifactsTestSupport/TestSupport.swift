@@ -160,3 +160,8 @@ extension ContainersEmulator {
     return emulator
   }
 }
+
+/// Partial transfer files (`*.part`) anywhere below `directory`.
+public func partialFiles(in directory: String) -> [String] {
+  (FileManager.default.subpaths(atPath: directory) ?? []).filter { $0.hasSuffix(".part") }
+}
