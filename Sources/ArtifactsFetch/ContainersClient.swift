@@ -52,7 +52,8 @@ extension TransferEngine {
       }
       // Remaining life on the server's clock, counted from when the request was sent: the
       // server answered after that, so the deadline is never later than the real one.
-      let serverNow = response.serverDate?.timeIntervalSince1970 ?? received.timeIntervalSince1970
+      // `Date` has whole seconds: the server's clock may be up to a second past what it says.
+      let serverNow = response.serverDate.map { $0.timeIntervalSince1970 + 1 } ?? received.timeIntervalSince1970
       let remaining = lastActive + lifetime - serverNow
       return .ok(ContainerStatus(id: id, status: status, deadline: sent.addingTimeInterval(remaining), lifetimeSeconds: lifetime))
     case .gone(let reason): return .gone(reason: reason)
