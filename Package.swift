@@ -52,7 +52,10 @@ let package = Package(
     /** The catalog's SQL migrations, compiled into the binary; never edited once released. */
     .target(
       name: "ArtifactsSchema", path: "Schema", exclude: ["README.md"],
-      resources: [.embedInCode("v001_initial.sql"), .embedInCode("v002_incremental_scan.sql")]),
+      resources: [
+        .embedInCode("v001_initial.sql"), .embedInCode("v002_incremental_scan.sql"),
+        .embedInCode("v003_verification.sql"),
+      ]),
     /** The SQLite catalog via GRDB: migrations, records, work state and queries. */
     .target(
       name: "ArtifactsCatalog",

@@ -84,6 +84,43 @@ public struct BlobStore: Sendable {
     TemporaryArea.removeAbandoned(in: temporaryDirectory, except: area.path)
   }
 
+  /// A blob file found on disk.
+  public struct StoredBlob: Sendable {
+    /// Nil when the name is not a digest (or the file is in the wrong shard): a stray file.
+    public var digest: Digest?
+    public var path: String
+    public var size: Int64
+    public var modified: Date
+  }
+
+  /// Every file under `blobs/sha256/`.
+  public func storedBlobs() -> [StoredBlob] {
+    var found: [StoredBlob] = []
+    let manager = FileManager.default
+    for shard in ((try? manager.contentsOfDirectory(atPath: blobsDirectory)) ?? []).sorted() {
+      let directory = blobsDirectory + "/" + shard
+      for name in ((try? manager.contentsOfDirectory(atPath: directory)) ?? []).sorted() {
+        let path = directory + "/" + name
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+        let digest = Digest(hex: name).flatMap { $0.hex.prefix(2) == shard ? $0 : nil }
+        found.append(
+          StoredBlob(
+            digest: digest, path: path, size: Int64(info.st_size),
+            modified: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))))
+      }
+    }
+    return found
+  }
+
+  /// Deletes a blob (or a stray file in the blob tree).
+  public func remove(path: String) throws(StoreError) {
+    guard path.hasPrefix(blobsDirectory + "/") else {
+      throw StoreError(.ioFailure, path: path, detail: "not inside the blob store; not removed")
+    }
+    guard unlink(path) == 0 || errno == ENOENT else { throw StoreError.system(.ioFailure, "unlink", path: path) }
+  }
+
   /// Takes the store's lock: shared for work that only adds (sync, import, export), exclusive
   /// for work that removes (gc). Held until the returned value is released or dropped.
   public func lock(exclusive: Bool, wait: Bool) throws(StoreError) -> StoreLock {

@@ -1,0 +1,135 @@
+// `check`: does the store tell the truth? The catalog is checked by SQLite itself, every blob
+// it names must be on disk at the right size, every blob on disk must be named by it, and
+// (with --read-data) blobs are re-hashed, least recently verified first, so a check with a
+// budget resumes where the last one stopped.
+import ArtifactsCatalog
+import ArtifactsCore
+import ArtifactsStore
+import Foundation
+
+public struct CheckOptions: Sendable {
+  public enum ReadData: Sendable, Equatable {
+    case all
+    /// This share (0-100) of the blobs.
+    case percent(Double)
+    /// As many blobs as fit in this many seconds.
+    case seconds(Double)
+  }
+
+  public var readData: ReadData?
+
+  public init(readData: ReadData? = nil) { self.readData = readData }
+}
+
+public struct DamagedFile: Sendable, Codable, Equatable {
+  public var filename: String
+  public var containerID: String
+  public var fileID: String
+  public var sha256: String
+  /// `missing`, `size mismatch` or `corrupt`.
+  public var problem: String
+  public var detail: String
+  /// Every citing response, with the log and line it was read from.
+  public var citedBy: [String]
+}
+
+public struct CheckReport: Sendable, Codable, Equatable {
+  public var catalogProblems: [String] = []
+  public var blobsInCatalog = 0
+  public var blobsOnDisk = 0
+  /// Blob files no catalog row names (left by an interrupted run; gc removes them).
+  public var unreferenced: [String] = []
+  /// Files in the blob tree that are not named by a digest.
+  public var stray: [String] = []
+  public var blobsVerified = 0
+  public var bytesVerified: Int64 = 0
+  /// Blobs not re-hashed this time (a budget) — the next check starts with them.
+  public var blobsNotVerified = 0
+  public var damaged: [DamagedFile] = []
+
+  public var isClean: Bool { catalogProblems.isEmpty && damaged.isEmpty }
+}
+
+public struct Check: Sendable {
+  public let store: ArtifactStore
+
+  public init(store: ArtifactStore) { self.store = store }
+
+  /// `progress` hears the bytes re-hashed so far and the total planned.
+  public func run(_ options: CheckOptions, progress: ((Int64, Int64) -> Void)? = nil) throws(KitError) -> CheckReport {
+    var report = CheckReport()
+    report.catalogProblems = try catalogCall { () throws(CatalogError) in try store.catalog.integrityProblems() }
+    let records = try catalogCall { () throws(CatalogError) in try store.catalog.blobRecords() }
+    let onDisk = store.blobs.storedBlobs()
+    report.blobsInCatalog = records.count
+    report.blobsOnDisk = onDisk.count
+    var sizes: [Digest: Int64] = [:]
+    for blob in onDisk {
+      if let digest = blob.digest { sizes[digest] = blob.size } else { report.stray.append(blob.path) }
+    }
+    let named = Set(records.map(\.digest))
+    report.unreferenced = onDisk.compactMap { blob in blob.digest.flatMap { named.contains($0) ? nil : blob.path } }
+
+    var problems: [Digest: (String, String)] = [:]
+    for record in records {
+      guard let size = sizes[record.digest] else {
+        problems[record.digest] = ("missing", "\(store.blobs.path(for: record.digest)) does not exist")
+        continue
+      }
+      if size != record.size {
+        problems[record.digest] = ("size mismatch", "the catalog says \(record.size) bytes, the file has \(size)")
+      }
+    }
+    if let scope = options.readData {
+      try verify(scope, records: records, skipping: Set(problems.keys), into: &report, problems: &problems, progress: progress)
+    }
+    let files = try catalogCall { () throws(CatalogError) in try store.catalog.files(withDigests: Set(problems.keys)) }
+    report.damaged = files.compactMap { file in
+      guard let hex = file.sha256, let digest = Digest(hex: hex), let (problem, detail) = problems[digest] else { return nil }
+      return DamagedFile(
+        filename: file.filename, containerID: file.containerID, fileID: file.fileID, sha256: hex, problem: problem,
+        detail: detail,
+        citedBy: file.citations.map { citation in
+          [citation.responseID, citation.log.map { "\($0)\(citation.line.map { ":\($0)" } ?? "")" }]
+            .compactMap { $0 }.joined(separator: " from ")
+        })
+    }
+    return report
+  }
+
+  private func verify(
+    _ scope: CheckOptions.ReadData, records: [BlobRecord], skipping: Set<Digest>, into report: inout CheckReport,
+    problems: inout [Digest: (String, String)], progress: ((Int64, Int64) -> Void)?
+  ) throws(KitError) {
+    var order = try catalogCall { () throws(CatalogError) in try store.catalog.blobsByVerificationAge() }
+    order.removeAll { skipping.contains($0.digest) }
+    var budget: Date?
+    switch scope {
+    case .all: break
+    case .percent(let share): order = Array(order.prefix(Int((Double(order.count) * share / 100).rounded(.up))))
+    case .seconds(let seconds): budget = Date().addingTimeInterval(seconds)
+    }
+    let total = order.reduce(Int64(0)) { $0 + $1.size }
+    var verified: [Digest] = []
+    for record in order {
+      if let budget, Date() >= budget { break }
+      // A mismatch is read once more before the blob is called corrupt: a flaky read is not
+      // damage on disk.
+      let intact = (try? store.blobs.verify(record.digest)) == true || (try? store.blobs.verify(record.digest)) == true
+      if intact {
+        verified.append(record.digest)
+      } else {
+        problems[record.digest] = ("corrupt", "its bytes no longer hash to \(record.digest.hex) (read twice)")
+      }
+      report.blobsVerified += 1
+      report.bytesVerified += record.size
+      progress?(report.bytesVerified, total)
+      if verified.count >= 500 {
+        try catalogCall { () throws(CatalogError) in try store.catalog.markVerified(verified) }
+        verified = []
+      }
+    }
+    try catalogCall { () throws(CatalogError) in try store.catalog.markVerified(verified) }
+    report.blobsNotVerified = order.count - report.blobsVerified
+  }
+}
