@@ -31,7 +31,9 @@ extension ArtifactsCommand {
 
     @Option(
       name: .long,
-      help: ArgumentHelp("Re-hash only part: a percentage (10%) or a time budget (90s, 5m, 1h); implies --read-data.", valueName: "share"))
+      help: ArgumentHelp(
+        "Re-hash only part: a percentage (10%) or a time budget (90s, 5m, 1h); implies --read-data.", valueName: "share"
+      ))
     var budget: ReadDataArgument?
 
     @Flag(name: .long, help: "Print JSON Lines: one event per problem, then the summary.")
@@ -80,11 +82,14 @@ extension ArtifactsCommand {
     }
 
     private func printReport(_ report: CheckReport, terminal: Terminal) {
-      let catalog = report.catalogProblems.isEmpty ? "ok" : terminal.styled("\(report.catalogProblems.count) problems", .red)
+      let catalog =
+        report.catalogProblems.isEmpty ? "ok" : terminal.styled("\(report.catalogProblems.count) problems", .red)
       terminal.out("Catalog: \(catalog) (SQLite integrity and foreign-key checks)")
       for problem in report.catalogProblems { terminal.out("  \(problem)") }
       var line = "Stored files: \(report.blobsInCatalog) named by the catalog, \(report.blobsOnDisk) on disk"
-      if !report.unreferenced.isEmpty { line += "; \(report.unreferenced.count) not named by the catalog (gc removes them)" }
+      if !report.unreferenced.isEmpty {
+        line += "; \(report.unreferenced.count) not named by the catalog (gc removes them)"
+      }
       if !report.stray.isEmpty { line += "; \(report.stray.count) stray files" }
       terminal.out(line)
       if report.blobsVerified > 0 || report.blobsNotVerified > 0 {
@@ -96,9 +101,11 @@ extension ArtifactsCommand {
         terminal.out(report.isClean ? terminal.styled("No damage found.", .green) : "")
         return
       }
-      terminal.out(terminal.styled("Damaged: \(report.damaged.count) file\(report.damaged.count == 1 ? "" : "s")", .red))
+      terminal.out(
+        terminal.styled("Damaged: \(report.damaged.count) file\(report.damaged.count == 1 ? "" : "s")", .red))
       for file in report.damaged {
-        terminal.out("  \(Format.printable(file.filename)) (\(file.containerID)/\(file.fileID)): \(file.problem): \(file.detail)")
+        terminal.out(
+          "  \(Format.printable(file.filename)) (\(file.containerID)/\(file.fileID)): \(file.problem): \(file.detail)")
         for citation in file.citedBy { terminal.out("    cited by \(citation)") }
       }
     }
@@ -114,7 +121,8 @@ struct ReadDataArgument: ExpressibleByArgument {
       scope = .all
     } else if text.hasSuffix("%"), let percent = Double(text.dropLast()), (0...100).contains(percent) {
       scope = .percent(percent)
-    } else if let unit = text.last, let scale = ["s": 1.0, "m": 60, "h": 3600][unit], let amount = Double(text.dropLast()),
+    } else if let unit = text.last, let scale = ["s": 1.0, "m": 60, "h": 3600][unit],
+      let amount = Double(text.dropLast()),
       amount > 0
     {
       scope = .seconds(amount * scale)

@@ -31,7 +31,8 @@ extension ArtifactsCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The archive to write: .tar, .tar.gz or .tgz, or - for standard output.", valueName: "out"))
+    @Argument(
+      help: ArgumentHelp("The archive to write: .tar, .tar.gz or .tgz, or - for standard output.", valueName: "out"))
     var output: String
 
     @OptionGroup var selection: SelectionOptions
@@ -58,7 +59,8 @@ extension ArtifactsCommand {
         let chosen = format ?? ArchiveFormat(fileName: output) ?? .tar
         if output == "-" && isatty(STDOUT_FILENO) == 1 {
           throw CommandFailure(
-            "refusing to write an archive to the terminal; redirect standard output or name a file", exitCode: .unusable)
+            "refusing to write an archive to the terminal; redirect standard output or name a file", exitCode: .unusable
+          )
         }
         let store = try global.openStore()
         let options = ExportOptions(

@@ -28,10 +28,15 @@ extension ArtifactsCommand {
     @Flag(name: .long, help: "Delete; without it, only list what would go.")
     var apply = false
 
-    @Option(name: .long, help: ArgumentHelp("Keep unnamed stored files younger than this (default 24h).", valueName: "duration"))
+    @Option(
+      name: .long,
+      help: ArgumentHelp("Keep unnamed stored files younger than this (default 24h).", valueName: "duration"))
     var grace: String = "24h"
 
-    @Option(name: .long, help: ArgumentHelp("Also forget archived files last cited before this long ago (90d) or date.", valueName: "when"))
+    @Option(
+      name: .long,
+      help: ArgumentHelp("Also forget archived files last cited before this long ago (90d) or date.", valueName: "when")
+    )
     var olderThan: TimeArgument?
 
     @Option(name: .long, help: ArgumentHelp("Also forget the archived files this response cited.", valueName: "resp_…"))
@@ -71,7 +76,8 @@ extension ArtifactsCommand {
             var event: String
             var item: GCReport.Item
           }
-          terminal.out(lines: Format.jsonLines(report.items.map { Event(event: apply ? "removed" : "would_remove", item: $0) }))
+          terminal.out(
+            lines: Format.jsonLines(report.items.map { Event(event: apply ? "removed" : "would_remove", item: $0) }))
           struct Summary: Encodable {
             var event = "summary"
             var report: GCReport
@@ -80,7 +86,9 @@ extension ArtifactsCommand {
           return
         }
         for item in report.items {
-          let what = item.filename.map { "\(Format.printable($0)) (\(item.containerID ?? "")/\(item.fileID ?? ""))" } ?? item.path ?? ""
+          let what =
+            item.filename.map { "\(Format.printable($0)) (\(item.containerID ?? "")/\(item.fileID ?? ""))" } ?? item
+            .path ?? ""
           terminal.out("\(apply ? "removed" : "would remove") \(item.kind): \(what), \(Format.bytes(item.bytes))")
         }
         if report.items.isEmpty {
@@ -89,7 +97,8 @@ extension ArtifactsCommand {
           terminal.out(
             apply
               ? "Removed \(report.items.count) item\(report.items.count == 1 ? "" : "s"), \(Format.bytes(report.bytes)) freed."
-              : "\(report.items.count) item\(report.items.count == 1 ? "" : "s"), \(Format.bytes(report.bytes)); run with --apply to remove.")
+              : "\(report.items.count) item\(report.items.count == 1 ? "" : "s"), \(Format.bytes(report.bytes)); run with --apply to remove."
+          )
         }
       }
     }

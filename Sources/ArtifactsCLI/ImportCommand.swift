@@ -28,13 +28,16 @@ extension ArtifactsCommand {
       try await Self.reportingFailures(terminal) {
         let store = try global.openStore()
         let summary: ImportSummary
-        do { summary = try ArtifactsKit.Import(store: store).run(archive: archive == "-" ? nil : archive) } catch let error as KitError {
+        do { summary = try ArtifactsKit.Import(store: store).run(archive: archive == "-" ? nil : archive) } catch let
+          error as KitError
+        {
           throw CommandFailure(error)
         }
         if !global.quiet {
           terminal.out(
             "imported \(summary.files) file\(summary.files == 1 ? "" : "s") (\(summary.added) new to this store); "
-              + "\(summary.stored) new content\(summary.stored == 1 ? "" : "s") stored, \(Format.bytes(summary.bytes)) read")
+              + "\(summary.stored) new content\(summary.stored == 1 ? "" : "s") stored, \(Format.bytes(summary.bytes)) read"
+          )
         }
       }
     }

@@ -21,22 +21,35 @@ struct SelectionOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("Only files cited by this response.", valueName: "resp_…"))
   var response: String?
 
-  @Option(name: .long, help: ArgumentHelp("Only files cited by responses of this model (gpt-5 matches gpt-5-2025-08-07).", valueName: "model"))
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Only files cited by responses of this model (gpt-5 matches gpt-5-2025-08-07).", valueName: "model"))
   var model: String?
 
-  @Option(name: .long, help: ArgumentHelp("Only files cited since a date (2026-11-01) or for a duration (7d, 12h, 30m, 2w).", valueName: "when"))
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Only files cited since a date (2026-11-01) or for a duration (7d, 12h, 30m, 2w).", valueName: "when"))
   var since: TimeArgument?
 
   @Option(name: .long, help: ArgumentHelp("Only files cited before a date or duration ago.", valueName: "when"))
   var until: TimeArgument?
 
-  @Option(name: [.short, .customLong("ext")], parsing: .singleValue, help: ArgumentHelp("Only names with this extension (repeatable).", valueName: "ext"))
+  @Option(
+    name: [.short, .customLong("ext")], parsing: .singleValue,
+    help: ArgumentHelp("Only names with this extension (repeatable).", valueName: "ext"))
   var extensions: [String] = []
 
-  @Option(name: [.short, .long], help: ArgumentHelp("Only this media type, or its family (image, text/csv).", valueName: "type"))
+  @Option(
+    name: [.short, .long],
+    help: ArgumentHelp("Only this media type, or its family (image, text/csv).", valueName: "type"))
   var type: String?
 
-  @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("States to include (repeatable): archived (default), pending, lost, failed.", valueName: "state"))
+  @Option(
+    name: .long, parsing: .singleValue,
+    help: ArgumentHelp("States to include (repeatable): archived (default), pending, lost, failed.", valueName: "state")
+  )
   var state: [FileStateArgument] = []
 
   @Option(name: .long, help: ArgumentHelp("Order: name (default), newest, oldest, size.", valueName: "order"))

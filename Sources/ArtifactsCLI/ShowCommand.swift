@@ -93,7 +93,8 @@ func resolve(_ id: String, in store: ArtifactStore, sameContentOnly: Bool) throw
   if sameContentOnly && Set(files.map { $0.sha256 ?? "\($0.rowID)" }).count > 1 {
     let list = files.map { "  \($0.fileID)  \($0.sha256.map { String($0.prefix(12)) } ?? $0.state)  \($0.filename)" }
     throw CommandFailure(
-      "\(id) names \(files.count) files with different contents; use one of their ids:\n" + list.joined(separator: "\n"),
+      "\(id) names \(files.count) files with different contents; use one of their ids:\n"
+        + list.joined(separator: "\n"),
       exitCode: .noMatch)
   }
   return files

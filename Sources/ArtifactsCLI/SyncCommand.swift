@@ -59,7 +59,8 @@ extension ArtifactsCommand {
     @Flag(name: .long, help: "Download only cited files; do not list containers for the files no citation names.")
     var citedOnly = false
 
-    @Option(name: .long, help: ArgumentHelp("Seconds without a byte before a transfer is retried.", valueName: "seconds"))
+    @Option(
+      name: .long, help: ArgumentHelp("Seconds without a byte before a transfer is retried.", valueName: "seconds"))
     var stallTimeout = 60
 
     func validate() throws {

@@ -82,7 +82,9 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
         terminal.err("\(terminal.styled(word, .red)) \(filename) (\(file)): \(reason)")
       }
     case .containerGone(let container, let files, let reason):
-      terminal.err("\(terminal.styled("lost", .red)) container \(container) is gone (\(reason)): its \(files) waiting file\(files == 1 ? "" : "s") cannot be downloaded")
+      terminal.err(
+        "\(terminal.styled("lost", .red)) container \(container) is gone (\(reason)): its \(files) waiting file\(files == 1 ? "" : "s") cannot be downloaded"
+      )
     case .keptAlive(let container, let secondsLeft, let waiting):
       if terminal.verbose {
         terminal.err("kept \(container) alive (\(Format.duration(max(0, secondsLeft))) left, \(waiting) files waiting)")
@@ -218,8 +220,9 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
         ],
         ["deduplicated", "\(summary.deduplicated)", summary.deduplicated > 0 ? "content was already stored" : ""],
         ["already archived", "\(summary.alreadyArchived)", ""],
-    ] + (summary.uncitedFound > 0 ? [["uncited", "\(summary.uncitedFound)", "found by listing containers"]] : []) + [
-    ] + (summary.inlineImages > 0 ? [["from the logs", "\(summary.inlineImages)", "images embedded in the logs"]] : []) + [
+      ] + (summary.uncitedFound > 0 ? [["uncited", "\(summary.uncitedFound)", "found by listing containers"]] : []) + []
+      + (summary.inlineImages > 0 ? [["from the logs", "\(summary.inlineImages)", "images embedded in the logs"]] : [])
+      + [
         ["lost", "\(summary.lost)", summary.lost > 0 ? "gone from their container" : ""],
         ["failed", "\(summary.failed)", summary.failed > 0 ? "will be retried by the next sync" : ""],
       ]
@@ -228,11 +231,15 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
     lines.append(contentsOf: Format.table(rows).map { "  " + $0 })
     var notes: [String] = []
     if summary.containersAtRisk > 0 {
-      notes.append("\(summary.containersAtRisk) container\(summary.containersAtRisk == 1 ? " was" : "s were") close to expiring")
+      notes.append(
+        "\(summary.containersAtRisk) container\(summary.containersAtRisk == 1 ? " was" : "s were") close to expiring")
     }
-    if summary.keepAlives > 0 { notes.append("kept containers alive \(summary.keepAlives) time\(summary.keepAlives == 1 ? "" : "s")") }
+    if summary.keepAlives > 0 {
+      notes.append("kept containers alive \(summary.keepAlives) time\(summary.keepAlives == 1 ? "" : "s")")
+    }
     if summary.containersGone > 0 {
-      notes.append("\(summary.containersGone) container\(summary.containersGone == 1 ? " had" : "s had") already expired")
+      notes.append(
+        "\(summary.containersGone) container\(summary.containersGone == 1 ? " had" : "s had") already expired")
     }
     if !notes.isEmpty { lines.append("  " + notes.joined(separator: "; ")) }
     if summary.archived == 0 && summary.lost == 0 && summary.failed == 0 && summary.pending == 0 {
@@ -295,7 +302,8 @@ final class SyncStatusLine: @unchecked Sendable {
       if let started = downloadStarted {
         let elapsed = max(now.timeIntervalSince(started), 0.001)
         let rate = Double(bytes) / elapsed
-        var line = "downloading \(filesDone)/\(filesTotal) files, \(Format.bytes(bytes)), \(Format.bytes(Int64(rate)))/s"
+        var line =
+          "downloading \(filesDone)/\(filesTotal) files, \(Format.bytes(bytes)), \(Format.bytes(Int64(rate)))/s"
         if filesDone > 0 && filesDone < filesTotal {
           let remaining = elapsed / Double(filesDone) * Double(filesTotal - filesDone)
           line += ", ETA \(Format.duration(remaining))"

@@ -5,7 +5,9 @@ import GRDB
 
 extension Catalog {
   /// Records a probe: the container's status and its deadline on the local clock.
-  public func recordContainerStatus(_ id: String, status: String, deadline: Date?, now: Date = Date()) throws(CatalogError) {
+  public func recordContainerStatus(_ id: String, status: String, deadline: Date?, now: Date = Date())
+    throws(CatalogError)
+  {
     try write { db in
       try db.execute(
         sql: """
@@ -26,7 +28,8 @@ extension Catalog {
   ) throws(CatalogError) -> [WorkItem] {
     try write { db in
       var added: [WorkItem] = []
-      let deadline = try String.fetchOne(db, sql: "SELECT deadline_estimate FROM container WHERE id = ?", arguments: [containerID])
+      let deadline = try String.fetchOne(
+        db, sql: "SELECT deadline_estimate FROM container WHERE id = ?", arguments: [containerID])
       for file in files {
         let before = db.totalChangesCount
         try db.execute(
@@ -34,7 +37,9 @@ extension Catalog {
             INSERT INTO container_file (container_id, file_id, filename, container_path, source, first_seen_at)
             VALUES (?, ?, ?, ?, 'uncited', ?) ON CONFLICT(container_id, file_id) DO NOTHING
             """,
-          arguments: [containerID, file.id, (file.path as NSString).lastPathComponent, file.path, CatalogTime.string(now)])
+          arguments: [
+            containerID, file.id, (file.path as NSString).lastPathComponent, file.path, CatalogTime.string(now),
+          ])
         guard db.totalChangesCount > before else { continue }
         added.append(
           WorkItem(
@@ -48,7 +53,9 @@ extension Catalog {
   /// Container file ids the catalog knows in `containerID`.
   public func knownFileIDs(containerID: String) throws(CatalogError) -> Set<String> {
     try read { db in
-      Set(try String.fetchAll(db, sql: "SELECT file_id FROM container_file WHERE container_id = ?", arguments: [containerID]))
+      Set(
+        try String.fetchAll(
+          db, sql: "SELECT file_id FROM container_file WHERE container_id = ?", arguments: [containerID]))
     }
   }
 }

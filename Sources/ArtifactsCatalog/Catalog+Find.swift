@@ -304,7 +304,8 @@ extension Catalog {
         guard let index = positions[row[0]] else { continue }
         files[index].citations.append(
           CitationSummary(
-            citationRowID: row[1], key: row[13], responseID: row[2], model: row[3], createdAt: row[4], previousResponseID: row[5],
+            citationRowID: row[1], key: row[13], responseID: row[2], model: row[3], createdAt: row[4],
+            previousResponseID: row[5],
             itemID: row[6], filename: row[7], startIndex: row[8], endIndex: row[9], citedText: row[10], log: row[11],
             line: row[12]))
       }

@@ -31,8 +31,10 @@ extension Catalog {
   /// the longest ago.
   public func blobsByVerificationAge() throws(CatalogError) -> [BlobRecord] {
     try read { db in
-      try Row.fetchAll(db, sql: "SELECT digest, size FROM blob ORDER BY last_verified_at IS NOT NULL, last_verified_at, digest")
-        .compactMap { row in Digest(hex: row[0]).map { BlobRecord(digest: $0, size: row[1]) } }
+      try Row.fetchAll(
+        db, sql: "SELECT digest, size FROM blob ORDER BY last_verified_at IS NOT NULL, last_verified_at, digest"
+      )
+      .compactMap { row in Digest(hex: row[0]).map { BlobRecord(digest: $0, size: row[1]) } }
     }
   }
 
@@ -55,7 +57,9 @@ extension Catalog {
       for start in stride(from: 0, to: all.count, by: 500) {
         let slice = Array(all[start..<min(start + 500, all.count)])
         files += try Row.fetchAll(
-          db, sql: Self.baseSelect + " WHERE f.digest IN (\(databaseQuestionMarks(count: slice.count))) ORDER BY f.filename",
+          db,
+          sql: Self.baseSelect
+            + " WHERE f.digest IN (\(databaseQuestionMarks(count: slice.count))) ORDER BY f.filename",
           arguments: StatementArguments(slice)
         ).map(Self.foundFile)
       }
@@ -75,7 +79,8 @@ extension Catalog {
       let digests = Set(files.compactMap(\.sha256))
       var removed: [Digest] = []
       for hex in digests.sorted() {
-        let used = try Bool.fetchOne(db, sql: "SELECT 1 FROM container_file WHERE digest = ? LIMIT 1", arguments: [hex]) ?? false
+        let used =
+          try Bool.fetchOne(db, sql: "SELECT 1 FROM container_file WHERE digest = ? LIMIT 1", arguments: [hex]) ?? false
         guard !used else { continue }
         try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [hex])
         if let digest = Digest(hex: hex) { removed.append(digest) }
@@ -89,7 +94,8 @@ extension Catalog {
     try read { db in
       try Bool.fetchOne(
         db,
-        sql: "SELECT EXISTS (SELECT 1 FROM blob WHERE digest = ?) OR EXISTS (SELECT 1 FROM container_file WHERE digest = ?)",
+        sql:
+          "SELECT EXISTS (SELECT 1 FROM blob WHERE digest = ?) OR EXISTS (SELECT 1 FROM container_file WHERE digest = ?)",
         arguments: [digest.hex, digest.hex]) ?? true
     }
   }

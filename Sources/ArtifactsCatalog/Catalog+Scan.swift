@@ -156,7 +156,8 @@ extension Catalog {
         db, sql: "SELECT path, device, inode, size, mtime_ns FROM log_file WHERE device IS NOT NULL")
       while let row = try rows.next() {
         identities[row[0]] = LogFileIdentity(
-          device: UInt64(bitPattern: row[1]), inode: UInt64(bitPattern: row[2]), size: row[3], modifiedNanoseconds: row[4])
+          device: UInt64(bitPattern: row[1]), inode: UInt64(bitPattern: row[2]), size: row[3],
+          modifiedNanoseconds: row[4])
       }
       return identities
     }
@@ -176,7 +177,8 @@ extension Catalog {
       else { return nil }
       let stream = (row[9] as String?).flatMap { try? JSONDecoder().decode(ResponseInfo.self, from: Data($0.utf8)) }
       return LogCheckpoint(
-        device: UInt64(bitPattern: row[0]), inode: UInt64(bitPattern: row[1]), size: row[2], modifiedNanoseconds: row[3],
+        device: UInt64(bitPattern: row[0]), inode: UInt64(bitPattern: row[1]), size: row[2],
+        modifiedNanoseconds: row[3],
         headFingerprint: row[4], bytesConsumed: row[5], linesConsumed: row[6], format: row[7] ?? "", compressed: row[8],
         streamResponse: stream)
     }

@@ -62,7 +62,7 @@ extension Catalog {
       try db.execute(
         sql: """
           UPDATE container_file SET state = 'archived', digest = ?, archived_at = ?, attempts = attempts + ?,
-            last_error = NULL
+            last_error = NULL, lease_owner = NULL
           WHERE id = ?
           """, arguments: [digest.hex, time, attempts, item.rowID])
     }
@@ -74,8 +74,25 @@ extension Catalog {
     precondition(state == .lost || state == .failed, "only lost or failed describe an unarchived file")
     try write { db in
       try db.execute(
-        sql: "UPDATE container_file SET state = ?, last_error = ?, attempts = attempts + ? WHERE id = ?",
+        sql:
+          "UPDATE container_file SET state = ?, last_error = ?, attempts = attempts + ?, lease_owner = NULL WHERE id = ?",
         arguments: [state.rawValue, reason, attempts, item.rowID])
+    }
+  }
+
+  /// Claims a file for the run `owner` so no other run downloads it meanwhile. Fails when the
+  /// file is no longer waiting (another run archived it) or another run that is still alive
+  /// holds it.
+  public func claim(_ item: WorkItem, owner: String, isAlive: (String) -> Bool) throws(CatalogError) -> Bool {
+    try write { db in
+      guard
+        let row = try Row.fetchOne(
+          db, sql: "SELECT state, lease_owner FROM container_file WHERE id = ?", arguments: [item.rowID]),
+        ["pending", "failed"].contains(row[0] as String)
+      else { return false }
+      if let holder = row[1] as String?, holder != owner, isAlive(holder) { return false }
+      try db.execute(sql: "UPDATE container_file SET lease_owner = ? WHERE id = ?", arguments: [owner, item.rowID])
+      return true
     }
   }
 

@@ -131,7 +131,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     return [
       "id": container.id, "object": "container", "name": container.name, "created_at": container.createdAt,
       "status": "running", "last_active_at": whole ? Int64(lastActive) as Any : lastActive as Any,
-      "expires_after": ["anchor": "last_active_at", "minutes": whole ? Int(state.ttl / 60) as Any : state.ttl / 60 as Any],
+      "expires_after": [
+        "anchor": "last_active_at", "minutes": whole ? Int(state.ttl / 60) as Any : state.ttl / 60 as Any,
+      ],
       "memory_limit": "1g",
     ]
   }
@@ -169,7 +171,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
       ?? "file"
     // As recorded: no Content-Type, a generic plain filename and the real one in filename*.
     var headers = [
-      ("content-disposition", "attachment; filename=\"file\(ext.isEmpty ? "" : "." + ext)\"; filename*=UTF-8''\(encoded)"),
+      (
+        "content-disposition",
+        "attachment; filename=\"file\(ext.isEmpty ? "" : "." + ext)\"; filename*=UTF-8''\(encoded)"
+      ),
       ("accept-ranges", "bytes"),
     ]
     let size = file.content.size

@@ -37,7 +37,8 @@ public final class TarReader {
       guard let block = try input.read(exactly: 512) else { return nil }
       if block.allSatisfy({ $0 == 0 }) { return nil }  // end-of-archive marker
       guard Self.checksumMatches(block) else {
-        throw ExportError(.malformedArchive, "\(input.name): a tar header has a bad checksum (not a tar archive, or damaged)")
+        throw ExportError(
+          .malformedArchive, "\(input.name): a tar header has a bad checksum (not a tar archive, or damaged)")
       }
       let type = Character(Unicode.Scalar(block[156] == 0 ? UInt8(ascii: "0") : block[156]))
       let size = try Self.number(block[124..<136], name: input.name)
@@ -97,7 +98,9 @@ public final class TarReader {
   }
 
   private func readWhole(_ size: Int64) throws(ExportError) -> [UInt8] {
-    guard size <= 1 << 20 else { throw ExportError(.malformedArchive, "\(input.name): an extended header is too large") }
+    guard size <= 1 << 20 else {
+      throw ExportError(.malformedArchive, "\(input.name): an extended header is too large")
+    }
     guard let bytes = try input.read(exactly: Int(size)) else {
       throw ExportError(.malformedArchive, "\(input.name): the archive ends inside a header")
     }

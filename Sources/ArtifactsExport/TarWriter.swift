@@ -70,14 +70,16 @@ public struct TarWriter {
       let records = Self.paxRecords(extended)
       // The extended header's own name: deterministic, short, plain ASCII.
       try writeHeader(
-        name: ("", "PaxHeaders/" + Self.asciiShadow(name, limit: 80)), type: "x", size: Int64(records.count), mode: 0o644,
+        name: ("", "PaxHeaders/" + Self.asciiShadow(name, limit: 80)), type: "x", size: Int64(records.count),
+        mode: 0o644,
         modified: modified, linkTarget: nil)
       try write(records)
       try padToBlock()
     }
     try writeHeader(
       name: ustarName ?? ("", Self.asciiShadow(name, limit: 100)), type: type, size: min(size, 0o77777777777),
-      mode: mode, modified: modified, linkTarget: linkTarget.map { Self.fitsUstar($0, 100) ? $0 : Self.asciiShadow($0, limit: 100) })
+      mode: mode, modified: modified,
+      linkTarget: linkTarget.map { Self.fitsUstar($0, 100) ? $0 : Self.asciiShadow($0, limit: 100) })
   }
 
   private mutating func writeHeader(
@@ -145,7 +147,9 @@ public struct TarWriter {
     for index in stride(from: min(155, bytes.count - 1), through: 1, by: -1) where bytes[index] == 0x2F {
       let name = bytes.count - index - 1
       if name <= 100 && name > 0 {
-        return (String(decoding: bytes[..<index], as: UTF8.self), String(decoding: bytes[(index + 1)...], as: UTF8.self))
+        return (
+          String(decoding: bytes[..<index], as: UTF8.self), String(decoding: bytes[(index + 1)...], as: UTF8.self)
+        )
       }
     }
     return nil
@@ -153,7 +157,8 @@ public struct TarWriter {
 
   /// A stand-in name for readers that ignore pax headers: ASCII, truncated.
   static func asciiShadow(_ text: String, limit: Int) -> String {
-    let ascii = String(text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "_" })
+    let ascii = String(
+      text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "_" })
     return String(ascii.prefix(limit))
   }
 
@@ -163,7 +168,9 @@ public struct TarWriter {
     for (key, value) in pairs {
       let body = " \(key)=\(value)\n"
       var length = body.utf8.count + 1
-      while String(length).utf8.count + body.utf8.count != length { length = String(length).utf8.count + body.utf8.count }
+      while String(length).utf8.count + body.utf8.count != length {
+        length = String(length).utf8.count + body.utf8.count
+      }
       output.append(contentsOf: Array((String(length) + body).utf8))
     }
     return output

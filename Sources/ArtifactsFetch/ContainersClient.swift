@@ -44,18 +44,24 @@ extension TransferEngine {
         return .failed(reason: "GET /containers/\(id) did not answer with a JSON object")
       }
       let status = object["status"] as? String ?? "unknown"
-      if status == "expired" || status == "deleted" { return .gone(reason: "the API says container \(id) is \(status)") }
+      if status == "expired" || status == "deleted" {
+        return .gone(reason: "the API says container \(id) is \(status)")
+      }
       let minutes = ((object["expires_after"] as? [String: Any])?["minutes"] as? NSNumber)?.doubleValue ?? 20
       let lifetime = minutes * 60
       guard let lastActive = (object["last_active_at"] as? NSNumber)?.doubleValue else {
-        return .ok(ContainerStatus(id: id, status: status, deadline: received.addingTimeInterval(lifetime), lifetimeSeconds: lifetime))
+        return .ok(
+          ContainerStatus(
+            id: id, status: status, deadline: received.addingTimeInterval(lifetime), lifetimeSeconds: lifetime))
       }
       // Remaining life on the server's clock, counted from when the request was sent: the
       // server answered after that, so the deadline is never later than the real one.
       // `Date` has whole seconds: the server's clock may be up to a second past what it says.
       let serverNow = response.serverDate.map { $0.timeIntervalSince1970 + 1 } ?? received.timeIntervalSince1970
       let remaining = lastActive + lifetime - serverNow
-      return .ok(ContainerStatus(id: id, status: status, deadline: sent.addingTimeInterval(remaining), lifetimeSeconds: lifetime))
+      return .ok(
+        ContainerStatus(id: id, status: status, deadline: sent.addingTimeInterval(remaining), lifetimeSeconds: lifetime)
+      )
     case .gone(let reason): return .gone(reason: reason)
     case .failed(let reason): return .failed(reason: reason)
     case .cancelled: return .cancelled

@@ -69,8 +69,10 @@ final class Transfer {
   /// Set by `verdict` when the body was good as far as it went and may be resumed.
   private var partialBodyIsGood = false
 
-  init(subject: ContainerFileRef?, url: String, target: TransferTarget, continuation: CheckedContinuation<TransferOutcome, Never>)
-  {
+  init(
+    subject: ContainerFileRef?, url: String, target: TransferTarget,
+    continuation: CheckedContinuation<TransferOutcome, Never>
+  ) {
     self.subject = subject
     self.url = url
     self.target = target

@@ -22,8 +22,10 @@ public final class ParallelGzipWriter {
   private var totalLength: UInt64 = 0
   private var headerWritten = false
 
-  public init(level: Int32, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-              output: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+  public init(
+    level: Int32, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    output: @escaping (UnsafeRawBufferPointer) throws -> Void
+  ) {
     self.level = level
     self.output = output
     batchSize = max(1, threads) * 4
@@ -49,8 +51,12 @@ public final class ParallelGzipWriter {
     if blocks.isEmpty { blocks.append([]) }
     try compressBatch(final: true)
     var trailer = [UInt8]()
-    for shift in stride(from: 0, to: 32, by: 8) { trailer.append(UInt8(truncatingIfNeeded: UInt64(crc) >> UInt64(shift))) }
-    for shift in stride(from: 0, to: 32, by: 8) { trailer.append(UInt8(truncatingIfNeeded: totalLength >> UInt64(shift))) }
+    for shift in stride(from: 0, to: 32, by: 8) {
+      trailer.append(UInt8(truncatingIfNeeded: UInt64(crc) >> UInt64(shift)))
+    }
+    for shift in stride(from: 0, to: 32, by: 8) {
+      trailer.append(UInt8(truncatingIfNeeded: totalLength >> UInt64(shift)))
+    }
     try trailer.withUnsafeBytes { try output($0) }
   }
 
@@ -87,7 +93,9 @@ public final class ParallelGzipWriter {
     var crc: uLong
   }
 
-  static func compress(_ input: [UInt8], dictionary: [UInt8], level: Int32, final: Bool) -> Result<CompressedBlock, GzipError> {
+  static func compress(_ input: [UInt8], dictionary: [UInt8], level: Int32, final: Bool) -> Result<
+    CompressedBlock, GzipError
+  > {
     var stream = z_stream()
     // Negative window bits: raw deflate, no zlib or gzip wrapper around each block.
     guard czlib_deflate_init2(&stream, level, -15, 8) == Z_OK else {
@@ -128,6 +136,8 @@ private final class BlockResults: @unchecked Sendable {
   }
 
   var all: [Result<ParallelGzipWriter.CompressedBlock, GzipError>] {
-    lock.withLock { slots.map { $0 ?? .failure(GzipError(code: .internalError, message: "a block was not compressed")) } }
+    lock.withLock {
+      slots.map { $0 ?? .failure(GzipError(code: .internalError, message: "a block was not compressed")) }
+    }
   }
 }

@@ -81,11 +81,14 @@ public struct Check: Sendable {
       }
     }
     if let scope = options.readData {
-      try verify(scope, records: records, skipping: Set(problems.keys), into: &report, problems: &problems, progress: progress)
+      try verify(
+        scope, records: records, skipping: Set(problems.keys), into: &report, problems: &problems, progress: progress)
     }
     let files = try catalogCall { () throws(CatalogError) in try store.catalog.files(withDigests: Set(problems.keys)) }
     report.damaged = files.compactMap { file in
-      guard let hex = file.sha256, let digest = Digest(hex: hex), let (problem, detail) = problems[digest] else { return nil }
+      guard let hex = file.sha256, let digest = Digest(hex: hex), let (problem, detail) = problems[digest] else {
+        return nil
+      }
       return DamagedFile(
         filename: file.filename, containerID: file.containerID, fileID: file.fileID, sha256: hex, problem: problem,
         detail: detail,

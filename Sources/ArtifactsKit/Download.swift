@@ -36,7 +36,8 @@ struct Download: Sendable {
     tally.atRisk = scheduler.containersAtRisk(now: Date())
     if scheduler.queuedCount > 0 { sink.emit(.downloadPlanned(files: scheduler.queuedCount)) }
 
-    let keeper = options.keepAlive ? Task { await self.keepAlive(engine: engine, scheduler: scheduler, tally: tally) } : nil
+    let keeper =
+      options.keepAlive ? Task { await self.keepAlive(engine: engine, scheduler: scheduler, tally: tally) } : nil
     await withTaskGroup(of: Void.self) { group in
       for _ in 0..<max(options.jobs * 2, 4) {
         group.addTask {
@@ -71,7 +72,9 @@ struct Download: Sendable {
     case .ok(let status):
       scheduler.update(id, deadline: status.deadline, lifetime: status.lifetimeSeconds)
       let store = self.store
-      await offThePool { try? store.catalog.recordContainerStatus(id, status: status.status, deadline: status.deadline) }
+      await offThePool {
+        try? store.catalog.recordContainerStatus(id, status: status.status, deadline: status.deadline)
+      }
       return true
     case .gone(let reason):
       await containerGone(id, reason: reason, scheduler: scheduler, tally: tally)
@@ -95,7 +98,8 @@ struct Download: Sendable {
 
   /// Lists containers seen in this run's logs and queues the files the model made in them
   /// that no citation names.
-  private func listUncited(_ ids: Set<String>, engine: TransferEngine, scheduler: DownloadScheduler, tally: Tally) async {
+  private func listUncited(_ ids: Set<String>, engine: TransferEngine, scheduler: DownloadScheduler, tally: Tally) async
+  {
     let store = self.store
     let sink = self.sink
     await forEach(Array(ids).sorted(), limit: options.jobs) { id in
@@ -146,9 +150,14 @@ struct Download: Sendable {
     -> FileResult
   {
     defer { scheduler.finished(item) }
+    // Another sync running on this store may have taken (or finished) this file.
+    let store = self.store
+    let claimed = await offThePool {
+      (try? store.catalog.claim(item, owner: store.blobs.runID) { store.blobs.isRunAlive($0) }) ?? false
+    }
+    guard claimed else { return .handledElsewhere }
     let temporaryPath = store.blobs.makeTemporaryPath()
     let outcome = await engine.download(item.file, to: temporaryPath)
-    let store = self.store
     let sink = self.sink
     switch outcome {
     case .downloaded(let download):
@@ -222,6 +231,8 @@ enum FileResult: Sendable {
   case archived(size: Int64, deduplicated: Bool)
   case unarchived(UnarchivedFile)
   case notAttempted
+  /// Another run on the same store had it.
+  case handledElsewhere
   case storeFailed(String)
 }
 
@@ -256,7 +267,9 @@ final class Tally: @unchecked Sendable {
   }
 
   func fill(_ summary: inout SyncSummary, notAttempted: Int) throws(KitError) {
-    let (results, uncited, gone, keepAlives, atRisk) = lock.withLock { (self.results, _uncited, _gone, _keepAlives, _atRisk) }
+    let (results, uncited, gone, keepAlives, atRisk) = lock.withLock {
+      (self.results, _uncited, _gone, _keepAlives, _atRisk)
+    }
     summary.uncitedFound += uncited
     summary.containersGone += gone
     summary.keepAlives += keepAlives
@@ -273,6 +286,8 @@ final class Tally: @unchecked Sendable {
         summary.unarchived.append(file)
       case .notAttempted:
         summary.pending += 1
+      case .handledElsewhere:
+        summary.handledElsewhere += 1
       case .storeFailed(let message):
         throw KitError(.unusableStore, message)
       }

@@ -97,7 +97,9 @@ public struct Export: Sendable {
 
   static func item(_ file: FoundFile) -> ExportItem? {
     guard let sha256 = file.sha256, let size = file.size else { return nil }
-    let archived = file.archivedAt.flatMap { try? Date($0, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
+    let archived = file.archivedAt.flatMap {
+      try? Date($0, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
     return ExportItem(
       sha256: sha256, size: size, mediaType: file.mediaType ?? "application/octet-stream",
       containerID: file.containerID, fileID: file.fileID, filename: file.filename, source: file.source,
@@ -128,7 +130,9 @@ final class ExportOutput {
       return
     }
     let url = URL(fileURLWithPath: destination)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).part").path
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(
+      ".\(url.lastPathComponent).\(UUID().uuidString).part"
+    ).path
     descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else {
       throw KitError(.missingInput, "cannot write \(destination): \(String(cString: strerror(errno)))")
@@ -140,7 +144,9 @@ final class ExportOutput {
   /// Makes the archive final; returns its size.
   func commit() throws(ExportError) -> Int64 {
     guard let temporaryPath, let destination else { return sink.bytesWritten }
-    guard fsync(descriptor) == 0 else { throw ExportError(.io, "fsync \(destination): \(String(cString: strerror(errno)))") }
+    guard fsync(descriptor) == 0 else {
+      throw ExportError(.io, "fsync \(destination): \(String(cString: strerror(errno)))")
+    }
     close(descriptor)
     guard rename(temporaryPath, destination) == 0 else {
       throw ExportError(.io, "rename to \(destination): \(String(cString: strerror(errno)))")

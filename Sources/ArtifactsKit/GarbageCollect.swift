@@ -61,8 +61,10 @@ public struct GarbageCollect: Sendable {
       let files = try catalogCall { () throws(CatalogError) in try store.catalog.find(selection) }
       for file in files {
         report.items.append(
-          .init(kind: "archived file", path: nil, filename: file.filename, containerID: file.containerID, fileID: file.fileID,
-                bytes: file.size ?? 0))
+          .init(
+            kind: "archived file", path: nil, filename: file.filename, containerID: file.containerID,
+            fileID: file.fileID,
+            bytes: file.size ?? 0))
       }
       if options.apply {
         forgotten = Set(try catalogCall { () throws(CatalogError) in try store.catalog.forget(files) })
@@ -76,13 +78,16 @@ public struct GarbageCollect: Sendable {
       guard isForgotten || blob.modified < cutoff else { continue }  // young: its row may be on its way
       if !isForgotten {
         report.items.append(
-          .init(kind: blob.digest == nil ? "stray file" : "unreferenced blob", path: blob.path, filename: nil,
-                containerID: nil, fileID: nil, bytes: blob.size))
+          .init(
+            kind: blob.digest == nil ? "stray file" : "unreferenced blob", path: blob.path, filename: nil,
+            containerID: nil, fileID: nil, bytes: blob.size))
       }
       report.bytes += blob.size
       guard options.apply else { continue }
       // Never a blob a catalog row names, whatever happened since the list was made.
-      if let digest = blob.digest, try catalogCall({ () throws(CatalogError) in try store.catalog.isReferenced(digest) }) {
+      if let digest = blob.digest,
+        try catalogCall({ () throws(CatalogError) in try store.catalog.isReferenced(digest) })
+      {
         continue
       }
       do { try store.blobs.remove(path: blob.path) } catch { throw KitError(.unusableStore, error.description) }

@@ -27,11 +27,14 @@ public struct Import: Sendable {
   public func run(archive path: String?) throws(KitError) -> ImportSummary {
     let name = path ?? "standard input"
     let descriptor = path.map { open($0, O_RDONLY | O_CLOEXEC) } ?? STDIN_FILENO
-    guard descriptor >= 0 else { throw KitError(.missingInput, "cannot read \(name): \(String(cString: strerror(errno)))") }
+    guard descriptor >= 0 else {
+      throw KitError(.missingInput, "cannot read \(name): \(String(cString: strerror(errno)))")
+    }
     defer { if path != nil { close(descriptor) } }
     let reader = TarReader(descriptor: descriptor, name: name)
     do {
-      guard let first = try reader.next(), first.path == "MANIFEST.json", first.kind == .file, first.size < 256 << 20 else {
+      guard let first = try reader.next(), first.path == "MANIFEST.json", first.kind == .file, first.size < 256 << 20
+      else {
         throw ExportError(.notAnExport, "\(name) is not an artifacts export: it does not start with MANIFEST.json")
       }
       var manifestBytes: [UInt8] = []
@@ -61,7 +64,8 @@ public struct Import: Sendable {
           if outcome.stored { summary.stored += 1 }
           summary.bytes += outcome.size
         } catch let error as StoreError where error.code == .digestMismatch {
-          throw ExportError(.digestMismatch, "\(name): \(entry.path) does not match its manifest digest (\(error.detail))")
+          throw ExportError(
+            .digestMismatch, "\(name): \(entry.path) does not match its manifest digest (\(error.detail))")
         }
       }
       let files = manifest.entries.compactMap { entry -> ImportedFile? in

@@ -80,6 +80,8 @@ public struct SyncSummary: Sendable, Codable, Equatable {
   public var containersAtRisk = 0
   /// Refreshes of containers whose files were still waiting.
   public var keepAlives = 0
+  /// Files another sync running on the same store took care of.
+  public var handledElsewhere = 0
   public var bytesDownloaded: Int64 = 0
   public var unarchived: [UnarchivedFile] = []
 

@@ -260,7 +260,8 @@ struct CitationExtractor {
     let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
     guard header.hasSuffix(";base64") else { return nil }
     let mediaType = header.dropLast(";base64".count)
-    guard let data = Data(base64Encoded: String(url[url.index(after: comma)...]), options: .ignoreUnknownCharacters) else {
+    guard let data = Data(base64Encoded: String(url[url.index(after: comma)...]), options: .ignoreUnknownCharacters)
+    else {
       return nil
     }
     return (mediaType.isEmpty ? "application/octet-stream" : String(mediaType), Array(data))

@@ -53,7 +53,8 @@ public enum IncrementalScan {
     else { return .full }
     if previous.bytesConsumed == status.size && previous.size == status.size { return .unchanged }
     return .resume(
-      ResumePoint(offset: previous.bytesConsumed, line: previous.linesConsumed + 1, streamResponse: previous.streamResponse))
+      ResumePoint(
+        offset: previous.bytesConsumed, line: previous.linesConsumed + 1, streamResponse: previous.streamResponse))
   }
 
   /// `"<n>:<hash>"` of the first n (up to 4 KiB) bytes of the file as stored on disk.

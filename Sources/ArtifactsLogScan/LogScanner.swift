@@ -127,7 +127,8 @@ extension LogScanner {
     DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
       var run = ScanRun(path: path, scanner: self)
       do throws(LogScanError) {
-        try run.scanPart(ByteSource(path: path, startingAt: ranges[index].lowerBound, endingAt: ranges[index].upperBound),
+        try run.scanPart(
+          ByteSource(path: path, startingAt: ranges[index].lowerBound, endingAt: ranges[index].upperBound),
           from: ranges[index].lowerBound)
       } catch {
         run.extractor.addDiagnostic(Diagnostic(.error, error.description))

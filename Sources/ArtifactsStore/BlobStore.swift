@@ -121,6 +121,19 @@ public struct BlobStore: Sendable {
     guard unlink(path) == 0 || errno == ENOENT else { throw StoreError.system(.ioFailure, "unlink", path: path) }
   }
 
+  /// This run's id: the name of its temporary area, locked while it lives.
+  public var runID: String { (area.path as NSString).lastPathComponent }
+
+  /// Whether the run `id` is still alive (it still holds the lock on its temporary area).
+  public func isRunAlive(_ id: String) -> Bool {
+    guard IdentifierSyntax.isSafePathSegment(id) else { return false }
+    if id == runID { return true }
+    let descriptor = open("\(temporaryDirectory)/\(id)/owner.lock", O_RDWR | O_CLOEXEC)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    return flock(descriptor, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK
+  }
+
   /// Takes the store's lock: shared for work that only adds (sync, import, export), exclusive
   /// for work that removes (gc). Held until the returned value is released or dropped.
   public func lock(exclusive: Bool, wait: Bool) throws(StoreError) -> StoreLock {
@@ -223,7 +236,8 @@ public struct BlobStore: Sendable {
     let digest = Digest(bytes: hasher.finalize())
     if let expected, expected != digest {
       unlink(temporaryPath)
-      throw StoreError(.digestMismatch, path: temporaryPath, detail: "the bytes hash to \(digest.hex), not \(expected.hex)")
+      throw StoreError(
+        .digestMismatch, path: temporaryPath, detail: "the bytes hash to \(digest.hex), not \(expected.hex)")
     }
     return try ingest(temporaryPath: temporaryPath, digest: digest, size: size)
   }
@@ -308,7 +322,8 @@ final class TemporaryArea: @unchecked Sendable {
         defer { close(descriptor) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }  // its owner is alive
       }
-      removed += ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".part") }.count
+      removed +=
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".part") }.count
       removeTree(path)
     }
     return removed

@@ -62,7 +62,8 @@ do {
   if logRequests {
     let started = Date()
     emulator.onRequest { request in
-      let line = String(format: "%8.3f %@ %@ %d\n", Date().timeIntervalSince(started), request.method, request.path, request.status)
+      let line = String(
+        format: "%8.3f %@ %@ %d\n", Date().timeIntervalSince(started), request.method, request.path, request.status)
       FileHandle.standardError.write(Data(line.utf8))
     }
   }

@@ -14,7 +14,8 @@ public func fuzzLogScanner(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   precondition(result.skippedRecords <= result.records, "skipped more records than were read")
   for citation in result.findings.citations {
     if let text = citation.citedText {
-      precondition(text.unicodeScalars.count == citation.endIndex - citation.startIndex, "cited text has the wrong length")
+      precondition(
+        text.unicodeScalars.count == citation.endIndex - citation.startIndex, "cited text has the wrong length")
     }
   }
   return 0

@@ -37,7 +37,9 @@ struct DownloadEndToEndTests {
         files.append(EmulatedFile(id: FakeID.file(number), path: "/mnt/data/f\(number).bin", bytes: bytes))
       }
       let container = emulator.addContainer(id: FakeID.container(500 + containerNumber), files: files)
-      lines.append(responseLine(id: FakeID.response(containerNumber), container: container, files: files.map { ($0.id, "f\($0.id).bin") }))
+      lines.append(
+        responseLine(
+          id: FakeID.response(containerNumber), container: container, files: files.map { ($0.id, "f\($0.id).bin") }))
     }
     let logs = TemporaryDirectory("logs")
     logs.write("soak.jsonl", lines.joined(separator: "\n") + "\n")
@@ -53,7 +55,9 @@ struct DownloadEndToEndTests {
     let faulted = emulator.requestLog.filter { ![200, 206].contains($0.status) }.count
     #expect(faulted > 10, "the plan injected faults")
     // Every blob is named by its own hash, and no content is stored twice.
-    let blobs = try FileManager.default.subpathsOfDirectory(atPath: store.file("blobs/sha256")).filter { $0.contains("/") }
+    let blobs = try FileManager.default.subpathsOfDirectory(atPath: store.file("blobs/sha256")).filter {
+      $0.contains("/")
+    }
     for blob in blobs {
       let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: store.file("blobs/sha256/\(blob)"))))
       #expect(blob.hasSuffix(hex(bytes)), "corrupt blob \(blob)")
@@ -70,9 +74,16 @@ struct DownloadEndToEndTests {
     emulator.setLatency(0.1)
     var lines: [String] = []
     for containerNumber in 0..<3 {
-      let files = (0..<50).map { EmulatedFile(id: FakeID.file(containerNumber * 100 + $0), path: "/mnt/data/\($0).csv", bytes: Array("\(containerNumber),\($0)\n".utf8)) }
+      let files = (0..<50).map {
+        EmulatedFile(
+          id: FakeID.file(containerNumber * 100 + $0), path: "/mnt/data/\($0).csv",
+          bytes: Array("\(containerNumber),\($0)\n".utf8))
+      }
       let container = emulator.addContainer(id: FakeID.container(700 + containerNumber), files: files)
-      lines.append(responseLine(id: FakeID.response(70 + containerNumber), container: container, files: files.map { ($0.id, "\($0.id).csv") }))
+      lines.append(
+        responseLine(
+          id: FakeID.response(70 + containerNumber), container: container, files: files.map { ($0.id, "\($0.id).csv") })
+      )
     }
     let logs = TemporaryDirectory("logs")
     logs.write("backlog.jsonl", lines.joined(separator: "\n") + "\n")
@@ -106,26 +117,35 @@ struct DownloadEndToEndTests {
   @Test func filesNoCitationNamesAreFoundByListing() throws {
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
-    let container = emulator.addContainer(id: FakeID.container(800), files: [
-      EmulatedFile(id: FakeID.file(1), path: "/mnt/data/cited.csv", bytes: [1]),
-      EmulatedFile(id: FakeID.file(2), path: "/mnt/data/extra_plot.png", bytes: [2]),
-      EmulatedFile(id: FakeID.file(3), path: "/mnt/data/also_made.txt", bytes: [3]),
-      EmulatedFile(id: FakeID.file(4), path: "/mnt/data/uploaded_input.csv", source: "user", bytes: [4]),
-    ])
+    let container = emulator.addContainer(
+      id: FakeID.container(800),
+      files: [
+        EmulatedFile(id: FakeID.file(1), path: "/mnt/data/cited.csv", bytes: [1]),
+        EmulatedFile(id: FakeID.file(2), path: "/mnt/data/extra_plot.png", bytes: [2]),
+        EmulatedFile(id: FakeID.file(3), path: "/mnt/data/also_made.txt", bytes: [3]),
+        EmulatedFile(id: FakeID.file(4), path: "/mnt/data/uploaded_input.csv", source: "user", bytes: [4]),
+      ])
     let logs = TemporaryDirectory("logs")
-    logs.write("a.jsonl", responseLine(id: FakeID.response(1), container: container, files: [(FakeID.file(1), "cited.csv")]) + "\n")
+    logs.write(
+      "a.jsonl",
+      responseLine(id: FakeID.response(1), container: container, files: [(FakeID.file(1), "cited.csv")]) + "\n")
 
     let citedOnly = TemporaryDirectory("store")
-    let first = try run(binary, ["sync", "--json", "--cited-only", "--store", citedOnly.path, logs.path], environment: environment(emulator))
+    let first = try run(
+      binary, ["sync", "--json", "--cited-only", "--store", citedOnly.path, logs.path],
+      environment: environment(emulator))
     #expect(try summary(first)["archived"] as? Int == 1)
 
     let store = TemporaryDirectory("store")
-    let result = try run(binary, ["sync", "--json", "--store", store.path, logs.path], environment: environment(emulator))
+    let result = try run(
+      binary, ["sync", "--json", "--store", store.path, logs.path], environment: environment(emulator))
     let totals = try summary(result)
     #expect(totals["archived"] as? Int == 3)
     #expect(totals["uncited_found"] as? Int == 2)
     let found = try run(binary, ["find", "--store", store.path, "--json"], environment: [:])
-    let records = try found.stdoutLines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    let records = try found.stdoutLines.map {
+      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
     #expect(Set(records.map { $0["filename"] as? String ?? "" }) == ["cited.csv", "extra_plot.png", "also_made.txt"])
     #expect(records.filter { $0["source"] as? String == "uncited" }.count == 2)
   }
@@ -137,7 +157,9 @@ struct DownloadEndToEndTests {
     let container = emulator.addContainer(id: FakeID.container(900), files: files)
     emulator.expire(containerID: container)
     let logs = TemporaryDirectory("logs")
-    logs.write("old.jsonl", responseLine(id: FakeID.response(9), container: container, files: files.map { ($0.id, "\($0.id).csv") }) + "\n")
+    logs.write(
+      "old.jsonl",
+      responseLine(id: FakeID.response(9), container: container, files: files.map { ($0.id, "\($0.id).csv") }) + "\n")
     let store = TemporaryDirectory("store")
     let result = try run(binary, ["sync", "--store", store.path, logs.path], environment: environment(emulator))
     #expect(result.status == 3)

@@ -30,11 +30,14 @@ struct ExportEndToEndTests {
     let cited = Self.hostileNames.enumerated().map { (FakeID.file(100 + $0.offset), $0.element) }
     logs.write(
       "a.jsonl",
-      responseLine(id: FakeID.response(1), container: container, files: Array(cited[0..<5]), createdAt: 1_764_000_000) + "\n"
-        + responseLine(id: FakeID.response(2), container: container, files: Array(cited[5...]), createdAt: 1_764_086_400)
+      responseLine(id: FakeID.response(1), container: container, files: Array(cited[0..<5]), createdAt: 1_764_000_000)
+        + "\n"
+        + responseLine(
+          id: FakeID.response(2), container: container, files: Array(cited[5...]), createdAt: 1_764_086_400)
         + "\n"
         // The first file cited again by a later response: it appears in both response folders.
-        + responseLine(id: FakeID.response(3), container: container, files: [cited[0]], createdAt: 1_764_172_800) + "\n")
+        + responseLine(id: FakeID.response(3), container: container, files: [cited[0]], createdAt: 1_764_172_800) + "\n"
+    )
     let store = TemporaryDirectory("store")
     let result = try run(
       binary, ["sync", "--store", store.path, logs.path],
@@ -108,13 +111,19 @@ struct ExportEndToEndTests {
     let (store, _) = try makeStore()
     let out = TemporaryDirectory("out")
     for name in ["a.tar", "b.tar", "a.tgz", "b.tgz"] {
-      let result = try run(binary, ["export", "--store", store.path, out.file(name), "--layout", "by-container"], environment: [:])
+      let result = try run(
+        binary, ["export", "--store", store.path, out.file(name), "--layout", "by-container"], environment: [:])
       #expect(result.status == 0, "\(result.stderr)")
     }
-    #expect(try Data(contentsOf: URL(fileURLWithPath: out.file("a.tar"))) == Data(contentsOf: URL(fileURLWithPath: out.file("b.tar"))))
-    #expect(try Data(contentsOf: URL(fileURLWithPath: out.file("a.tgz"))) == Data(contentsOf: URL(fileURLWithPath: out.file("b.tgz"))))
+    #expect(
+      try Data(contentsOf: URL(fileURLWithPath: out.file("a.tar")))
+        == Data(contentsOf: URL(fileURLWithPath: out.file("b.tar"))))
+    #expect(
+      try Data(contentsOf: URL(fileURLWithPath: out.file("a.tgz")))
+        == Data(contentsOf: URL(fileURLWithPath: out.file("b.tgz"))))
     // And to standard output, the same bytes as to a file.
-    let piped = try run(binary, ["export", "--store", store.path, "-", "--format", "tar", "--layout", "by-container"], environment: [:])
+    let piped = try run(
+      binary, ["export", "--store", store.path, "-", "--format", "tar", "--layout", "by-container"], environment: [:])
     #expect(Data(piped.stdout.utf8).count > 0)
   }
 
@@ -122,13 +131,15 @@ struct ExportEndToEndTests {
     let (store, _) = try makeStore()
     let out = TemporaryDirectory("out")
     let result = try run(
-      binary, ["export", "--store", store.path, out.file("csv.tar"), "--ext", "csv", "--layout", "flat"], environment: [:])
+      binary, ["export", "--store", store.path, out.file("csv.tar"), "--ext", "csv", "--layout", "flat"],
+      environment: [:])
     #expect(result.status == 0, "\(result.stderr)")
     let listing = try run(URL(fileURLWithPath: "/usr/bin/tar"), ["-tf", out.file("csv.tar")], environment: [:])
     #expect(listing.stdoutLines.first == "MANIFEST.json")
     #expect(listing.stdoutLines.dropFirst().allSatisfy { $0.hasSuffix(".csv") && !$0.contains("/") })
     #expect(listing.stdoutLines.count == 3)  // manifest, the long name, café
-    let none = try run(binary, ["export", "--store", store.path, out.file("none.tar"), "zzz-nothing"], environment: [:])
+    let none = try run(
+      binary, ["export", "--store", store.path, out.file("none.tar"), "zzz-nothing"], environment: [:])
     #expect(none.status == 1)
     #expect(!FileManager.default.fileExists(atPath: out.file("none.tar")))
     let bad = try run(binary, ["export", "--store", store.path, out.file("x.zip")], environment: [:])
@@ -149,7 +160,8 @@ struct ExportEndToEndTests {
         var object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         object["path"] = nil
         object["first_seen_at"] = nil
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        return String(
+          decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
       }
     }
     let original = try records(store)
@@ -164,7 +176,9 @@ struct ExportEndToEndTests {
   @Test func tamperedArchiveIsRefused() throws {
     let (store, _) = try makeStore()
     let out = TemporaryDirectory("out")
-    #expect(try run(binary, ["export", "--store", store.path, out.file("all.tar"), "--layout", "flat"], environment: [:]).status == 0)
+    #expect(
+      try run(binary, ["export", "--store", store.path, out.file("all.tar"), "--layout", "flat"], environment: [:])
+        .status == 0)
     var bytes = try Data(contentsOf: URL(fileURLWithPath: out.file("all.tar")))
     let needle = Data("content 4\n".utf8)
     let range = try #require(bytes.range(of: needle))

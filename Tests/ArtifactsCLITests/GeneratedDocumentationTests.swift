@@ -46,7 +46,9 @@ struct GeneratedDocumentationTests {
     let help = try run(binary, ["--help"], environment: [:]).stdout
     let list = try #require(help.components(separatedBy: "SUBCOMMANDS:").last)
     // Commands listed in the order people use them.
-    let order = ["sync", "find", "show", "cat", "export", "import"].compactMap { list.range(of: "  \($0) ")?.lowerBound }
+    let order = ["sync", "find", "show", "cat", "export", "import"].compactMap {
+      list.range(of: "  \($0) ")?.lowerBound
+    }
     #expect(order.count == 6 && order == order.sorted())
   }
 }

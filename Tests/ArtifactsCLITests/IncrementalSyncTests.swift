@@ -28,8 +28,11 @@ struct IncrementalSyncTests {
     defer { emulator.stop() }
     let container = FakeID.container(7)
     emulator.addContainer(
-      id: container, files: (1...4).map { EmulatedFile(id: FakeID.file($0), path: "/mnt/data/f\($0).csv", bytes: [UInt8($0)]) })
-    let line = { (n: Int) in responseLine(id: FakeID.response(n), container: container, files: [(FakeID.file(n), "f\(n).csv")]) }
+      id: container,
+      files: (1...4).map { EmulatedFile(id: FakeID.file($0), path: "/mnt/data/f\($0).csv", bytes: [UInt8($0)]) })
+    let line = { (n: Int) in
+      responseLine(id: FakeID.response(n), container: container, files: [(FakeID.file(n), "f\(n).csv")])
+    }
     let logs = TemporaryDirectory("logs")
     let store = TemporaryDirectory("store")
     let path = logs.write("app.jsonl", line(1) + "\n" + line(2) + "\n")

@@ -12,12 +12,18 @@ struct StoreIntegrityTests {
 
   /// A store holding 12 archived files (3 share their bytes).
   func syncedStore(_ emulator: ContainersEmulator) throws -> (TemporaryDirectory, TemporaryDirectory) {
-    let files = (0..<12).map { EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0).csv", bytes: Array("row \($0 % 9)\n".utf8)) }
+    let files = (0..<12).map {
+      EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0).csv", bytes: Array("row \($0 % 9)\n".utf8))
+    }
     let container = emulator.addContainer(id: FakeID.container(60), files: files)
     let logs = TemporaryDirectory("logs")
-    logs.write("a.jsonl", responseLine(id: FakeID.response(60), container: container, files: files.map { ($0.id, "f\($0.id).csv") }) + "\n")
+    logs.write(
+      "a.jsonl",
+      responseLine(id: FakeID.response(60), container: container, files: files.map { ($0.id, "f\($0.id).csv") }) + "\n")
     let store = TemporaryDirectory("store")
-    let result = try run(binary, ["sync", "--store", store.path, logs.path], environment: ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": emulator.baseURL])
+    let result = try run(
+      binary, ["sync", "--store", store.path, logs.path],
+      environment: ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": emulator.baseURL])
     #expect(result.status == 0, "\(result.stderr)")
     return (store, logs)
   }
@@ -56,7 +62,9 @@ struct StoreIntegrityTests {
 
     let deep = try run(binary, ["check", "--store", store.path, "--read-data", "--json"], environment: [:])
     #expect(deep.status == 3)
-    let events = try deep.stdoutLines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    let events = try deep.stdoutLines.map {
+      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
     let damage = events.filter { $0["event"] as? String == "damage" }.compactMap { $0["damage"] as? [String: Any] }
     #expect(Set(damage.compactMap { $0["problem"] as? String }) == ["missing", "corrupt"])
     #expect(events.contains { $0["event"] as? String == "unreferenced" && $0["path"] as? String == unreferenced })
@@ -88,7 +96,8 @@ struct StoreIntegrityTests {
     #expect(try verified(first) == 5)
     #expect(try verified(second) == 5)
     let stamps = try run(
-      URL(fileURLWithPath: "/usr/bin/sqlite3"), [store.file("catalog.sqlite"), "SELECT count(*) FROM blob WHERE last_verified_at IS NULL"],
+      URL(fileURLWithPath: "/usr/bin/sqlite3"),
+      [store.file("catalog.sqlite"), "SELECT count(*) FROM blob WHERE last_verified_at IS NULL"],
       environment: [:])
     #expect(stamps.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the two halves covered every blob")
   }
@@ -97,7 +106,8 @@ struct StoreIntegrityTests {
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
     let (store, _) = try syncedStore(emulator)
-    let forgotten = try run(binary, ["gc", "--store", store.path, "--response", FakeID.response(60), "--apply"], environment: [:])
+    let forgotten = try run(
+      binary, ["gc", "--store", store.path, "--response", FakeID.response(60), "--apply"], environment: [:])
     #expect(forgotten.status == 0, "\(forgotten.stderr)")
     #expect(forgotten.stdout.contains("removed archived file"))
     #expect(try run(binary, ["find", "--store", store.path], environment: [:]).status == 1)
@@ -108,7 +118,8 @@ struct StoreIntegrityTests {
   @Test func anOlderCatalogIsUpgradedAndANewerOneRefused() throws {
     let directory = TemporaryDirectory()
     // A catalog made by the first schema alone, as the first release wrote it.
-    let v001 = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent("Schema/v001_initial.sql"), encoding: .utf8)
+    let v001 = try String(
+      contentsOf: TestPaths.packageRoot.appendingPathComponent("Schema/v001_initial.sql"), encoding: .utf8)
     try FileManager.default.createDirectory(atPath: directory.file("old"), withIntermediateDirectories: true)
     let made = try run(
       URL(fileURLWithPath: "/usr/bin/sqlite3"), [directory.file("old/catalog.sqlite")],
@@ -121,13 +132,15 @@ struct StoreIntegrityTests {
     let upgraded = try run(binary, ["find", "--store", directory.file("old"), "--state", "pending"], environment: [:])
     #expect(upgraded.status == 1, "opens (nothing pending): \(upgraded.stderr)")
     let migrations = try run(
-      URL(fileURLWithPath: "/usr/bin/sqlite3"), [directory.file("old/catalog.sqlite"), "SELECT identifier FROM grdb_migrations ORDER BY 1"],
+      URL(fileURLWithPath: "/usr/bin/sqlite3"),
+      [directory.file("old/catalog.sqlite"), "SELECT identifier FROM grdb_migrations ORDER BY 1"],
       environment: [:])
     #expect(migrations.stdoutLines == ["v001_initial", "v002_incremental_scan", "v003_verification"])
 
     // A catalog from a future version: refused, untouched, with a clear message.
     _ = try run(
-      URL(fileURLWithPath: "/usr/bin/sqlite3"), [directory.file("old/catalog.sqlite"), "INSERT INTO grdb_migrations VALUES ('v999_future')"],
+      URL(fileURLWithPath: "/usr/bin/sqlite3"),
+      [directory.file("old/catalog.sqlite"), "INSERT INTO grdb_migrations VALUES ('v999_future')"],
       environment: [:])
     let refused = try run(binary, ["find", "--store", directory.file("old")], environment: [:])
     #expect(refused.status == 1)

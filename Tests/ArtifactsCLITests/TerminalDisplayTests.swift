@@ -13,10 +13,14 @@ struct TerminalDisplayTests {
   func world() throws -> (ContainersEmulator, TemporaryDirectory) {
     let emulator = try ContainersEmulator.started(apiKey: key)
     emulator.setLatency(0.05)
-    let files = (0..<60).map { EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0).csv", bytes: Array(repeating: UInt8($0), count: 20_000)) }
+    let files = (0..<60).map {
+      EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0).csv", bytes: Array(repeating: UInt8($0), count: 20_000))
+    }
     let container = emulator.addContainer(id: FakeID.container(42), files: files)
     let logs = TemporaryDirectory("logs")
-    logs.write("a.jsonl", responseLine(id: FakeID.response(42), container: container, files: files.map { ($0.id, "\($0.id).csv") }) + "\n")
+    logs.write(
+      "a.jsonl",
+      responseLine(id: FakeID.response(42), container: container, files: files.map { ($0.id, "\($0.id).csv") }) + "\n")
     return (emulator, logs)
   }
 

@@ -92,23 +92,29 @@ struct FindSelectionTests {
   /// Five archived files from two containers, cited by responses of two models on two days.
   func catalog() throws -> Catalog {
     let catalog = try Catalog(inMemory: ())
-    let specs: [(file: Int, name: String, container: Int, response: Int, model: String, day: Int64, size: Int64, type: String)] = [
-      (1, "sales_chart.png", 1, 1, "gpt-5-2025-08-07", 0, 5000, "image/png"),
-      (2, "sales.csv", 1, 1, "gpt-5-2025-08-07", 0, 100, "text/csv"),
-      (3, "Résumé.PDF", 2, 2, "gpt-4o-mini-2024-07-18", 2, 900, "application/pdf"),
-      (4, "chart_v2.png", 2, 2, "gpt-4o-mini-2024-07-18", 2, 7000, "image/png"),
-      (5, "notes.txt", 2, 3, "gpt-5-2025-08-07", 5, 10, "text/plain"),
-    ]
+    let specs:
+      [(file: Int, name: String, container: Int, response: Int, model: String, day: Int64, size: Int64, type: String)] =
+        [
+          (1, "sales_chart.png", 1, 1, "gpt-5-2025-08-07", 0, 5000, "image/png"),
+          (2, "sales.csv", 1, 1, "gpt-5-2025-08-07", 0, 100, "text/csv"),
+          (3, "Résumé.PDF", 2, 2, "gpt-4o-mini-2024-07-18", 2, 900, "application/pdf"),
+          (4, "chart_v2.png", 2, 2, "gpt-4o-mini-2024-07-18", 2, 7000, "image/png"),
+          (5, "notes.txt", 2, 3, "gpt-5-2025-08-07", 5, 10, "text/plain"),
+        ]
     for spec in specs {
       let citation = Citation(
         file: ContainerFileRef(containerID: FakeID.container(spec.container), fileID: FakeID.file(spec.file)),
         filename: spec.name, startIndex: 0, endIndex: 0, citedText: nil,
-        response: ResponseInfo(id: FakeID.response(spec.response), createdAt: 1_764_000_000 + spec.day * 86400, model: spec.model),
-        itemID: "msg_\(spec.file)", outputIndex: 0, contentIndex: 0, annotationIndex: spec.file, location: LogLocation(path: "/l", line: spec.file))
-      _ = try catalog.record(LogContribution(path: "/l", format: "jsonl", citations: [citation], sightings: [], responses: []))
+        response: ResponseInfo(
+          id: FakeID.response(spec.response), createdAt: 1_764_000_000 + spec.day * 86400, model: spec.model),
+        itemID: "msg_\(spec.file)", outputIndex: 0, contentIndex: 0, annotationIndex: spec.file,
+        location: LogLocation(path: "/l", line: spec.file))
+      _ = try catalog.record(
+        LogContribution(path: "/l", format: "jsonl", citations: [citation], sightings: [], responses: []))
       let item = try #require(try catalog.pendingWork().first { $0.file.fileID == FakeID.file(spec.file) })
       try catalog.markArchived(
-        item, digest: Digest(hex: String(format: "%064x", spec.file))!, size: spec.size, mediaType: spec.type, attempts: 1)
+        item, digest: Digest(hex: String(format: "%064x", spec.file))!, size: spec.size, mediaType: spec.type,
+        attempts: 1)
     }
     return catalog
   }
@@ -124,7 +130,10 @@ struct FindSelectionTests {
     #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("chart?v2.png"))) == ["chart_v2.png"])
     #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("[cn]*"))) == ["chart_v2.png", "notes.txt"])
     #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("chart"))) == ["chart_v2.png", "sales_chart.png"])
-    #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("^s.*\\.(csv|png)$", regex: true))) == ["sales.csv", "sales_chart.png"])
+    #expect(
+      try names(catalog, FindQuery(pattern: FindQuery.pattern("^s.*\\.(csv|png)$", regex: true))) == [
+        "sales.csv", "sales_chart.png",
+      ])
     #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("sales.csv", exact: true))) == ["sales.csv"])
     #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("sales", exact: true))).isEmpty)
   }
@@ -146,14 +155,18 @@ struct FindSelectionTests {
     #expect(try names(catalog, FindQuery(model: "gpt-5")) == ["notes.txt", "sales.csv", "sales_chart.png"])
     #expect(try names(catalog, FindQuery(since: 1_764_000_000 + 86400)) == ["chart_v2.png", "notes.txt", "Résumé.PDF"])
     #expect(try names(catalog, FindQuery(until: 1_764_000_000 + 86400)) == ["sales.csv", "sales_chart.png"])
-    #expect(try names(catalog, FindQuery(extensions: ["png", "txt"])) == ["chart_v2.png", "notes.txt", "sales_chart.png"])
+    #expect(
+      try names(catalog, FindQuery(extensions: ["png", "txt"])) == ["chart_v2.png", "notes.txt", "sales_chart.png"])
     #expect(try names(catalog, FindQuery(mediaType: "image")) == ["chart_v2.png", "sales_chart.png"])
     #expect(try names(catalog, FindQuery(mediaType: "text/csv")) == ["sales.csv"])
   }
 
   @Test func sortsAndLimits() throws {
     let catalog = try catalog()
-    #expect(try names(catalog, FindQuery(sort: .size)) == ["chart_v2.png", "sales_chart.png", "Résumé.PDF", "sales.csv", "notes.txt"])
+    #expect(
+      try names(catalog, FindQuery(sort: .size)) == [
+        "chart_v2.png", "sales_chart.png", "Résumé.PDF", "sales.csv", "notes.txt",
+      ])
     #expect(try names(catalog, FindQuery(sort: .newest, limit: 1)) == ["notes.txt"])
     #expect(try names(catalog, FindQuery(sort: .oldest, limit: 2)) == ["sales.csv", "sales_chart.png"])
     #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("s", regex: true), limit: 2)).count == 2)

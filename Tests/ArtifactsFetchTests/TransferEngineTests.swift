@@ -126,9 +126,12 @@ struct TransferEngineTests {
     emulator.setFaultInjector { _ in counter.next() == 0 ? fault : nil }
     let directory = TemporaryDirectory()
     let transfers = try engine(emulator)
-    let outcome = await transfers.download(ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
+    let outcome = await transfers.download(
+      ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
     transfers.shutdown()
-    guard case .downloaded(let download) = outcome else { Issue.record("\(fault): expected a download, got \(outcome)"); return }
+    guard case .downloaded(let download) = outcome else {
+      Issue.record("\(fault): expected a download, got \(outcome)"); return
+    }
     #expect(download.digest == Digest(bytes: SHA256.hash(data: bytes)), "\(fault)")
     #expect(download.size == Int64(bytes.count))
     let requests = emulator.requestLog
@@ -158,7 +161,8 @@ struct TransferEngineTests {
     emulator.setFaultInjector { _ in counter.next() == 0 ? .truncatedBody : nil }
     let directory = TemporaryDirectory()
     let transfers = try engine(emulator)
-    let outcome = await transfers.download(ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
+    let outcome = await transfers.download(
+      ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
     transfers.shutdown()
     guard case .downloaded(let download) = outcome else { Issue.record("expected a download, got \(outcome)"); return }
     #expect(download.digest == Digest(bytes: SHA256.hash(data: bytes)))
@@ -190,7 +194,9 @@ struct TransferEngineTests {
   @Test func listingFollowsEveryPage() async throws {
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
-    let files = (1...250).map { EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0).csv", bytes: [1], createdAt: Int64($0)) }
+    let files = (1...250).map {
+      EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0).csv", bytes: [1], createdAt: Int64($0))
+    }
     let container = emulator.addContainer(files: files)
     let transfers = try engine(emulator)
     let answer = await transfers.listFiles(container)

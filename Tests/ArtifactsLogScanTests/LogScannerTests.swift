@@ -246,14 +246,19 @@ struct ParallelScanTests {
     var lines: [String] = []
     for number in 1...600 {
       if number % 37 == 0 {
-        lines.append(responseLine(id: FakeID.response(number), container: FakeID.container(number), files: [(FakeID.file(number), "f\(number).csv")]))
+        lines.append(
+          responseLine(
+            id: FakeID.response(number), container: FakeID.container(number),
+            files: [(FakeID.file(number), "f\(number).csv")]))
       } else if number % 101 == 0 {
         lines.append(#"{"broken": "container_"#)
       } else if number % 53 == 0 {
         // The same response logged twice: its citation must count once across the parts.
         lines.append(lines.last { $0.contains("container_file_citation") } ?? "{}")
       } else {
-        lines.append(#"{"id":"resp_\#(number)","object":"response","output":[],"padding":"\#(String(repeating: "x", count: number % 300))"}"#)
+        lines.append(
+          #"{"id":"resp_\#(number)","object":"response","output":[],"padding":"\#(String(repeating: "x", count: number % 300))"}"#
+        )
       }
     }
     let path = directory.write("big.jsonl", lines.joined(separator: "\n") + "\n")
