@@ -173,13 +173,13 @@ _artifacts() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    sync|find|show|cat|export|import|help)
+    sync|find|show|cat|export|import|check|gc|help)
         # Offer subcommand argument completions
         "_artifacts_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sync find show cat export import help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'sync find show cat export import check gc help' -- "${cur}"))
         ;;
     esac
 }
@@ -372,6 +372,56 @@ _artifacts_import() {
         ;;
     '--color')
         __artifacts_add_completions -W 'auto'$'\n''always'$'\n''never'
+        return
+        ;;
+    esac
+}
+
+_artifacts_check() {
+    repeating_flags=()
+    non_repeating_flags=(-q --quiet -v --verbose --read-data --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store --color --budget)
+    __artifacts_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store')
+        return
+        ;;
+    '--color')
+        __artifacts_add_completions -W 'auto'$'\n''always'$'\n''never'
+        return
+        ;;
+    '--budget')
+        return
+        ;;
+    esac
+}
+
+_artifacts_gc() {
+    repeating_flags=()
+    non_repeating_flags=(-q --quiet -v --verbose --apply --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store --color --grace --older-than --response)
+    __artifacts_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store')
+        return
+        ;;
+    '--color')
+        __artifacts_add_completions -W 'auto'$'\n''always'$'\n''never'
+        return
+        ;;
+    '--grace')
+        return
+        ;;
+    '--older-than')
+        return
+        ;;
+    '--response')
         return
         ;;
     esac

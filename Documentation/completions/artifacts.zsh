@@ -56,13 +56,15 @@ _artifacts() {
             'cat:Write one archived file'\''s bytes to standard output.'
             'export:Write archived files and their provenance to a .tar or .tar.gz.'
             'import:Add the files and provenance of an export to this store.'
+            'check:Verify that the catalog and the stored files agree.'
+            'gc:Remove stored files nothing needs (a dry run unless --apply).'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        sync|find|show|cat|export|import|help)
+        sync|find|show|cat|export|import|check|gc|help)
             "_artifacts_${words[1]}" && ret=0
             ;;
         esac
@@ -205,6 +207,46 @@ _artifacts_import() {
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
         ':archive:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_check() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        '--read-data[Re-hash every stored file.]'
+        '--budget[Re-hash only part\: a percentage (10%) or a time budget (90s, 5m, 1h); implies --read-data.]:share:'
+        '--json[Print JSON Lines\: one event per problem, then the summary.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_gc() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        '--apply[Delete; without it, only list what would go.]'
+        '--grace[Keep unnamed stored files younger than this (default 24h).]:duration:'
+        '--older-than[Also forget archived files last cited before this long ago (90d) or date.]:when:'
+        '--response[Also forget the archived files this response cited.]:resp_…:'
+        '--json[Print JSON Lines\: one event per item, then the summary.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
