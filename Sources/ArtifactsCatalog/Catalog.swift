@@ -27,6 +27,15 @@ public final class Catalog: Sendable {
       // result sets (find over a million files) touch many pages.
       try db.execute(sql: "PRAGMA mmap_size = 1073741824")
     }
+    // Opening a new catalog (switching it to WAL) and migrating are done one process at a time:
+    // syncs started together on a new store would otherwise trip over each other.
+    let lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    if lock >= 0 {
+      while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+    }
+    defer {
+      if lock >= 0 { close(lock) }
+    }
     do {
       let pool = try DatabasePool(path: path, configuration: configuration)
       chmod(path, 0o600)
@@ -68,7 +77,8 @@ public final class Catalog: Sendable {
         detail: "it was written by a newer version of artifacts; upgrade artifacts to use this store")
     }
     // Migrating takes the write lock; a catalog that is already current only needs the read.
-    if !current { try migrator.migrate(writer) }
+    guard !current else { return }
+    try migrator.migrate(writer)
   }
 
   /// The migrations applied, oldest first.

@@ -321,6 +321,10 @@ final class TemporaryArea: @unchecked Sendable {
       if descriptor >= 0 {
         defer { close(descriptor) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }  // its owner is alive
+      } else {
+        // No lock file yet: a run may have just made the folder and be about to lock it.
+        let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        guard let modified, modified < Date().addingTimeInterval(-60) else { continue }
       }
       removed +=
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".part") }.count

@@ -61,9 +61,13 @@ struct BlobStoreTests {
     _ = FileManager.default.createFile(atPath: dead + "/owner.lock", contents: nil)
     _ = FileManager.default.createFile(atPath: dead + "/x.part", contents: Data([2]))
     let next = try BlobStore(root: root)
+    // A folder a run has just made, before it could lock it, is left alone too.
+    let starting = root + "/tmp/starting-run"
+    try FileManager.default.createDirectory(atPath: starting, withIntermediateDirectories: true)
     #expect(next.removeAbandonedTemporaryFiles() == 1)
     #expect(!FileManager.default.fileExists(atPath: dead))
     #expect(FileManager.default.fileExists(atPath: working))
+    #expect(FileManager.default.fileExists(atPath: starting))
   }
 
   @Test func exclusiveLockWaitsForNoOneAndSharedLocksCoexist() throws {
