@@ -83,7 +83,7 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
       }
     case .containerGone(let container, let files, let reason):
       terminal.err(
-        "\(terminal.styled("lost", .red)) container \(container) is gone (\(reason)): its \(files) waiting file\(files == 1 ? "" : "s") cannot be downloaded"
+        "\(terminal.styled("lost", .red)) container \(container): \(reason); its \(files) waiting file\(files == 1 ? " is" : "s are") lost"
       )
     case .keptAlive(let container, let secondsLeft, let waiting):
       if terminal.verbose {

@@ -86,13 +86,17 @@ struct Download: Sendable {
   }
 
   private func containerGone(_ id: String, reason: String, scheduler: DownloadScheduler, tally: Tally) async {
+    let estimate = scheduler.deadline(of: id)
     let waiting = scheduler.markGone(id)
     let store = self.store
     await offThePool { try? store.catalog.recordContainerStatus(id, status: "expired", deadline: nil) }
     guard !waiting.isEmpty else { return }
-    sink.emit(.containerGone(containerID: id, files: waiting.count, reason: reason))
+    // How long ago it expired, as far as the logs date it (its last citing response + 20 min).
+    var when = ""
+    if let estimate, estimate < Date() { when = "expired \(Self.age(Date().timeIntervalSince(estimate))) ago, " }
+    sink.emit(.containerGone(containerID: id, files: waiting.count, reason: when + reason))
     tally.gone += 1
-    let reasonForFiles = "container \(id) is gone: \(reason)"
+    let reasonForFiles = "container \(id) \(when.isEmpty ? "is gone, " : when)\(reason)"
     for item in waiting { tally.add(await record(item, state: .lost, reason: reasonForFiles)) }
   }
 
@@ -188,6 +192,16 @@ struct Download: Sendable {
       return await record(item, state: .failed, reason: reason)
     case .cancelled:
       return .notAttempted
+    }
+  }
+
+  /// 40 s, 12 min, 3 h, 5 days.
+  static func age(_ seconds: TimeInterval) -> String {
+    switch seconds {
+    case ..<90: "\(Int(seconds)) s"
+    case ..<5400: "\(Int(seconds / 60)) min"
+    case ..<172_800: "\(Int(seconds / 3600)) h"
+    default: "\(Int(seconds / 86400)) days"
     }
   }
 
@@ -356,6 +370,8 @@ final class DownloadScheduler: @unchecked Sendable {
       queues[id] = queue
     }
   }
+
+  func deadline(of id: String) -> Date? { lock.withLock { queues[id]?.deadline } }
 
   /// Marks the container gone; returns its files that were still waiting (now dequeued).
   func markGone(_ id: String) -> [WorkItem] {

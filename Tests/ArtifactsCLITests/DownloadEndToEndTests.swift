@@ -159,11 +159,14 @@ struct DownloadEndToEndTests {
     let logs = TemporaryDirectory("logs")
     logs.write(
       "old.jsonl",
-      responseLine(id: FakeID.response(9), container: container, files: files.map { ($0.id, "\($0.id).csv") }) + "\n")
+      responseLine(
+        id: FakeID.response(9), container: container, files: files.map { ($0.id, "\($0.id).csv") },
+        createdAt: Int(Date().timeIntervalSince1970) - 3 * 3600) + "\n")
     let store = TemporaryDirectory("store")
     let result = try run(binary, ["sync", "--store", store.path, logs.path], environment: environment(emulator))
     #expect(result.status == 3)
-    #expect(result.stderr.contains("container \(container) is gone"))
+    #expect(result.stderr.contains("container \(container): expired 2 h ago"), "\(result.stderr)")
+    #expect(result.stderr.contains("its 5 waiting files are lost"))
     #expect(result.stdout.contains("lost              5"))
     #expect(emulator.requestLog.count == 1, "one status call, no downloads")
     let lost = try run(binary, ["find", "--store", store.path, "--state", "lost", "--json"], environment: [:])
