@@ -42,6 +42,10 @@ public final class ArtifactStore: Sendable {
   }
 
   public init(root: String) throws(KitError) {
+    // SQLite would only say "unable to open database file"; say what is wrong.
+    if access(root, W_OK) != 0 && errno == EROFS {
+      throw KitError(.unusableStore, "cannot use the store at \(root): it is on a read-only file system")
+    }
     do {
       blobs = try BlobStore(root: root)
     } catch {

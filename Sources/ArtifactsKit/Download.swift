@@ -160,7 +160,8 @@ struct Download: Sendable {
       (try? store.catalog.claim(item, owner: store.blobs.runID) { store.blobs.isRunAlive($0) }) ?? false
     }
     guard claimed else { return .handledElsewhere }
-    let temporaryPath = store.blobs.makeTemporaryPath()
+    let temporaryPath: String
+    do { temporaryPath = try store.blobs.makeTemporaryPath() } catch { return .storeFailed(error.description) }
     let outcome = await engine.download(item.file, to: temporaryPath)
     let sink = self.sink
     switch outcome {

@@ -45,8 +45,9 @@ public struct BlobStore: Sendable {
   public var blobsDirectory: String { root + "/blobs/sha256" }
   public var temporaryDirectory: String { root + "/tmp" }
   public var catalogPath: String { root + "/catalog.sqlite" }
-  /// This process's own area in `tmp/`, locked while the process lives.
-  private let area: TemporaryArea
+  /// This process's own area in `tmp/`, made (and locked) when first needed, so commands that
+  /// only read never write to the store.
+  private let area: LazyArea
 
   /// Opens (creating if needed) the store at `root`; the store is private to its owner (0700).
   public init(root: String) throws(StoreError) {
@@ -56,7 +57,7 @@ public struct BlobStore: Sendable {
         throw StoreError.system(.cannotCreate, "mkdir", path: directory)
       }
     }
-    area = try TemporaryArea(in: self.root + "/tmp")
+    area = LazyArea(parent: self.root + "/tmp")
   }
 
   /// The final path of a blob, whether or not it exists.
@@ -71,8 +72,8 @@ public struct BlobStore: Sendable {
 
   /// A fresh, unique path in this process's temporary area. The name says nothing about the
   /// file (only a random token), so nothing from a log ever appears in it.
-  public func makeTemporaryPath() -> String {
-    "\(area.path)/\(UUID().uuidString.lowercased()).part"
+  public func makeTemporaryPath() throws(StoreError) -> String {
+    "\(try area.get().path)/\(UUID().uuidString.lowercased()).part"
   }
 
   /// Removes what runs that are no longer alive left in `tmp/`: each run works in its own
@@ -81,7 +82,7 @@ public struct BlobStore: Sendable {
   /// Returns the partial files removed.
   @discardableResult
   public func removeAbandonedTemporaryFiles() -> Int {
-    TemporaryArea.removeAbandoned(in: temporaryDirectory, except: area.path)
+    TemporaryArea.removeAbandoned(in: temporaryDirectory, except: area.existingPath)
   }
 
   /// A blob file found on disk.
@@ -122,7 +123,10 @@ public struct BlobStore: Sendable {
   }
 
   /// This run's id: the name of its temporary area, locked while it lives.
-  public var runID: String { (area.path as NSString).lastPathComponent }
+  public var runID: String {
+    guard let area = try? area.get() else { return "" }
+    return (area.path as NSString).lastPathComponent
+  }
 
   /// Whether the run `id` is still alive (it still holds the lock on its temporary area).
   public func isRunAlive(_ id: String) -> Bool {
@@ -183,7 +187,7 @@ public struct BlobStore: Sendable {
     if contains(digest) {
       return IngestOutcome(digest: digest, size: Int64(bytes.count), stored: false, path: path(for: digest))
     }
-    let temporaryPath = makeTemporaryPath()
+    let temporaryPath = try makeTemporaryPath()
     let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
     guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: temporaryPath) }
     defer { close(descriptor) }
@@ -208,7 +212,7 @@ public struct BlobStore: Sendable {
     expected: Digest? = nil,
     content: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
   ) throws -> IngestOutcome {
-    let temporaryPath = makeTemporaryPath()
+    let temporaryPath = try makeTemporaryPath()
     let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
     guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: temporaryPath) }
     var hasher = SHA256()
@@ -283,6 +287,26 @@ public struct BlobStore: Sendable {
   }
 }
 
+/// Makes the temporary area on first use.
+final class LazyArea: @unchecked Sendable {
+  private let parent: String
+  private let lock = NSLock()
+  private var area: TemporaryArea?
+
+  init(parent: String) { self.parent = parent }
+
+  func get() throws(StoreError) -> TemporaryArea {
+    lock.lock()
+    defer { lock.unlock() }
+    if let area { return area }
+    let made = try TemporaryArea(in: parent)
+    area = made
+    return made
+  }
+
+  var existingPath: String? { lock.withLock { area?.path } }
+}
+
 /// A process's private folder under `tmp/`, with an exclusive flock on `owner.lock` held for
 /// the life of the process (the kernel drops it when the process dies, however it dies).
 final class TemporaryArea: @unchecked Sendable {
@@ -304,7 +328,7 @@ final class TemporaryArea: @unchecked Sendable {
     close(descriptor)
   }
 
-  static func removeAbandoned(in parent: String, except own: String) -> Int {
+  static func removeAbandoned(in parent: String, except own: String?) -> Int {
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return 0 }
     var removed = 0
     for name in names {

@@ -119,3 +119,72 @@ struct CrashAndConcurrencyTests {
     #expect(try run(binary, ["check", "--store", store.path, "--read-data"], environment: [:]).status == 0)
   }
 }
+
+/// A full disk and a read-only store give clear errors and leave a consistent store. They need
+/// to mount a small tmpfs, which only root may do; elsewhere they are skipped.
+struct FullDiskTests {
+  let key = "sk-disk-test"
+  let binary = TestPaths.binary("artifacts")
+
+  static var canMount: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/mount") }
+
+  func mount(_ directory: String, options: String) throws -> Bool {
+    try run(
+      URL(fileURLWithPath: "/usr/bin/mount"), ["-t", "tmpfs", "-o", options, "tmpfs", directory], environment: [:]
+    ).status == 0
+  }
+
+  @Test(.enabled(if: FullDiskTests.canMount))
+  func aFullDiskFailsClearlyAndLeavesAConsistentStore() throws {
+    let emulator = try ContainersEmulator.started(apiKey: key)
+    defer { emulator.stop() }
+    let files = (0..<8).map { index in
+      EmulatedFile(
+        id: FakeID.file(index), path: "/mnt/data/\(index).bin",
+        bytes: (0..<600_000).map { UInt8(truncatingIfNeeded: $0 &* (index + 3) &+ index) })
+    }
+    let container = emulator.addContainer(id: FakeID.container(77), files: files)
+    let logs = TemporaryDirectory("logs")
+    logs.write(
+      "a.jsonl",
+      responseLine(id: FakeID.response(77), container: container, files: files.map { ($0.id, "\($0.id).bin") }) + "\n")
+    let mountPoint = TemporaryDirectory("disk")
+    guard try mount(mountPoint.path, options: "size=3m") else { return }
+    defer { _ = try? run(URL(fileURLWithPath: "/usr/bin/umount"), [mountPoint.path], environment: [:]) }
+    let store = mountPoint.file("store")
+    let result = try run(
+      binary, ["sync", "--store", store, logs.path],
+      environment: ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": emulator.baseURL])
+    #expect([1, 3].contains(result.status), "a clear failure, not a crash: \(result.status) \(result.stderr)")
+    #expect(
+      result.stderr.contains("No space left on device") || result.stdout.contains("No space left on device")
+        || result.stderr.contains("disk is full"), "\(result.stdout)\(result.stderr)")
+    let check = try run(binary, ["check", "--store", store, "--read-data"], environment: [:])
+    #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    #expect(partialFiles(in: store + "/tmp").isEmpty)
+  }
+
+  @Test(.enabled(if: FullDiskTests.canMount))
+  func aReadOnlyStoreIsRefusedClearly() throws {
+    let emulator = try ContainersEmulator.started(apiKey: key)
+    defer { emulator.stop() }
+    let files = [EmulatedFile(id: FakeID.file(1), path: "/mnt/data/a.csv", bytes: Array("a\n".utf8))]
+    let container = emulator.addContainer(id: FakeID.container(78), files: files)
+    let logs = TemporaryDirectory("logs")
+    logs.write(
+      "a.jsonl", responseLine(id: FakeID.response(78), container: container, files: [(FakeID.file(1), "a.csv")]) + "\n")
+    let mountPoint = TemporaryDirectory("disk")
+    guard try mount(mountPoint.path, options: "size=16m") else { return }
+    defer { _ = try? run(URL(fileURLWithPath: "/usr/bin/umount"), [mountPoint.path], environment: [:]) }
+    let store = mountPoint.file("store")
+    let environment = ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": emulator.baseURL]
+    #expect(try run(binary, ["sync", "--store", store, logs.path], environment: environment).status == 0)
+    #expect(
+      try run(URL(fileURLWithPath: "/usr/bin/mount"), ["-o", "remount,ro", mountPoint.path], environment: [:]).status
+        == 0)
+    let refused = try run(binary, ["sync", "--store", store, logs.path], environment: environment)
+    #expect(refused.status == 1, "\(refused.stderr)")
+    #expect(refused.stderr.contains("read-only file system"), "\(refused.stderr)")
+    #expect(!refused.stderr.contains("Fatal error") && !refused.stderr.contains("crashed"))
+  }
+}

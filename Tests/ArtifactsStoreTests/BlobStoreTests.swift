@@ -30,7 +30,7 @@ struct BlobStoreTests {
     let directory = TemporaryDirectory()
     let store = try BlobStore(root: directory.file("store"))
     let outcome = try store.ingest(bytes: [1, 2, 3])
-    let temporary = store.makeTemporaryPath()
+    let temporary = try store.makeTemporaryPath()
     _ = FileManager.default.createFile(atPath: temporary, contents: Data([1, 2, 3]))
     let again = try store.ingest(temporaryPath: temporary, digest: outcome.digest, size: 3)
     #expect(!again.stored)
@@ -53,7 +53,7 @@ struct BlobStoreTests {
     let root = directory.file("store")
     // A run that is still alive: its area is locked and must be left alone.
     let alive = try BlobStore(root: root)
-    let working = alive.makeTemporaryPath()
+    let working = try alive.makeTemporaryPath()
     _ = FileManager.default.createFile(atPath: working, contents: Data([1]))
     // A run that died: its area has a lock file nobody holds, and a partial file.
     let dead = root + "/tmp/dead-run"
