@@ -379,7 +379,7 @@ _artifacts_import() {
 
 _artifacts_check() {
     repeating_flags=()
-    non_repeating_flags=(-q --quiet -v --verbose --read-data --json --version -h --help)
+    non_repeating_flags=(-q --quiet -v --verbose --read-data --repair --json --version -h --help)
     repeating_options=()
     non_repeating_options=(--store --color --budget)
     __artifacts_offer_flags_options 0

@@ -225,6 +225,7 @@ _artifacts_check() {
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
         '--read-data[Re-hash every stored file.]'
         '--budget[Re-hash only part\: a percentage (10%) or a time budget (90s, 5m, 1h); implies --read-data.]:share:'
+        '--repair[Download damaged files again while their containers live; the rest become lost.]'
         '--json[Print JSON Lines\: one event per problem, then the summary.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -15,13 +15,19 @@ extension ArtifactsCommand {
         called corrupt); a percentage or a time budget verifies part of the store and the next \\
         check continues from there. Each damaged file is named with its provenance.
 
-        Exit status: 0 clean; 3 damage found; 1 could not run.
+        With --repair, damaged files are moved aside (to damaged/ in the store) and downloaded \
+        again while their containers live (OPENAI_API_KEY needed); the others become lost, \
+        with the damage in their reason.
+
+        Exit status: 0 clean (or all repaired); 3 damage found (or some could not be repaired); \
+        1 could not run.
 
         Examples:
           artifacts check
           artifacts check --read-data
           artifacts check --budget 10%           # a tenth of the store, the least recently verified
           artifacts check --budget 5m --json     # five minutes' worth, as JSON Lines
+          artifacts check --read-data --repair
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -35,6 +41,9 @@ extension ArtifactsCommand {
         "Re-hash only part: a percentage (10%) or a time budget (90s, 5m, 1h); implies --read-data.", valueName: "share"
       ))
     var budget: ReadDataArgument?
+
+    @Flag(name: .long, help: "Download damaged files again while their containers live; the rest become lost.")
+    var repair = false
 
     @Flag(name: .long, help: "Print JSON Lines: one event per problem, then the summary.")
     var json = false
@@ -56,7 +65,32 @@ extension ArtifactsCommand {
         }
         progress.clear()
         if json { printJSON(report, terminal: terminal) } else { printReport(report, terminal: terminal) }
-        if !report.isClean { throw ExitCode.incomplete }
+        guard repair, !report.damaged.isEmpty else {
+          if !report.isClean { throw ExitCode.incomplete }
+          return
+        }
+        let api = APISettings(
+          environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)")
+        let repaired: RepairSummary
+        do {
+          repaired = try await ArtifactsKit.Check(store: store).repair(
+            report, sink: SyncEventPrinter(terminal: terminal, json: json), api: api)
+        } catch let error as KitError {
+          throw CommandFailure(error)
+        }
+        if json {
+          struct Repair: Encodable {
+            var event = "repair"
+            var summary: RepairSummary
+          }
+          terminal.out(Format.jsonLine(Repair(summary: repaired)))
+        } else {
+          terminal.out(
+            "Repaired \(repaired.repaired) file\(repaired.repaired == 1 ? "" : "s") by downloading them again"
+              + (repaired.lost > 0 ? "; \(repaired.lost) lost (their containers are gone)" : "")
+              + (repaired.failed > 0 ? "; \(repaired.failed) failed (the next check --repair tries again)" : ""))
+        }
+        if !report.catalogProblems.isEmpty || repaired.lost + repaired.failed > 0 { throw ExitCode.incomplete }
       }
     }
 

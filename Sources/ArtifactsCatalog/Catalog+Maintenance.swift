@@ -100,3 +100,42 @@ extension Catalog {
     }
   }
 }
+
+extension Catalog {
+  /// Puts every file whose bytes are `digest` back to `pending` (their stored bytes are damaged)
+  /// and forgets the blob row; returns the work to download them again.
+  public func resetForRepair(_ digest: Digest, problem: String) throws(CatalogError) -> [WorkItem] {
+    try write { db in
+      let rows = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT f.id, f.container_id, f.file_id, f.filename, c.deadline_estimate
+          FROM container_file f JOIN container c ON c.id = f.container_id WHERE f.digest = ?
+          """, arguments: [digest.hex])
+      try db.execute(
+        sql:
+          "UPDATE container_file SET state = 'pending', digest = NULL, archived_at = NULL, last_error = ? WHERE digest = ?",
+        arguments: ["damaged: \(problem)", digest.hex])
+      try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [digest.hex])
+      return rows.map { row in
+        WorkItem(
+          rowID: row[0], file: ContainerFileRef(containerID: row[1], fileID: row[2]), filename: row[3],
+          deadline: (row[4] as String?).flatMap(CatalogTime.date))
+      }
+    }
+  }
+}
+
+extension Catalog {
+  /// Prefixes the reason of those of `items` that ended lost (a repair that came too late says
+  /// the bytes were damaged before the container went).
+  public func prefixLossReason(_ items: [WorkItem], with prefix: String) throws(CatalogError) {
+    try write { db in
+      for item in items {
+        try db.execute(
+          sql: "UPDATE container_file SET last_error = ? || coalesce(last_error, '') WHERE id = ? AND state = 'lost'",
+          arguments: [prefix, item.rowID])
+      }
+    }
+  }
+}

@@ -48,9 +48,3 @@ public enum SyncEvent: Sendable {
 public protocol EventSink: Sendable {
   func emit(_ event: SyncEvent)
 }
-
-/// A sink that drops everything, for callers that only want the result.
-public struct IgnoringEventSink: EventSink {
-  public init() {}
-  public func emit(_ event: SyncEvent) {}
-}

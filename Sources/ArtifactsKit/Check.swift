@@ -136,3 +136,48 @@ public struct Check: Sendable {
     report.blobsNotVerified = order.count - report.blobsVerified
   }
 }
+
+/// What `check --repair` did.
+public struct RepairSummary: Sendable, Codable, Equatable {
+  /// Damaged files downloaded again from their (still alive) containers.
+  public var repaired = 0
+  /// Damaged files whose container is gone: now `lost`, with the damage in their reason.
+  public var lost = 0
+  public var failed = 0
+}
+
+extension Check {
+  /// Moves the damaged bytes aside and downloads the affected files again while their
+  /// containers still exist; the rest become `lost`, with the damage named in their reason.
+  public func repair(_ report: CheckReport, sink: any EventSink, api: APISettings, jobs: Int = 8) async throws(KitError)
+    -> RepairSummary
+  {
+    var work: [WorkItem] = []
+    var problems: [(items: [WorkItem], problem: String)] = []
+    for (hex, problem) in Dictionary(
+      report.damaged.map { ($0.sha256, $0.problem) }, uniquingKeysWith: { first, _ in first })
+    {
+      guard let digest = Digest(hex: hex) else { continue }
+      do { try store.blobs.quarantine(digest) } catch { throw KitError(.unusableStore, error.description) }
+      let items = try catalogCall { () throws(CatalogError) in
+        try store.catalog.resetForRepair(digest, problem: problem)
+      }
+      work += items
+      problems.append((items, problem))
+    }
+    guard !work.isEmpty else { return RepairSummary() }
+    let configuration = try api.configuration()
+    var summary = SyncSummary()
+    try await Download(
+      store: store, sink: sink, options: SyncOptions(paths: [], jobs: jobs, citedOnly: true),
+      configuration: configuration
+    )
+    .run(work: work, listing: [], into: &summary)
+    for (items, problem) in problems {
+      try catalogCall { () throws(CatalogError) in
+        try store.catalog.prefixLossReason(items, with: "stored bytes damaged (\(problem)); then ")
+      }
+    }
+    return RepairSummary(repaired: summary.archived, lost: summary.lost, failed: summary.failed)
+  }
+}

@@ -114,6 +114,19 @@ public struct BlobStore: Sendable {
     return found
   }
 
+  /// Moves a damaged blob out of the blob tree into `damaged/` (kept for inspection, never
+  /// served again); a missing one is simply forgotten.
+  public func quarantine(_ digest: Digest) throws(StoreError) {
+    let directory = root + "/damaged"
+    if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+      throw StoreError.system(.cannotCreate, "mkdir", path: directory)
+    }
+    let target = "\(directory)/\(digest.hex).\(Int(Date().timeIntervalSince1970))"
+    guard rename(path(for: digest), target) == 0 || errno == ENOENT else {
+      throw StoreError.system(.ioFailure, "rename", path: path(for: digest))
+    }
+  }
+
   /// Deletes a blob (or a stray file in the blob tree).
   public func remove(path: String) throws(StoreError) {
     guard path.hasPrefix(blobsDirectory + "/") else {

@@ -147,3 +147,50 @@ struct StoreIntegrityTests {
     #expect(refused.stderr.contains("newer version of artifacts"))
   }
 }
+
+struct RepairTests {
+  let key = "sk-repair-test"
+  let binary = TestPaths.binary("artifacts")
+
+  @Test func repairDownloadsDamagedFilesAgainOrMarksThemLost() throws {
+    let emulator = try ContainersEmulator.started(apiKey: key)
+    defer { emulator.stop() }
+    let files = (0..<4).map {
+      EmulatedFile(id: FakeID.file($0), path: "/mnt/data/\($0).csv", bytes: Array("row \($0)\n".utf8))
+    }
+    let container = emulator.addContainer(id: FakeID.container(61), files: files)
+    let logs = TemporaryDirectory("logs")
+    logs.write(
+      "a.jsonl",
+      responseLine(id: FakeID.response(61), container: container, files: files.map { ($0.id, "\($0.id).csv") }) + "\n")
+    let store = TemporaryDirectory("store")
+    let environment = ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": emulator.baseURL]
+    #expect(try run(binary, ["sync", "--store", store.path, logs.path], environment: environment).status == 0)
+    let blobs = try FileManager.default.subpathsOfDirectory(atPath: store.file("blobs/sha256")).filter {
+      $0.contains("/")
+    }.sorted()
+      .map { store.file("blobs/sha256/\($0)") }
+    try FileManager.default.removeItem(atPath: blobs[0])
+    chmod(blobs[1], 0o644)
+    try Data("garbage".utf8).write(to: URL(fileURLWithPath: blobs[1]))
+
+    let repaired = try run(
+      binary, ["check", "--store", store.path, "--read-data", "--repair"], environment: environment)
+    #expect(repaired.status == 0, "\(repaired.stdout)\(repaired.stderr)")
+    #expect(repaired.stdout.contains("Repaired 2 files"))
+    #expect(try run(binary, ["check", "--store", store.path, "--read-data"], environment: [:]).status == 0)
+    #expect(FileManager.default.fileExists(atPath: store.file("damaged")), "the bad bytes were kept aside")
+
+    // Damaged again, but the container is gone now: lost, with the damage named.
+    chmod(blobs[2], 0o644)
+    try Data("garbage".utf8).write(to: URL(fileURLWithPath: blobs[2]))
+    emulator.expire(containerID: container)
+    let late = try run(binary, ["check", "--store", store.path, "--read-data", "--repair"], environment: environment)
+    #expect(late.status == 3)
+    #expect(late.stdout.contains("1 lost"))
+    let lost = try run(binary, ["find", "--store", store.path, "--state", "lost", "--json"], environment: [:])
+    #expect(lost.stdoutLines.count == 1)
+    #expect(lost.stdout.contains("stored bytes damaged (size mismatch); then container"))
+    #expect(try run(binary, ["check", "--store", store.path, "--read-data"], environment: [:]).status == 0)
+  }
+}
