@@ -155,11 +155,8 @@ struct ReadDataArgument: ExpressibleByArgument {
       scope = .all
     } else if text.hasSuffix("%"), let percent = Double(text.dropLast()), (0...100).contains(percent) {
       scope = .percent(percent)
-    } else if let unit = text.last, let scale = ["s": 1.0, "m": 60, "h": 3600][unit],
-      let amount = Double(text.dropLast()),
-      amount > 0
-    {
-      scope = .seconds(amount * scale)
+    } else if let seconds = Duration.seconds(text), seconds > 0 {
+      scope = .seconds(seconds)
     } else {
       return nil
     }

@@ -46,14 +46,7 @@ extension ArtifactsCommand {
     var json = false
 
     func validate() throws {
-      if Self.seconds(grace) == nil { throw ValidationError("--grace takes a duration such as 30m, 24h or 7d") }
-    }
-
-    static func seconds(_ text: String) -> Double? {
-      guard let unit = text.last, let scale = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][unit],
-        let amount = Double(text.dropLast()), amount >= 0
-      else { return nil }
-      return amount * scale
+      if Duration.seconds(grace) == nil { throw ValidationError("--grace takes a duration such as 30m, 24h or 7d") }
     }
 
     func run() async throws {
@@ -67,7 +60,7 @@ extension ArtifactsCommand {
         let report: GCReport
         do {
           report = try GarbageCollect(store: store).run(
-            GCOptions(apply: apply, grace: Self.seconds(grace) ?? 86400, forget: forget))
+            GCOptions(apply: apply, grace: Duration.seconds(grace) ?? 86400, forget: forget))
         } catch let error as KitError {
           throw CommandFailure(error)
         }

@@ -109,9 +109,8 @@ struct TimeArgument: ExpressibleByArgument {
 
   init?(argument: String) {
     let text = argument.trimmingCharacters(in: .whitespaces)
-    let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400]
-    if let unit = text.last, let scale = units[unit], let amount = Int64(text.dropLast()), amount >= 0 {
-      unixSeconds = Int64(Date().timeIntervalSince1970) - amount * scale
+    if let seconds = Duration.seconds(text) {
+      unixSeconds = Int64(Date().timeIntervalSince1970) - Int64(seconds)
       return
     }
     let formats = ["yyyy-MM-dd'T'HH:mm:ssXXXXX", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"]
@@ -126,5 +125,17 @@ struct TimeArgument: ExpressibleByArgument {
       }
     }
     return nil
+  }
+}
+
+/// `90s`, `30m`, `12h`, `7d`, `2w`: how `--since`, `--until`, `--older-than`, `--grace` and
+/// `--budget` spell a length of time.
+enum Duration {
+  static func seconds(_ text: String) -> Double? {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400]
+    guard let unit = text.last, let scale = units[unit], let amount = Double(text.dropLast()), amount >= 0 else {
+      return nil
+    }
+    return amount * scale
   }
 }

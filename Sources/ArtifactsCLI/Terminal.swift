@@ -98,13 +98,15 @@ enum Format {
     return "\(total / 3600) h \(total % 3600 / 60) min"
   }
 
+  /// `2026-11-26 04:23` in UTC. Called once per table row: no formatter object per call.
   static func date(unixSeconds: Int64?) -> String {
     guard let unixSeconds else { return "-" }
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.dateFormat = "yyyy-MM-dd HH:mm"
-    return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(unixSeconds)))
+    var time = time_t(unixSeconds)
+    var parts = tm()
+    guard gmtime_r(&time, &parts) != nil else { return "-" }
+    return String(
+      format: "%04d-%02d-%02d %02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+      Int(parts.tm_hour), Int(parts.tm_min))
   }
 
   /// Left-aligned columns sized to their widest cell; the last column is not padded.

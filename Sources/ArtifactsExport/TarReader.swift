@@ -1,6 +1,7 @@
 // Reads tar archives (ustar, pax extended headers, GNU long names), gzip-compressed or not,
 // streaming: an entry's content is handed over in chunks and never held whole.
 import ArtifactsGzip
+import Foundation
 
 #if canImport(Glibc)
   import Glibc
@@ -112,7 +113,9 @@ public final class TarReader {
   // MARK: Header fields
 
   static func checksumMatches(_ block: [UInt8]) -> Bool {
-    guard let stored = Int64(string(block[148..<156]).trimmingCharacters(in: " "), radix: 8) else { return false }
+    guard let stored = Int64(string(block[148..<156]).trimmingCharacters(in: .whitespaces), radix: 8) else {
+      return false
+    }
     var sum: Int64 = 0
     for (index, byte) in block.enumerated() { sum += (148..<156).contains(index) ? 0x20 : Int64(byte) }
     return sum == stored
@@ -123,7 +126,7 @@ public final class TarReader {
       // GNU base-256 for values too large for octal.
       return field.dropFirst().reduce(Int64(first & 0x7F)) { $0 << 8 | Int64($1) }
     }
-    let text = string(field).trimmingCharacters(in: " ")
+    let text = string(field).trimmingCharacters(in: .whitespaces)
     if text.isEmpty { return 0 }
     guard let value = Int64(text, radix: 8) else {
       throw ExportError(.malformedArchive, "\(name): a tar header has a malformed number")
@@ -151,15 +154,6 @@ public final class TarReader {
       index += length
     }
     return records
-  }
-}
-
-extension String {
-  fileprivate func trimmingCharacters(in characters: String) -> String {
-    var text = Substring(self)
-    while let first = text.first, characters.contains(first) { text = text.dropFirst() }
-    while let last = text.last, characters.contains(last) { text = text.dropLast() }
-    return String(text)
   }
 }
 

@@ -41,6 +41,14 @@ public final class ArtifactStore: Sendable {
     return home + "/.local/share/artifacts"
   }
 
+  /// The shared store lock, for work that adds or reads stored files (sync, import, export,
+  /// repair): gc, which removes, waits for all of them to finish.
+  func sharedLock() throws(KitError) -> StoreLock {
+    do { return try blobs.lock(exclusive: false, wait: false) } catch {
+      throw KitError(.unusableStore, "\(error.description); try again when it has finished")
+    }
+  }
+
   public init(root: String) throws(KitError) {
     // SQLite would only say "unable to open database file"; say what is wrong.
     if access(root, W_OK) != 0 && errno == EROFS {

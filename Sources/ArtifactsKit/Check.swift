@@ -152,6 +152,8 @@ extension Check {
   public func repair(_ report: CheckReport, sink: any EventSink, api: APISettings, jobs: Int = 8) async throws(KitError)
     -> RepairSummary
   {
+    let lock = try store.sharedLock()
+    defer { lock.release() }
     var work: [WorkItem] = []
     var problems: [(items: [WorkItem], problem: String)] = []
     for (hex, problem) in Dictionary(

@@ -127,7 +127,7 @@ struct Download: Sendable {
       let waiting = scheduler.waiting()
       sink.emit(
         .risk(
-          containersAtRisk: waiting.filter { $0.deadline.timeIntervalSince(now) < $0.lifetime / 3 }.count,
+          containersAtRisk: waiting.filter { DownloadScheduler.isAtRisk($0, now: now) }.count,
           secondsToNearestDeadline: waiting.map { $0.deadline.timeIntervalSince(now) }.min()))
       // All containers near their deadline at once: one after another, the last could miss it.
       let due = waiting.filter { $0.deadline.timeIntervalSince(now) < max($0.lifetime / 3, 1) }
@@ -398,7 +398,13 @@ final class DownloadScheduler: @unchecked Sendable {
 
   /// Containers with waiting files and less than a third of their lifetime left.
   func containersAtRisk(now: Date) -> Int {
-    waiting().filter { $0.deadline.timeIntervalSince(now) < $0.lifetime / 3 }.count
+    waiting().filter { Self.isAtRisk($0, now: now) }.count
+  }
+
+  /// Less than a third of its lifetime left: what "at risk" means in reports, and (with at
+  /// least a second of margin) when keep-alive refreshes a container.
+  static func isAtRisk(_ container: (id: String, deadline: Date, lifetime: Double, files: Int), now: Date) -> Bool {
+    container.deadline.timeIntervalSince(now) < container.lifetime / 3
   }
 }
 

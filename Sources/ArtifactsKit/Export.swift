@@ -44,6 +44,8 @@ public struct Export: Sendable {
   /// Writes the archive; `progress` is told the content bytes written so far and the total.
   public func run(_ options: ExportOptions, progress: ((Int64, Int64) -> Void)? = nil) throws(KitError) -> ExportSummary
   {
+    let lock = try store.sharedLock()
+    defer { lock.release() }
     var query = options.query
     query.states = [.archived]  // only archived files have bytes
     let files: [FoundFile]

@@ -25,6 +25,8 @@ public struct Import: Sendable {
 
   /// Imports the archive at `path` (nil: standard input).
   public func run(archive path: String?) throws(KitError) -> ImportSummary {
+    let lock = try store.sharedLock()
+    defer { lock.release() }
     let name = path ?? "standard input"
     let descriptor = path.map { open($0, O_RDONLY | O_CLOEXEC) } ?? STDIN_FILENO
     guard descriptor >= 0 else {

@@ -127,10 +127,7 @@ public struct Sync: Sendable {
     if !missing.isEmpty {
       throw KitError(.missingInput, "no such file or directory: \(missing.joined(separator: ", "))")
     }
-    let lock: StoreLock
-    do { lock = try store.blobs.lock(exclusive: false, wait: false) } catch {
-      throw KitError(.unusableStore, "\(error.description); try again when it has finished")
-    }
+    let lock = try store.sharedLock()
     defer { lock.release() }
     store.blobs.removeAbandonedTemporaryFiles()
 
