@@ -33,7 +33,8 @@ struct Download: Sendable {
     if !options.citedOnly, engine.fatalError == nil {
       await listUncited(containers, engine: engine, scheduler: scheduler, tally: tally)
     }
-    tally.atRisk = scheduler.containersAtRisk(now: Date())
+    let atRisk = scheduler.containersAtRisk(now: Date())
+    tally.update { $0.atRisk = atRisk }
     if scheduler.queuedCount > 0 { sink.emit(.downloadPlanned(files: scheduler.queuedCount)) }
 
     let keeper =
@@ -95,7 +96,7 @@ struct Download: Sendable {
     var when = ""
     if let estimate, estimate < Date() { when = "expired \(Self.age(Date().timeIntervalSince(estimate))) ago, " }
     sink.emit(.containerGone(containerID: id, files: waiting.count, reason: when + reason))
-    tally.gone += 1
+    tally.update { $0.gone += 1 }
     let reasonForFiles = "container \(id) \(when.isEmpty ? "is gone, " : when)\(reason)"
     for item in waiting { tally.add(await record(item, state: .lost, reason: reasonForFiles)) }
   }
@@ -113,7 +114,7 @@ struct Download: Sendable {
       guard !new.isEmpty else { return }
       let items = await offThePool { (try? store.catalog.addUncitedFiles(containerID: id, files: new)) ?? [] }
       scheduler.add(items)
-      tally.uncited += items.count
+      tally.update { $0.uncited += items.count }
       sink.emit(.uncitedFound(containerID: id, files: items.count))
     }
   }
@@ -135,7 +136,7 @@ struct Download: Sendable {
         for container in due {
           group.addTask {
             guard await self.refresh(container.id, engine: engine, scheduler: scheduler, tally: tally) else { return }
-            tally.keepAlives += 1
+            tally.update { $0.keepAlives += 1 }
             self.sink.emit(
               .keptAlive(
                 containerID: container.id, secondsLeft: container.deadline.timeIntervalSince(now),
@@ -253,28 +254,20 @@ enum FileResult: Sendable {
 
 /// Counts kept while downloads run on many tasks.
 final class Tally: @unchecked Sendable {
+  struct Counts {
+    var uncited = 0
+    var gone = 0
+    var keepAlives = 0
+    var atRisk = 0
+  }
+
   private let lock = NSLock()
   private var results: [FileResult] = []
-  private var _uncited = 0
-  private var _gone = 0
-  private var _keepAlives = 0
-  private var _atRisk = 0
+  private var counts = Counts()
 
-  var uncited: Int {
-    get { lock.withLock { _uncited } }
-    set { lock.withLock { _uncited = newValue } }
-  }
-  var gone: Int {
-    get { lock.withLock { _gone } }
-    set { lock.withLock { _gone = newValue } }
-  }
-  var keepAlives: Int {
-    get { lock.withLock { _keepAlives } }
-    set { lock.withLock { _keepAlives = newValue } }
-  }
-  var atRisk: Int {
-    get { lock.withLock { _atRisk } }
-    set { lock.withLock { _atRisk = newValue } }
+  /// Changes the counts under the lock, in one step (many tasks count at once).
+  func update(_ change: (inout Counts) -> Void) {
+    lock.withLock { change(&counts) }
   }
 
   func add(_ result: FileResult) {
@@ -282,13 +275,11 @@ final class Tally: @unchecked Sendable {
   }
 
   func fill(_ summary: inout SyncSummary, notAttempted: Int) throws(KitError) {
-    let (results, uncited, gone, keepAlives, atRisk) = lock.withLock {
-      (self.results, _uncited, _gone, _keepAlives, _atRisk)
-    }
-    summary.uncitedFound += uncited
-    summary.containersGone += gone
-    summary.keepAlives += keepAlives
-    summary.containersAtRisk += atRisk
+    let (results, counts) = lock.withLock { (self.results, self.counts) }
+    summary.uncitedFound += counts.uncited
+    summary.containersGone += counts.gone
+    summary.keepAlives += counts.keepAlives
+    summary.containersAtRisk += counts.atRisk
     summary.pending += notAttempted
     for result in results {
       switch result {

@@ -52,15 +52,7 @@ struct CitationExtractor {
 
   /// Adds what another extractor found (a later part of the same log), merging repeats.
   mutating func absorb(_ other: LogFindings) {
-    for citation in other.citations {
-      let identity = citation.identity
-      if let existing = citationIndex[identity] {
-        findings.citations[existing].merge(citation)
-      } else {
-        citationIndex[identity] = findings.citations.count
-        findings.citations.append(citation)
-      }
-    }
+    for citation in other.citations { record(citation) }
     for sighting in other.sightings {
       addSighting(
         containerID: sighting.containerID, callID: sighting.callID, response: sighting.response, at: sighting.location)
@@ -215,6 +207,11 @@ struct CitationExtractor {
       citedText: text.flatMap { Self.slice($0, start: start, end: end) },
       response: response, itemID: itemID, outputIndex: outputIndex, contentIndex: contentIndex,
       annotationIndex: annotationIndex, location: location)
+    record(citation)
+  }
+
+  /// Keeps one copy of each annotation, filled in from every copy seen.
+  private mutating func record(_ citation: Citation) {
     let identity = citation.identity
     if let existing = citationIndex[identity] {
       findings.citations[existing].merge(citation)
