@@ -1,4 +1,5 @@
 import ArgumentParser
+import ArtifactsCatalog
 import ArtifactsKit
 
 /// The `artifacts` command. Subcommands live in one file each as extensions of this type.
@@ -54,9 +55,9 @@ struct GlobalOptions: ParsableArguments {
     if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
   }
 
-  func openStore() throws -> ArtifactStore {
+  func openStore(_ access: Catalog.Access = .readWrite) throws -> ArtifactStore {
     do {
-      return try ArtifactStore(root: storeRoot)
+      return try ArtifactStore(root: storeRoot, access: access)
     } catch {
       throw CommandFailure(error.message, exitCode: .unusable)
     }

@@ -25,7 +25,7 @@ extension ArtifactsCommand {
     func run() async throws {
       let terminal = Terminal(options: global)
       try await Self.reportingFailures(terminal) {
-        let store = try global.openStore()
+        let store = try global.openStore(.read)
         let file = try resolve(id, in: store, sameContentOnly: true)[0]
         guard let hex = file.sha256, let digest = Digest(hex: hex) else {
           throw CommandFailure(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ArtifactsCatalog
 import ArtifactsExport
 import ArtifactsKit
 import Foundation
@@ -62,7 +63,7 @@ extension ArtifactsCommand {
             "refusing to write an archive to the terminal; redirect standard output or name a file", exitCode: .unusable
           )
         }
-        let store = try global.openStore()
+        let store = try global.openStore(.read)
         let options = ExportOptions(
           query: selection.query, layout: layout.layout, gzipLevel: chosen == .tgz ? level : nil,
           destination: output == "-" ? nil : output)

@@ -43,7 +43,7 @@ extension ArtifactsCommand {
     func run() async throws {
       let terminal = Terminal(options: global)
       try await Self.reportingFailures(terminal) {
-        let store = try global.openStore()
+        let store = try global.openStore(.read)
         let files: [FoundFile]
         do { files = try store.catalog.find(selection.query) } catch let error as CatalogError {
           throw CommandFailure(error.description, exitCode: .unusable)

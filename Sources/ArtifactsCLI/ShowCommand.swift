@@ -30,7 +30,7 @@ extension ArtifactsCommand {
     func run() async throws {
       let terminal = Terminal(options: global)
       try await Self.reportingFailures(terminal) {
-        let store = try global.openStore()
+        let store = try global.openStore(.read)
         let files = try resolve(id, in: store, sameContentOnly: false)
         for (index, file) in files.enumerated() {
           if json {

@@ -10,22 +10,23 @@ public final class Catalog: Sendable {
   public let path: String
   let writer: any DatabaseWriter
 
+  /// What the opener will do with the catalog.
+  public enum Access: Sendable {
+    /// Creates and migrates the catalog as needed.
+    case readWrite
+    /// Commands that only read (find, show, cat, export): a catalog that exists and is
+    /// current is opened as it is, with one connection and without writing anything.
+    case read
+  }
+
   /// Opens (creating and migrating as needed) the catalog at `path`, in WAL mode, private to
   /// its owner (0600).
-  public init(path: String) throws(CatalogError) {
+  public init(path: String, access: Access = .readWrite) throws(CatalogError) {
     self.path = path
-    var configuration = Configuration()
-    configuration.busyMode = .timeout(30)
-    configuration.foreignKeysEnabled = true
-    configuration.label = "artifacts.catalog"
-    configuration.prepareDatabase { db in
-      // In WAL mode NORMAL still never corrupts the database; a power cut may lose the last
-      // commits, which only leaves blobs (fsynced before their commit) to be adopted or
-      // collected later, as DESIGN.md allows. FULL would fsync on every commit.
-      try db.execute(sql: "PRAGMA synchronous = NORMAL")
-      // Read pages straight from the page cache instead of copying each with pread; big
-      // result sets (find over a million files) touch many pages.
-      try db.execute(sql: "PRAGMA mmap_size = 1073741824")
+    let configuration = Self.configuration
+    if access == .read, let queue = Self.openCurrent(path: path, configuration: configuration) {
+      writer = queue
+      return
     }
     // Opening a new catalog (switching it to WAL) and migrating are done one process at a time:
     // syncs started together on a new store would otherwise trip over each other.
@@ -43,6 +44,42 @@ public final class Catalog: Sendable {
       try Self.migrate(pool, path: path)
     } catch {
       throw CatalogError.wrap(error, .cannotOpen, path: path)
+    }
+  }
+
+  private static var configuration: Configuration {
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(30)
+    configuration.foreignKeysEnabled = true
+    configuration.label = "artifacts.catalog"
+    configuration.prepareDatabase { db in
+      // In WAL mode NORMAL still never corrupts the database; a power cut may lose the last
+      // commits, which only leaves blobs (fsynced before their commit) to be adopted or
+      // collected later, as DESIGN.md allows. FULL would fsync on every commit.
+      try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      // Read pages straight from the page cache instead of copying each with pread; big
+      // result sets (find over a million files) touch many pages.
+      try db.execute(sql: "PRAGMA mmap_size = 1073741824")
+    }
+    return configuration
+  }
+
+  /// The catalog at `path` on one connection, if it exists, is in WAL mode and needs no
+  /// migration; nil sends the caller down the full path (lock, create, migrate), which also
+  /// reports a catalog from a newer version. Opening a pool instead would write: GRDB makes
+  /// sure a WAL file exists by committing a transaction, which costs two fsyncs per `find`.
+  private static func openCurrent(path: String, configuration: Configuration) -> DatabaseQueue? {
+    guard access(path, R_OK | W_OK) == 0 else { return nil }
+    do {
+      let queue = try DatabaseQueue(path: path, configuration: configuration)
+      let migrator = Self.migrator
+      let current = try queue.read { db in
+        try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal"
+          && !migrator.hasBeenSuperseded(db) && migrator.hasCompletedMigrations(db)
+      }
+      return current ? queue : nil
+    } catch {
+      return nil
     }
   }
 

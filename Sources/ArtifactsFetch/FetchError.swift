@@ -25,7 +25,7 @@ public struct FetchError: Error, Sendable, CustomStringConvertible {
 /// The one place a libcurl result code becomes text, naming the call that failed.
 enum CurlResult {
   static func describe(_ code: CURLcode) -> String {
-    String(cString: curl_easy_strerror(code))
+    String(cString: ccurl_easy_strerror(code))
   }
 
   /// Results worth another attempt: the network or the server had a bad moment.

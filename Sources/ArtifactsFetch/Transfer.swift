@@ -110,7 +110,7 @@ final class Transfer {
       size = 0
       prefix = []
     }
-    guard let easy = curl_easy_init() else { throw FetchError(.transport, "libcurl could not create a transfer") }
+    guard let easy = ccurl_easy_init() else { throw FetchError(.transport, "libcurl could not create a transfer") }
     self.easy = easy
     let me = Unmanaged.passUnretained(self).toOpaque()
     var headerLines = [
@@ -119,7 +119,7 @@ final class Transfer {
     ]
     if let organization = configuration.organization { headerLines.append("OpenAI-Organization: \(organization)") }
     if let project = configuration.project { headerLines.append("OpenAI-Project: \(project)") }
-    for line in headerLines { headerList = curl_slist_append(headerList, line) }
+    for line in headerLines { headerList = ccurl_slist_append(headerList, line) }
 
     _ = ccurl_easy_setopt_string(easy, CURLOPT_URL, url)
     _ = ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList)
@@ -348,11 +348,11 @@ final class Transfer {
       descriptor = -1
     }
     if let easy {
-      curl_easy_cleanup(easy)
+      ccurl_easy_cleanup(easy)
       self.easy = nil
     }
     if let headerList {
-      curl_slist_free_all(headerList)
+      ccurl_slist_free_all(headerList)
       self.headerList = nil
     }
   }

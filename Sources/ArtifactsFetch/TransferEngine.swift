@@ -61,14 +61,16 @@ public final class TransferEngine: @unchecked Sendable {
   private var thread: Thread?
   private let finished = DispatchSemaphore(value: 0)
 
-  private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-
   public init(
     configuration: APIConfiguration, maximumConcurrent: Int = 8, policy: RetryPolicy = RetryPolicy(),
     onRetry: RetryObserver? = nil
   ) throws(FetchError) {
-    guard Self.globalInit == CURLE_OK else { throw FetchError(.transport, "libcurl failed to initialise") }
-    guard let multi = curl_multi_init() else { throw FetchError(.transport, "libcurl could not create a multi handle") }
+    // Every libcurl call in the process goes through an engine, so this is the one place
+    // libcurl is loaded (see ccurl.h).
+    guard ccurl_load() else { throw FetchError(.transport, String(cString: ccurl_load_error())) }
+    guard let multi = ccurl_multi_init() else {
+      throw FetchError(.transport, "libcurl could not create a multi handle")
+    }
     self.multi = multi
     self.configuration = configuration
     self.policy = policy
@@ -83,7 +85,7 @@ public final class TransferEngine: @unchecked Sendable {
   }
 
   deinit {
-    curl_multi_cleanup(multi)
+    ccurl_multi_cleanup(multi)
   }
 
   /// The reason the run was stopped, if it was (credentials rejected).
@@ -134,7 +136,7 @@ public final class TransferEngine: @unchecked Sendable {
       if rejected {
         continuation.resume(returning: .cancelled)
       } else {
-        curl_multi_wakeup(multi)
+        ccurl_multi_wakeup(multi)
       }
     }
   }
@@ -142,7 +144,7 @@ public final class TransferEngine: @unchecked Sendable {
   /// Lets running transfers finish, then stops the thread. Call once, after the last download.
   public func shutdown() {
     lock.withLock { stopping = true }
-    curl_multi_wakeup(multi)
+    ccurl_multi_wakeup(multi)
     finished.wait()
   }
 
@@ -173,17 +175,17 @@ public final class TransferEngine: @unchecked Sendable {
       for transfer in starting { start(transfer) }
 
       var running: Int32 = 0
-      curl_multi_perform(multi, &running)
+      ccurl_multi_perform(multi, &running)
       var remaining: Int32 = 0
-      while let message = curl_multi_info_read(multi, &remaining) {
+      while let message = ccurl_multi_info_read(multi, &remaining) {
         guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
         let result = ccurl_msg_result(message)
         if let transfer = active.removeValue(forKey: easy) {
-          curl_multi_remove_handle(multi, easy)
+          ccurl_multi_remove_handle(multi, easy)
           finish(transfer, result: result)
         }
       }
-      curl_multi_poll(multi, nil, 0, pollTimeout(now: DispatchTime.now().uptimeNanoseconds), nil)
+      ccurl_multi_poll(multi, nil, 0, pollTimeout(now: DispatchTime.now().uptimeNanoseconds), nil)
     }
     finished.signal()
   }
@@ -200,7 +202,7 @@ public final class TransferEngine: @unchecked Sendable {
 
   private func cancelActive() {
     for (key, transfer) in active {
-      curl_multi_remove_handle(multi, key)
+      ccurl_multi_remove_handle(multi, key)
       transfer.discard()
       transfer.complete(.cancelled)
     }
@@ -218,7 +220,7 @@ public final class TransferEngine: @unchecked Sendable {
     }
     guard let easy = transfer.easy else { return }
     active[easy] = transfer
-    curl_multi_add_handle(multi, easy)
+    ccurl_multi_add_handle(multi, easy)
   }
 
   private func finish(_ transfer: Transfer, result: CURLcode) {

@@ -49,7 +49,9 @@ public final class ArtifactStore: Sendable {
     }
   }
 
-  public init(root: String) throws(KitError) {
+  /// Opens the store at `root`, creating it when needed. With `access: .read` (commands that
+  /// only read) a current catalog is opened without writing anything.
+  public init(root: String, access catalogAccess: Catalog.Access = .readWrite) throws(KitError) {
     // SQLite would only say "unable to open database file"; say what is wrong.
     if access(root, W_OK) != 0 && errno == EROFS {
       throw KitError(.unusableStore, "cannot use the store at \(root): it is on a read-only file system")
@@ -60,7 +62,7 @@ public final class ArtifactStore: Sendable {
       throw KitError(.unusableStore, "cannot use the store at \(root): \(error.detail)")
     }
     do {
-      catalog = try Catalog(path: blobs.catalogPath)
+      catalog = try Catalog(path: blobs.catalogPath, access: catalogAccess)
     } catch {
       throw KitError(.unusableStore, error.description)
     }
