@@ -53,6 +53,7 @@ let package = Package(
       resources: [
         .embedInCode("v001_initial.sql"), .embedInCode("v002_incremental_scan.sql"),
         .embedInCode("v003_verification.sql"),
+        .embedInCode("v004_name_trigrams.sql"),
       ]),
     /** The SQLite catalog via GRDB: migrations, records, work state and queries. */
     .target(

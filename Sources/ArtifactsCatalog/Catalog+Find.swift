@@ -132,7 +132,7 @@ extension Catalog {
       }
     }
     return try read { db in
-      var (sql, arguments) = Self.selection(query)
+      var (sql, arguments) = try Self.selection(query, db)
       // A regex is checked here, after SQL narrowed by everything else; then the limit applies.
       let limitInSQL = matcher?.needsRowCheck != true
       if limitInSQL, let limit = query.limit { sql += " LIMIT \(max(0, limit))" }
@@ -190,7 +190,7 @@ extension Catalog {
               WHERE c.container_file_id = f.id), CAST(strftime('%s', f.archived_at) AS INTEGER), 0)
     """
 
-  static func selection(_ query: FindQuery) -> (String, StatementArguments) {
+  static func selection(_ query: FindQuery, _ db: Database) throws -> (String, StatementArguments) {
     var conditions: [String] = []
     var arguments = StatementArguments()
     func add(_ condition: String, _ values: [(any DatabaseValueConvertible)?] = []) {
@@ -203,15 +203,18 @@ extension Catalog {
       let sensitive = query.caseSensitive
       switch pattern {
       case .substring(let text) where !text.isEmpty:
-        if let literal = Self.trigramQuery(text) {
-          add("f.id IN (SELECT rowid FROM container_file_name WHERE container_file_name MATCH ?)", [literal])
+        if let search = try IndexSearch(text, db) {
+          add("f.id IN (SELECT rowid FROM container_file_name WHERE container_file_name MATCH ?)", [search.match])
+          // The index found names holding some of the pattern's trigrams: check the name.
+          if search.isPartial && !sensitive { add("\(NameFolding.containsFunction.name)(f.filename, ?)", [text]) }
         } else {
           add("f.filename LIKE ? ESCAPE '\\'", ["%" + escapeLike(text) + "%"])
         }
         if sensitive { add("instr(f.filename, ?) > 0", [text]) }
       case .glob(let text):
-        if let literal = Self.longestLiteral(inGlob: text).flatMap(Self.trigramQuery) {
-          add("f.id IN (SELECT rowid FROM container_file_name WHERE container_file_name MATCH ?)", [literal])
+        // Every match contains the glob's longest literal; GLOB below checks the whole name.
+        if let literal = Self.longestLiteral(inGlob: text), let search = try IndexSearch(literal, db) {
+          add("f.id IN (SELECT rowid FROM container_file_name WHERE container_file_name MATCH ?)", [search.match])
         }
         add(sensitive ? "f.filename GLOB ?" : "lower(f.filename) GLOB ?", [sensitive ? text : text.lowercased()])
       case .exact(let text):
@@ -250,12 +253,6 @@ extension Catalog {
       }
     let sql = baseSelect + " WHERE " + conditions.map { "(\($0))" }.joined(separator: " AND ") + " ORDER BY " + order
     return (sql, arguments)
-  }
-
-  /// An FTS5 string for the trigram index, or nil when the text is too short for trigrams.
-  static func trigramQuery(_ text: String) -> String? {
-    guard text.unicodeScalars.count >= 3 else { return nil }
-    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 
   /// The longest run of ordinary characters in a glob: every match contains it.

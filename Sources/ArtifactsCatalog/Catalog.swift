@@ -60,6 +60,7 @@ public final class Catalog: Sendable {
       // Read pages straight from the page cache instead of copying each with pread; big
       // result sets (find over a million files) touch many pages.
       try db.execute(sql: "PRAGMA mmap_size = 1073741824")
+      db.add(function: NameFolding.containsFunction)
     }
     return configuration
   }
@@ -87,7 +88,7 @@ public final class Catalog: Sendable {
   public init(inMemory: ()) throws(CatalogError) {
     path = ":memory:"
     do {
-      let queue = try DatabaseQueue()
+      let queue = try DatabaseQueue(configuration: Self.configuration)
       writer = queue
       try Self.migrate(queue, path: path)
     } catch {

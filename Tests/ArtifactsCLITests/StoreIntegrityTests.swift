@@ -127,15 +127,28 @@ struct StoreIntegrityTests {
         CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
         INSERT INTO grdb_migrations VALUES ('v001_initial');
         INSERT INTO container (id, first_seen_at) VALUES ('cntr_old', '2026-01-01T00:00:00.000Z');
+        INSERT INTO container_file (container_id, file_id, filename, first_seen_at)
+          VALUES ('cntr_old', 'cfile_old', 'Old_Forecast.csv', '2026-01-01T00:00:00.000Z');
         """)
     #expect(made.status == 0, "\(made.stderr)")
-    let upgraded = try run(binary, ["find", "--store", directory.file("old"), "--state", "pending"], environment: [:])
-    #expect(upgraded.status == 1, "opens (nothing pending): \(upgraded.stderr)")
+    let upgraded = try run(
+      binary, ["find", "--store", directory.file("old"), "--state", "pending", "forecast"], environment: [:])
+    #expect(upgraded.status == 0, "opens, and finds the old file: \(upgraded.stderr)")
+    #expect(upgraded.stdoutLines == ["cntr_old/cfile_old"])
+    // v004 counted the trigrams of the names already there.
+    let counted = try run(
+      URL(fileURLWithPath: "/usr/bin/sqlite3"),
+      [
+        directory.file("old/catalog.sqlite"), "SELECT trigram, files FROM name_trigram WHERE trigram IN ('old', 'for')",
+      ],
+      environment: [:])
+    #expect(counted.stdoutLines.sorted() == ["for|1", "old|1"])
     let migrations = try run(
       URL(fileURLWithPath: "/usr/bin/sqlite3"),
       [directory.file("old/catalog.sqlite"), "SELECT identifier FROM grdb_migrations ORDER BY 1"],
       environment: [:])
-    #expect(migrations.stdoutLines == ["v001_initial", "v002_incremental_scan", "v003_verification"])
+    #expect(
+      migrations.stdoutLines == ["v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams"])
 
     // A catalog from a future version: refused, untouched, with a clear message.
     _ = try run(

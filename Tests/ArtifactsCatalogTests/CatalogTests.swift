@@ -82,7 +82,10 @@ struct CatalogTests {
     let directory = TemporaryDirectory()
     let path = directory.file("catalog.sqlite")
     let catalog = try Catalog(path: path)
-    #expect(try catalog.appliedMigrations() == ["v001_initial", "v002_incremental_scan", "v003_verification"])
+    #expect(
+      try catalog.appliedMigrations() == [
+        "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams",
+      ])
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
   }
