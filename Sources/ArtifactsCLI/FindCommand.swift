@@ -45,7 +45,9 @@ extension ArtifactsCommand {
       try await Self.reportingFailures(terminal) {
         let store = try global.openStore(.read)
         let files: [FoundFile]
-        do { files = try store.catalog.find(selection.query) } catch let error as CatalogError {
+        var query = selection.query
+        if !json && (print0 || !terminal.stdoutIsTerminal) { query.detail = .paths }
+        do { files = try store.catalog.find(query) } catch let error as CatalogError {
           throw CommandFailure(error.description, exitCode: .unusable)
         }
         guard !files.isEmpty else { throw ExitCode.noMatch }

@@ -175,6 +175,20 @@ struct FindSelectionTests {
     #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("s", regex: true), limit: 2)).count == 2)
   }
 
+  @Test func pathsDetailLeavesOutBlobsAndCitations() throws {
+    let catalog = try catalog()
+    var query = FindQuery(sort: .newest)
+    let full = try catalog.find(query)
+    query.detail = .paths
+    let paths = try catalog.find(query)
+    #expect(paths.map(\.filename) == full.map(\.filename))
+    #expect(paths.map(\.sha256) == full.map(\.sha256))
+    #expect(paths.allSatisfy { $0.citations.isEmpty && $0.size == nil })
+    #expect(full.allSatisfy { !$0.citations.isEmpty && $0.size != nil })
+    query.sort = .size  // sorting by size still reads the sizes
+    #expect(try catalog.find(query).map(\.filename) == (try names(catalog, FindQuery(sort: .size))))
+  }
+
   @Test func lookupByIdDigestPrefixOrName() throws {
     let catalog = try catalog()
     #expect(try catalog.lookup(FakeID.file(4)).map(\.filename) == ["chart_v2.png"])
