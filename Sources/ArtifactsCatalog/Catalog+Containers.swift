@@ -9,7 +9,7 @@ extension Catalog {
     throws(CatalogError)
   {
     try write { db in
-      try db.execute(
+      try db.executeCached(
         sql: """
           INSERT INTO container (id, first_seen_at, deadline_estimate, last_probe_at, status) VALUES (?, ?, ?, ?, ?)
           ON CONFLICT(id) DO UPDATE SET status = excluded.status, last_probe_at = excluded.last_probe_at,
@@ -28,11 +28,11 @@ extension Catalog {
   ) throws(CatalogError) -> [WorkItem] {
     try write { db in
       var added: [WorkItem] = []
-      let deadline = try String.fetchOne(
-        db, sql: "SELECT deadline_estimate FROM container WHERE id = ?", arguments: [containerID])
+      let deadline = try db.fetchOneCached(
+        String.self, sql: "SELECT deadline_estimate FROM container WHERE id = ?", arguments: [containerID])
       for file in files {
         let before = db.totalChangesCount
-        try db.execute(
+        try db.executeCached(
           sql: """
             INSERT INTO container_file (container_id, file_id, filename, container_path, source, first_seen_at)
             VALUES (?, ?, ?, ?, 'uncited', ?) ON CONFLICT(container_id, file_id) DO NOTHING

@@ -66,7 +66,8 @@ extension Catalog {
       var outcome = RecordOutcome()
       let seenAt = CatalogTime.string(now)
       try Self.saveLogFile(contribution, seenAt: seenAt, db)
-      let logID = try Int64.fetchOne(db, sql: "SELECT id FROM log_file WHERE path = ?", arguments: [contribution.path])
+      let logID = try db.fetchOneCached(
+        Int64.self, sql: "SELECT id FROM log_file WHERE path = ?", arguments: [contribution.path])
 
       for response in contribution.responses {
         try upsert(response: response.info, line: response.location.line, logID: logID, db)
@@ -77,20 +78,20 @@ extension Catalog {
         }
         try upsertContainer(citation.file.containerID, respondedAt: citation.response?.createdAt, seenAt: seenAt, db)
         let fileChanges = db.totalChangesCount
-        try db.execute(
+        try db.executeCached(
           sql: """
             INSERT INTO container_file (container_id, file_id, filename, source, first_seen_at)
             VALUES (?, ?, ?, 'cited', ?) ON CONFLICT(container_id, file_id) DO NOTHING
             """, arguments: [citation.file.containerID, citation.file.fileID, citation.filename, seenAt])
         if db.totalChangesCount > fileChanges { outcome.newFiles += 1 }
-        let fileRowID = try Int64.fetchOne(
-          db, sql: "SELECT id FROM container_file WHERE container_id = ? AND file_id = ?",
+        let fileRowID = try db.fetchOneCached(
+          Int64.self, sql: "SELECT id FROM container_file WHERE container_id = ? AND file_id = ?",
           arguments: [citation.file.containerID, citation.file.fileID])
         let known =
-          try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM citation WHERE citation_key = ?", arguments: [citation.identity]) ?? false
+          try db.fetchOneCached(
+            Bool.self, sql: "SELECT 1 FROM citation WHERE citation_key = ?", arguments: [citation.identity]) ?? false
         if !known { outcome.newCitations += 1 }
-        try db.execute(
+        try db.executeCached(
           sql: """
             INSERT INTO citation (citation_key, container_file_id, response_id, item_id, output_index, content_index,
               annotation_index, filename, start_index, end_index, cited_text, log_file_id, line)
@@ -113,7 +114,7 @@ extension Catalog {
         try upsertContainer(sighting.containerID, respondedAt: sighting.response?.createdAt, seenAt: seenAt, db)
         let key =
           "\(sighting.response?.id ?? sighting.location.description)|\(sighting.callID ?? "-")|\(sighting.containerID)"
-        try db.execute(
+        try db.executeCached(
           sql: """
             INSERT INTO container_sighting (sighting_key, container_id, call_id, response_id, log_file_id, line)
             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sighting_key) DO NOTHING
@@ -127,7 +128,7 @@ extension Catalog {
   private static func saveLogFile(_ contribution: LogContribution, seenAt: String, _ db: Database) throws {
     let checkpoint = contribution.checkpoint
     let stream = try checkpoint?.streamResponse.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-    try db.execute(
+    try db.executeCached(
       sql: """
         INSERT INTO log_file (path, format, last_scanned_at, device, inode, size, mtime_ns, head_fingerprint,
           bytes_consumed, lines_consumed, stream_response, compressed)
@@ -151,7 +152,7 @@ extension Catalog {
   public func logIdentities() throws(CatalogError) -> [String: LogFileIdentity] {
     try read { db in
       var identities: [String: LogFileIdentity] = [:]
-      identities.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM log_file") ?? 0)
+      identities.reserveCapacity(try db.fetchOneCached(Int.self, sql: "SELECT count(*) FROM log_file") ?? 0)
       let rows = try Row.fetchCursor(
         db, sql: "SELECT path, device, inode, size, mtime_ns FROM log_file WHERE device IS NOT NULL")
       while let row = try rows.next() {
@@ -190,23 +191,23 @@ extension Catalog {
     let image = stored.image
     if let response = image.response { try upsert(response: response, line: image.location.line, logID: logID, db) }
     try upsertContainer(image.containerID, respondedAt: image.response?.createdAt, seenAt: seenAt, db)
-    try db.execute(
+    try db.executeCached(
       sql: """
         INSERT INTO blob (digest, size, media_type, first_stored_at) VALUES (?, ?, ?, ?)
         ON CONFLICT(digest) DO NOTHING
         """, arguments: [stored.digest.hex, stored.size, stored.mediaType, seenAt])
     let before = db.totalChangesCount
-    try db.execute(
+    try db.executeCached(
       sql: """
         INSERT INTO container_file (container_id, file_id, filename, source, state, digest, first_seen_at, archived_at)
         VALUES (?, ?, ?, 'log', 'archived', ?, ?, ?) ON CONFLICT(container_id, file_id) DO NOTHING
         """, arguments: [image.containerID, image.fileID, image.filename, stored.digest.hex, seenAt, seenAt])
     let isNew = db.totalChangesCount > before
-    let fileRowID = try Int64.fetchOne(
-      db, sql: "SELECT id FROM container_file WHERE container_id = ? AND file_id = ?",
+    let fileRowID = try db.fetchOneCached(
+      Int64.self, sql: "SELECT id FROM container_file WHERE container_id = ? AND file_id = ?",
       arguments: [image.containerID, image.fileID])
     let owner = image.response?.id ?? image.location.description
-    try db.execute(
+    try db.executeCached(
       sql: """
         INSERT INTO citation (citation_key, container_file_id, response_id, item_id, output_index, filename,
           start_index, end_index, log_file_id, line)
@@ -220,7 +221,7 @@ extension Catalog {
   }
 
   private func upsert(response: ResponseInfo, line: Int, logID: Int64?, _ db: Database) throws {
-    try db.execute(
+    try db.executeCached(
       sql: """
         INSERT INTO response (id, created_at, model, status, previous_response_id, log_file_id, line)
         VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -238,7 +239,7 @@ extension Catalog {
   private func upsertContainer(_ id: String, respondedAt: Int64?, seenAt: String, _ db: Database) throws {
     // The latest use any citing response shows, plus 20 minutes: the container lives at least that long.
     let deadline = respondedAt.map { CatalogTime.string(unixSeconds: $0 + Self.defaultContainerLifetime) }
-    try db.execute(
+    try db.executeCached(
       sql: """
         INSERT INTO container (id, first_seen_at, deadline_estimate) VALUES (?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET deadline_estimate =

@@ -54,12 +54,12 @@ extension Catalog {
   ) throws(CatalogError) {
     try write { db in
       let time = CatalogTime.string(now)
-      try db.execute(
+      try db.executeCached(
         sql: """
           INSERT INTO blob (digest, size, media_type, first_stored_at) VALUES (?, ?, ?, ?)
           ON CONFLICT(digest) DO NOTHING
           """, arguments: [digest.hex, size, mediaType, time])
-      try db.execute(
+      try db.executeCached(
         sql: """
           UPDATE container_file SET state = 'archived', digest = ?, archived_at = ?, attempts = attempts + ?,
             last_error = NULL, lease_owner = NULL
@@ -73,7 +73,7 @@ extension Catalog {
   public func markUnarchived(_ item: WorkItem, state: FileState, reason: String, attempts: Int) throws(CatalogError) {
     precondition(state == .lost || state == .failed, "only lost or failed describe an unarchived file")
     try write { db in
-      try db.execute(
+      try db.executeCached(
         sql:
           "UPDATE container_file SET state = ?, last_error = ?, attempts = attempts + ?, lease_owner = NULL WHERE id = ?",
         arguments: [state.rawValue, reason, attempts, item.rowID])
@@ -87,11 +87,13 @@ extension Catalog {
     try write { db in
       guard
         let row = try Row.fetchOne(
-          db, sql: "SELECT state, lease_owner FROM container_file WHERE id = ?", arguments: [item.rowID]),
+          db.cachedStatement(sql: "SELECT state, lease_owner FROM container_file WHERE id = ?"), arguments: [item.rowID]
+        ),
         ["pending", "failed"].contains(row[0] as String)
       else { return false }
       if let holder = row[1] as String?, holder != owner, isAlive(holder) { return false }
-      try db.execute(sql: "UPDATE container_file SET lease_owner = ? WHERE id = ?", arguments: [owner, item.rowID])
+      try db.executeCached(
+        sql: "UPDATE container_file SET lease_owner = ? WHERE id = ?", arguments: [owner, item.rowID])
       return true
     }
   }

@@ -143,3 +143,19 @@ enum CatalogTime {
     string(Date(timeIntervalSince1970: TimeInterval(unixSeconds)))
   }
 }
+
+extension Database {
+  /// `execute(sql:arguments:)` with the statement compiled once per connection: recording a
+  /// log runs the same few statements for each of thousands of citations, and compiling them
+  /// each time cost more than running them. One statement only (no `;` lists).
+  func executeCached(sql: String, arguments: StatementArguments = StatementArguments()) throws {
+    try cachedStatement(sql: sql).execute(arguments: arguments)
+  }
+
+  /// `fetchOne(_:sql:arguments:)` with the statement compiled once per connection.
+  func fetchOneCached<Value: DatabaseValueConvertible & StatementColumnConvertible>(
+    _ type: Value.Type, sql: String, arguments: StatementArguments = StatementArguments()
+  ) throws -> Value? {
+    try Value.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+  }
+}

@@ -157,12 +157,18 @@ struct Download: Sendable {
     defer { scheduler.finished(item) }
     // Another sync running on this store may have taken (or finished) this file.
     let store = self.store
-    let claimed = await offThePool {
-      (try? store.catalog.claim(item, owner: store.blobs.runID) { store.blobs.isRunAlive($0) }) ?? false
+    let claimed = await offThePool { () -> Result<String, StoreError>? in
+      guard (try? store.catalog.claim(item, owner: store.blobs.runID) { store.blobs.isRunAlive($0) }) == true else {
+        return nil
+      }
+      return Result { () throws(StoreError) -> String in try store.blobs.makeTemporaryFile() }
     }
-    guard claimed else { return .handledElsewhere }
     let temporaryPath: String
-    do { temporaryPath = try store.blobs.makeTemporaryPath() } catch { return .storeFailed(error.description) }
+    switch claimed {
+    case nil: return .handledElsewhere
+    case .failure(let error): return .storeFailed(error.description)
+    case .success(let path): temporaryPath = path
+    }
     let outcome = await engine.download(item.file, to: temporaryPath)
     let sink = self.sink
     switch outcome {

@@ -76,6 +76,18 @@ public struct BlobStore: Sendable {
     "\(try area.get().path)/\(UUID().uuidString.lowercased()).part"
   }
 
+  /// A fresh, empty file in this process's temporary area, for a download to fill. Made here,
+  /// by the caller, rather than by the transfer thread: creating a file can wait on the file
+  /// system (inode allocation, the directory's lock while other files are linked out of it),
+  /// and the one thread that moves every transfer's bytes must not wait with it.
+  public func makeTemporaryFile() throws(StoreError) -> String {
+    let path = try makeTemporaryPath()
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "create", path: path) }
+    close(descriptor)
+    return path
+  }
+
   /// Removes what runs that are no longer alive left in `tmp/`: each run works in its own
   /// folder and holds a lock on it while it lives, so a folder whose lock can be taken was
   /// abandoned (killed, crashed), and one that is locked belongs to a run still going.
