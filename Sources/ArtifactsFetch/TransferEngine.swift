@@ -54,7 +54,12 @@ public final class TransferEngine: @unchecked Sendable {
 
   private let configuration: APIConfiguration
   private let policy: RetryPolicy
+  /// Downloads at once (`--jobs`).
   private let maximumConcurrent: Int
+  /// Container calls (status, listing, keep-alive) at once, beside the downloads: they are
+  /// small, and a keep-alive must never wait for a download slot to come free.
+  private let maximumCalls: Int
+  private var activeDownloads = 0
   private let onRetry: RetryObserver?
   private let multi: UnsafeMutableRawPointer
   private var active: [UnsafeMutableRawPointer: Transfer] = [:]
@@ -75,9 +80,10 @@ public final class TransferEngine: @unchecked Sendable {
     self.configuration = configuration
     self.policy = policy
     self.maximumConcurrent = max(1, maximumConcurrent)
+    self.maximumCalls = max(2, self.maximumConcurrent / 2)
     self.onRetry = onRetry
     _ = ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
-    _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, self.maximumConcurrent)
+    _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, self.maximumConcurrent + self.maximumCalls)
     let thread = Thread { [unowned self] in self.run() }
     thread.name = "artifacts.curl"
     self.thread = thread
@@ -163,9 +169,7 @@ public final class TransferEngine: @unchecked Sendable {
         let due = delayed.filter { $0.notBefore <= now }
         delayed.removeAll { $0.notBefore <= now }
         queued.insert(contentsOf: due, at: 0)
-        let room = max(0, maximumConcurrent - active.count)
-        let starting = Array(queued.prefix(room))
-        queued.removeFirst(starting.count)
+        let starting = takeStartable()
         let done = stopping && queued.isEmpty && delayed.isEmpty && active.isEmpty && starting.isEmpty
         return (starting, [], done)
       }
@@ -181,6 +185,7 @@ public final class TransferEngine: @unchecked Sendable {
         guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
         let result = ccurl_msg_result(message)
         if let transfer = active.removeValue(forKey: easy) {
+          if transfer.target.isFile { activeDownloads -= 1 }
           ccurl_multi_remove_handle(multi, easy)
           finish(transfer, result: result)
         }
@@ -191,13 +196,37 @@ public final class TransferEngine: @unchecked Sendable {
   }
 
   private func pollTimeout(now: UInt64) -> Int32 {
-    let (waiting, nextDue) = lock.withLock { (!queued.isEmpty, delayed.map(\.notBefore).min()) }
+    let (startable, nextDue) = lock.withLock { (queued.contains(where: canStart), delayed.map(\.notBefore).min()) }
     // A transfer that just finished freed a slot that queued work can take now: no wakeup
     // will come for work that was queued before, so do not sleep.
-    if waiting && active.count < maximumConcurrent { return 0 }
+    if startable { return 0 }
     guard let nextDue else { return 1000 }
     let milliseconds = nextDue > now ? (nextDue - now) / 1_000_000 + 1 : 0
     return Int32(min(1000, milliseconds))
+  }
+
+  /// Whether a slot of the transfer's kind is free (engine thread; `active` is its own).
+  private func canStart(_ transfer: Transfer) -> Bool {
+    transfer.target.isFile
+      ? activeDownloads < maximumConcurrent : active.count - activeDownloads < maximumCalls
+  }
+
+  /// Takes from the queue, in order, what free slots allow. Called with `lock` held.
+  private func takeStartable() -> [Transfer] {
+    var downloads = maximumConcurrent - activeDownloads
+    var calls = maximumCalls - (active.count - activeDownloads)
+    var starting: [Transfer] = []
+    var waiting: [Transfer] = []
+    for transfer in queued {
+      if transfer.target.isFile ? downloads > 0 : calls > 0 {
+        if transfer.target.isFile { downloads -= 1 } else { calls -= 1 }
+        starting.append(transfer)
+      } else {
+        waiting.append(transfer)
+      }
+    }
+    queued = waiting
+    return starting
   }
 
   private func cancelActive() {
@@ -207,6 +236,7 @@ public final class TransferEngine: @unchecked Sendable {
       transfer.complete(.cancelled)
     }
     active = [:]
+    activeDownloads = 0
   }
 
   private func start(_ transfer: Transfer) {
@@ -220,6 +250,7 @@ public final class TransferEngine: @unchecked Sendable {
     }
     guard let easy = transfer.easy else { return }
     active[easy] = transfer
+    if transfer.target.isFile { activeDownloads += 1 }
     ccurl_multi_add_handle(multi, easy)
   }
 

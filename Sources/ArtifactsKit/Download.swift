@@ -29,26 +29,34 @@ struct Download: Sendable {
     }
     let scheduler = DownloadScheduler(work)
     let tally = Tally()
-    await probe(Set(scheduler.containerIDs).union(containers), engine: engine, scheduler: scheduler, tally: tally)
-    if !options.citedOnly, engine.fatalError == nil {
-      await listUncited(containers, engine: engine, scheduler: scheduler, tally: tally)
-    }
-    let atRisk = scheduler.containersAtRisk(now: Date())
-    tally.update { $0.atRisk = atRisk }
     if scheduler.queuedCount > 0 { sink.emit(.downloadPlanned(files: scheduler.queuedCount)) }
-
-    let keeper =
-      options.keepAlive ? Task { await self.keepAlive(engine: engine, scheduler: scheduler, tally: tally) } : nil
+    // Planning runs beside the downloads: a container's files start as soon as its own probe
+    // has answered (so a gone container still costs one request), not after every container
+    // has been probed and listed.
+    let planning = Task {
+      await self.probe(Set(scheduler.containerIDs).union(containers), engine: engine, scheduler: scheduler, tally: tally)
+      let atRisk = scheduler.containersAtRisk(now: Date())
+      tally.update { $0.atRisk = atRisk }
+      // Kept alive from here on, when every deadline and lifetime is the server's.
+      let keeper =
+        self.options.keepAlive ? Task { await self.keepAlive(engine: engine, scheduler: scheduler, tally: tally) } : nil
+      if !self.options.citedOnly, engine.fatalError == nil {
+        await self.listUncited(containers, engine: engine, scheduler: scheduler, tally: tally)
+      }
+      scheduler.planningFinished()
+      return keeper
+    }
     await withTaskGroup(of: Void.self) { group in
       for _ in 0..<max(options.jobs * 2, 4) {
         group.addTask {
-          while engine.fatalError == nil, let item = scheduler.next() {
+          while engine.fatalError == nil, let item = await scheduler.next() {
             tally.add(await self.transfer(item, engine: engine, scheduler: scheduler, tally: tally))
           }
         }
       }
       await group.waitForAll()
     }
+    let keeper = await planning.value
     keeper?.cancel()  // its sleep ends at once
     await keeper?.value
     await offThePool { engine.shutdown() }
@@ -69,6 +77,7 @@ struct Download: Sendable {
   /// container is gone. Returns whether the container is alive.
   @discardableResult
   private func refresh(_ id: String, engine: TransferEngine, scheduler: DownloadScheduler, tally: Tally) async -> Bool {
+    defer { scheduler.markProbed(id) }
     switch await engine.containerStatus(id) {
     case .ok(let status):
       scheduler.update(id, deadline: status.deadline, lifetime: status.lifetimeSeconds)
@@ -308,7 +317,9 @@ final class Tally: @unchecked Sendable {
   }
 }
 
-/// The queue of files, per container, earliest deadline first.
+/// The queue of files, per container, earliest deadline first. A container's files are handed
+/// out once its probe has answered; `next` waits for that, and for planning to finish, before
+/// it says there is nothing left.
 final class DownloadScheduler: @unchecked Sendable {
   private struct Queue {
     var items: [WorkItem] = []
@@ -316,17 +327,23 @@ final class DownloadScheduler: @unchecked Sendable {
     var lifetime: Double?
     var inFlight = 0
     var gone = false
+    /// The container's status was asked (whatever the answer).
+    var probed = false
   }
 
   private let lock = NSLock()
   private var queues: [String: Queue] = [:]
+  private var planning = true
+  /// Workers waiting for a probe or for planning to end; resumed on every change.
+  private var waiters: [CheckedContinuation<Void, Never>] = []
+  private var generation = 0
 
   init(_ work: [WorkItem]) {
     add(work)
   }
 
   func add(_ work: [WorkItem]) {
-    lock.withLock {
+    changing {
       for item in work {
         var queue = queues[item.file.containerID] ?? Queue()
         if queue.gone { continue }
@@ -337,22 +354,59 @@ final class DownloadScheduler: @unchecked Sendable {
     }
   }
 
+  func markProbed(_ id: String) {
+    changing { queues[id, default: Queue()].probed = true }
+  }
+
+  /// Probing and listing are over: an empty queue now means the work is done.
+  func planningFinished() {
+    changing { planning = false }
+  }
+
+  /// Applies a change under the lock and wakes every waiting worker.
+  private func changing(_ change: () -> Void) {
+    let woken: [CheckedContinuation<Void, Never>] = lock.withLock {
+      change()
+      generation += 1
+      defer { waiters = [] }
+      return waiters
+    }
+    for waiter in woken { waiter.resume() }
+  }
+
   var containerIDs: [String] { lock.withLock { Array(queues.keys) } }
   var queuedCount: Int { lock.withLock { queues.values.reduce(0) { $0 + $1.items.count } } }
-  var isDrained: Bool { lock.withLock { queues.values.allSatisfy { $0.items.isEmpty && $0.inFlight == 0 } } }
+  var isDrained: Bool {
+    lock.withLock { !planning && queues.values.allSatisfy { $0.items.isEmpty && $0.inFlight == 0 } }
+  }
   var shortestLifetime: Double? { lock.withLock { queues.values.compactMap(\.lifetime).min() } }
 
   func isGone(_ id: String) -> Bool { lock.withLock { queues[id]?.gone ?? false } }
 
-  /// The next file: from the container whose deadline is earliest (undated ones last).
-  func next() -> WorkItem? {
-    lock.withLock {
-      let candidate = queues.filter { !$0.value.items.isEmpty }.min { left, right in
-        (left.value.deadline ?? .distantFuture, left.key) < (right.value.deadline ?? .distantFuture, right.key)
+  /// The next file: from the probed container whose deadline is earliest (undated ones
+  /// last). Waits while files wait for their probe or planning may add more; nil when done.
+  func next() async -> WorkItem? {
+    while true {
+      let (item, more, seen): (WorkItem?, Bool, Int) = lock.withLock {
+        let candidate = queues.filter { ($0.value.probed || !planning) && !$0.value.items.isEmpty }.min { left, right in
+          (left.value.deadline ?? .distantFuture, left.key) < (right.value.deadline ?? .distantFuture, right.key)
+        }
+        guard let (id, _) = candidate else {
+          return (nil, planning || queues.values.contains { !$0.items.isEmpty }, generation)
+        }
+        queues[id]!.inFlight += 1
+        return (queues[id]!.items.removeFirst(), true, generation)
       }
-      guard let (id, _) = candidate else { return nil }
-      queues[id]!.inFlight += 1
-      return queues[id]!.items.removeFirst()
+      if let item { return item }
+      guard more else { return nil }
+      await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+        let changed: Bool = lock.withLock {
+          if generation != seen { return true }
+          waiters.append(waiter)
+          return false
+        }
+        if changed { waiter.resume() }
+      }
     }
   }
 
@@ -373,14 +427,15 @@ final class DownloadScheduler: @unchecked Sendable {
 
   /// Marks the container gone; returns its files that were still waiting (now dequeued).
   func markGone(_ id: String) -> [WorkItem] {
-    lock.withLock {
+    var waiting: [WorkItem] = []
+    changing {
       var queue = queues[id] ?? Queue()
-      let waiting = queue.items
+      waiting = queue.items
       queue.items = []
       queue.gone = true
       queues[id] = queue
-      return waiting
     }
+    return waiting
   }
 
   /// Containers with files still waiting, and when they expire.
