@@ -30,7 +30,7 @@ extension ArtifactsCommand {
 
         Examples:
           artifacts sync ~/app/logs
-          artifacts sync --jobs 16 logs/2026-11-*.jsonl.gz
+          artifacts sync --jobs 32 logs/2026-11-*.jsonl.gz
           artifacts sync --dry-run --json logs | jq 'select(.event == "summary")'
         """)
 
@@ -39,8 +39,14 @@ extension ArtifactsCommand {
     @Argument(help: ArgumentHelp("Log files or directories (read recursively).", valueName: "path"))
     var paths: [String] = []
 
-    @Option(name: [.short, .long], help: "Concurrent downloads.")
-    var jobs = 8
+    @Option(
+      name: [.short, .long],
+      help: ArgumentHelp(
+        "Concurrent downloads.",
+        discussion:
+          "Each file costs at least one round trip to the API, so more in flight means more files a second; over HTTP/2 they share one connection. Container calls (status, listing, keep-alive) go beside them."
+      ))
+    var jobs = 16
 
     @Flag(name: .long, help: "Scan and record citations, but download nothing.")
     var dryRun = false

@@ -67,7 +67,7 @@ public final class TransferEngine: @unchecked Sendable {
   private let finished = DispatchSemaphore(value: 0)
 
   public init(
-    configuration: APIConfiguration, maximumConcurrent: Int = 8, policy: RetryPolicy = RetryPolicy(),
+    configuration: APIConfiguration, maximumConcurrent: Int = 16, policy: RetryPolicy = RetryPolicy(),
     onRetry: RetryObserver? = nil
   ) throws(FetchError) {
     // Every libcurl call in the process goes through an engine, so this is the one place

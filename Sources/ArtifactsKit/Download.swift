@@ -34,7 +34,8 @@ struct Download: Sendable {
     // has answered (so a gone container still costs one request), not after every container
     // has been probed and listed.
     let planning = Task {
-      await self.probe(Set(scheduler.containerIDs).union(containers), engine: engine, scheduler: scheduler, tally: tally)
+      await self.probe(
+        Set(scheduler.containerIDs).union(containers), engine: engine, scheduler: scheduler, tally: tally)
       let atRisk = scheduler.containersAtRisk(now: Date())
       tally.update { $0.atRisk = atRisk }
       // Kept alive from here on, when every deadline and lifetime is the server's.

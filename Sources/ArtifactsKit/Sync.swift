@@ -25,7 +25,7 @@ public struct SyncOptions: Sendable {
   public var stallTimeout: Int
 
   public init(
-    paths: [String], jobs: Int = 8, dryRun: Bool = false, retryPolicy: RetryPolicy = RetryPolicy(),
+    paths: [String], jobs: Int = 16, dryRun: Bool = false, retryPolicy: RetryPolicy = RetryPolicy(),
     keepAlive: Bool = true, citedOnly: Bool = false, connectTimeout: Int = 20, stallTimeout: Int = 60
   ) {
     self.paths = paths

@@ -191,6 +191,30 @@ struct TransferEngineTests {
     guard case .gone = missing else { Issue.record("expected gone, got \(missing)"); return }
   }
 
+  /// With every download slot taken, a container call still goes at once: keep-alives must
+  /// not wait behind downloads.
+  @Test func containerCallsDoNotWaitForADownloadSlot() async throws {
+    let emulator = try ContainersEmulator.started(apiKey: key)
+    defer { emulator.stop() }
+    emulator.setLatency(0.6)
+    let container = emulator.addContainer(files: [EmulatedFile(id: FakeID.file(1), path: "/mnt/data/a", bytes: [1])])
+    let directory = TemporaryDirectory()
+    let transfers = try engine(emulator, jobs: 1)
+    // Once libcurl has seen that the server speaks HTTP/1.1, it stops waiting to multiplex.
+    _ = await transfers.containerStatus(container)
+    let started = Date()
+    async let download = transfers.download(
+      ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a.part"))
+    try await Task.sleep(nanoseconds: 100_000_000)  // the download holds the only slot
+    let status = await transfers.containerStatus(container)
+    let statusAnswered = Date().timeIntervalSince(started)
+    _ = await download
+    transfers.shutdown()
+    guard case .ok = status else { Issue.record("expected a status, got \(status)"); return }
+    // Behind the download it would come after 1.2 s (two latencies); beside it, after 0.7 s.
+    #expect(statusAnswered < 1.05, "the status call waited \(statusAnswered) s")
+  }
+
   @Test func listingFollowsEveryPage() async throws {
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
