@@ -1,8 +1,9 @@
 // The download phase of `sync`: every file that can still be rescued is, as fast as the
-// network allows. Containers are probed first (the server's own clock refines each deadline,
-// and a container it says is gone loses its files with one request instead of one each),
-// listed for files no citation names, then drained earliest deadline first while containers
-// whose files are still waiting are kept alive.
+// network allows. Each container is probed before any of its files is asked for (the server's
+// own clock refines its deadline, and a container it says is gone loses its files with one
+// request instead of one each) and listed for files no citation names; downloads start as the
+// probes answer and drain earliest deadline first, while containers whose files are still
+// waiting are kept alive.
 import ArtifactsCatalog
 import ArtifactsCore
 import ArtifactsFetch
