@@ -46,7 +46,7 @@ extension ArtifactsCommand {
         discussion:
           "Each file costs at least one round trip to the API, so more in flight means more files a second; over HTTP/2 they share one connection. Container calls (status, listing, keep-alive) go beside them."
       ))
-    var jobs = 16
+    var jobs = SyncOptions.defaultJobs
 
     @Flag(name: .long, help: "Scan and record citations, but download nothing.")
     var dryRun = false

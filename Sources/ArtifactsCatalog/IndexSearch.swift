@@ -44,7 +44,7 @@ struct IndexSearch {
         arguments: StatementArguments(keys))
       while let row = try rows.next() { files[row[0]] = row[1] }
       // Rarest first; ties keep the pattern's order.
-      let ranked = counted.enumerated().map { (files[$0.element.lowercased()] ?? 0, $0.offset, $0.element) }.sorted {
+      let ranked = zip(counted, keys).enumerated().map { (files[$0.element.1] ?? 0, $0.offset, $0.element.0) }.sorted {
         ($0.0, $0.1) < ($1.0, $1.1)
       }
       let rarest = ranked[0].0

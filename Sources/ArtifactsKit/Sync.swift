@@ -10,6 +10,9 @@ import Dispatch
 import Foundation
 
 public struct SyncOptions: Sendable {
+  /// Downloads in flight when `--jobs` is not given: each file costs a round trip.
+  public static let defaultJobs = 16
+
   public var paths: [String]
   public var jobs: Int
   /// Scan and record, but download nothing.
@@ -25,7 +28,8 @@ public struct SyncOptions: Sendable {
   public var stallTimeout: Int
 
   public init(
-    paths: [String], jobs: Int = 16, dryRun: Bool = false, retryPolicy: RetryPolicy = RetryPolicy(),
+    paths: [String], jobs: Int = SyncOptions.defaultJobs, dryRun: Bool = false,
+    retryPolicy: RetryPolicy = RetryPolicy(),
     keepAlive: Bool = true, citedOnly: Bool = false, connectTimeout: Int = 20, stallTimeout: Int = 60
   ) {
     self.paths = paths
