@@ -6,7 +6,7 @@ import PackageDescription
 
 let package = Package(
   name: "artifacts",
-  platforms: [.macOS(.v14)],
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "artifacts", targets: ["artifacts"]),
     .executable(name: "artifacts-emulator", targets: ["artifacts-emulator"]),
@@ -53,14 +53,14 @@ let package = Package(
       resources: [
         .embedInCode("v001_initial.sql"), .embedInCode("v002_incremental_scan.sql"),
         .embedInCode("v003_verification.sql"),
-        .embedInCode("v004_name_trigrams.sql"),
+        .embedInCode("v004_name_trigrams.sql"), .embedInCode("v005_leases.sql"),
       ]),
     /** The SQLite catalog via GRDB: migrations, records, work state and queries. */
     .target(
       name: "ArtifactsCatalog",
       dependencies: ["ArtifactsCore", "ArtifactsSchema", .product(name: "GRDB", package: "GRDB.swift")]),
     /** pax tar writer and reader, safe archive names, MANIFEST.json: what export and import speak. */
-    .target(name: "ArtifactsExport", dependencies: ["ArtifactsGzip"]),
+    .target(name: "ArtifactsExport", dependencies: ["ArtifactsCore", "ArtifactsGzip"]),
     /** Use cases composed from the layers below: sync, find, export, import. */
     .target(
       name: "ArtifactsKit",
@@ -74,7 +74,7 @@ let package = Package(
     .target(
       name: "ArtifactsCLI",
       dependencies: [
-        "ArtifactsKit", "ArtifactsCatalog", "ArtifactsCore", "ArtifactsExport",
+        "ArtifactsKit", "ArtifactsCore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     /** The `artifacts` binary: a few lines that hand over to ArtifactsCLI. */

@@ -7,5 +7,6 @@ public enum CatalogMigrations {
     ("v002_incremental_scan", String(decoding: PackageResources.v002_incremental_scan_sql, as: UTF8.self)),
     ("v003_verification", String(decoding: PackageResources.v003_verification_sql, as: UTF8.self)),
     ("v004_name_trigrams", String(decoding: PackageResources.v004_name_trigrams_sql, as: UTF8.self)),
+    ("v005_leases", String(decoding: PackageResources.v005_leases_sql, as: UTF8.self)),
   ]
 }

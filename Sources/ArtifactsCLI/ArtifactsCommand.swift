@@ -1,5 +1,5 @@
 import ArgumentParser
-import ArtifactsCatalog
+import ArtifactsCore
 import ArtifactsKit
 
 /// The `artifacts` command. Subcommands live in one file each as extensions of this type.
@@ -55,11 +55,12 @@ struct GlobalOptions: ParsableArguments {
     if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
   }
 
-  func openStore(_ access: Catalog.Access = .readWrite) throws -> ArtifactStore {
+  /// Opens the store: only `sync` and `import` create one; the others need it to exist.
+  func openStore(_ access: StoreAccess) async throws -> ArtifactStore {
     do {
-      return try ArtifactStore(root: storeRoot, access: access)
+      return try await ArtifactStore.open(root: storeRoot, access: access)
     } catch {
-      throw CommandFailure(error.message, exitCode: .unusable)
+      throw CommandFailure(error)
     }
   }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import ArtifactsCatalog
 import ArtifactsCore
 import ArtifactsKit
 import Foundation
@@ -25,19 +24,8 @@ extension ArtifactsCommand {
     func run() async throws {
       let terminal = Terminal(options: global)
       try await Self.reportingFailures(terminal) {
-        let store = try global.openStore(.read)
-        let file = try resolve(id, in: store, sameContentOnly: true)[0]
-        guard let hex = file.sha256, let digest = Digest(hex: hex) else {
-          throw CommandFailure(
-            "\(file.filename) (\(file.fileID)) is \(file.state)\(file.lastError.map { ": \($0)" } ?? ""); it has no bytes",
-            exitCode: .unusable)
-        }
-        let output = FileHandle.standardOutput
-        do {
-          try store.blobs.read(digest) { bytes in output.write(Data(bytes)) }
-        } catch {
-          throw CommandFailure("cannot read \(file.filename): \(error)", exitCode: .unusable)
-        }
+        let store = try await global.openStore(.read)
+        try await Browse(store: store).write(contentNamed: id, to: STDOUT_FILENO, name: "standard output")
       }
     }
   }

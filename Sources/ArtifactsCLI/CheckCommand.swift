@@ -8,11 +8,11 @@ extension ArtifactsCommand {
       commandName: "check",
       abstract: "Verify that the catalog and the stored files agree.",
       discussion: """
-        Runs SQLite's integrity check on the catalog, then checks that every stored file the \\
-        catalog names exists with the right size, and lists files on disk the catalog does not \\
-        name (left by an interrupted run; gc removes them). With --read-data, files are \\
-        re-hashed, least recently verified first (a corrupt one is read twice before it is \\
-        called corrupt); a percentage or a time budget verifies part of the store and the next \\
+        Runs SQLite's integrity check on the catalog, then checks that every stored file the \
+        catalog names exists with the right size, and lists files on disk the catalog does not \
+        name (left by an interrupted run; gc removes them). With --read-data, files are \
+        re-hashed, least recently verified first (a corrupt one is read twice before it is \
+        called corrupt); a percentage or a time budget verifies part of the store and the next \
         check continues from there. Each damaged file is named with its provenance.
 
         With --repair, damaged files are moved aside (to damaged/ in the store) and downloaded \
@@ -51,15 +51,16 @@ extension ArtifactsCommand {
     func run() async throws {
       let terminal = Terminal(options: global)
       try await Self.reportingFailures(terminal) {
-        let store = try global.openStore()
+        let store = try await global.openStore(.existing)
         let progress = Progress(terminal: terminal, label: "verifying")
         let report: CheckReport
-        do {
+        let quietProgress = json
+        do throws(KitError) {
           let scope = budget?.scope ?? (readData ? .all : nil)
-          report = try ArtifactsKit.Check(store: store).run(CheckOptions(readData: scope)) { done, total in
-            if !json { progress.update(done, total) }
+          report = try await ArtifactsKit.Check(store: store).run(CheckOptions(readData: scope)) { done, total in
+            if !quietProgress { progress.update(done, total) }
           }
-        } catch let error as KitError {
+        } catch {
           progress.clear()
           throw CommandFailure(error)
         }
@@ -71,13 +72,8 @@ extension ArtifactsCommand {
         }
         let api = APISettings(
           environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)")
-        let repaired: RepairSummary
-        do {
-          repaired = try await ArtifactsKit.Check(store: store).repair(
-            report, sink: SyncEventPrinter(terminal: terminal, json: json), api: api)
-        } catch let error as KitError {
-          throw CommandFailure(error)
-        }
+        let repaired = try await ArtifactsKit.Check(store: store).repair(
+          report, sink: SyncEventPrinter(terminal: terminal, json: json), api: api)
         if json {
           struct Repair: Encodable {
             var event = "repair"

@@ -22,7 +22,11 @@ struct CommandFailure: Error {
   }
 
   init(_ error: KitError) {
-    self.init(error.message, exitCode: .unusable)
+    switch error.code {
+    case .noMatch: self.init(error.message, exitCode: .noMatch)
+    case .unusableStore, .noStore, .configuration, .credentialsRejected, .missingInput:
+      self.init(error.message, exitCode: .unusable)
+    }
   }
 }
 
@@ -32,6 +36,10 @@ extension ParsableCommand {
     do {
       return try await body()
     } catch let failure as CommandFailure {
+      terminal.error(failure.message)
+      throw failure.exitCode
+    } catch let error as KitError {
+      let failure = CommandFailure(error)
       terminal.error(failure.message)
       throw failure.exitCode
     }

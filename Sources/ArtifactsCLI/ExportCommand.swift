@@ -1,6 +1,6 @@
 import ArgumentParser
-import ArtifactsCatalog
-import ArtifactsExport
+import ArtifactsCore
+
 import ArtifactsKit
 import Foundation
 
@@ -63,15 +63,17 @@ extension ArtifactsCommand {
             "refusing to write an archive to the terminal; redirect standard output or name a file", exitCode: .unusable
           )
         }
-        let store = try global.openStore(.read)
+        let store = try await global.openStore(.read)
         let options = ExportOptions(
           query: selection.query, layout: layout.layout, gzipLevel: chosen == .tgz ? level : nil,
-          destination: output == "-" ? nil : output)
+          destination: output == "-" ? .descriptor(STDOUT_FILENO, name: "standard output") : .file(output))
         let progress = Progress(terminal: terminal, label: "exporting")
         let summary: ExportSummary
-        do {
-          summary = try ArtifactsKit.Export(store: store).run(options) { done, total in progress.update(done, total) }
-        } catch let error as KitError {
+        do throws(KitError) {
+          summary = try await ArtifactsKit.Export(store: store).run(options) { done, total in
+            progress.update(done, total)
+          }
+        } catch {
           progress.clear()
           throw CommandFailure(error)
         }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ArtifactsCatalog
+import ArtifactsCore
 import ArtifactsKit
 import Foundation
 
@@ -9,11 +9,11 @@ extension ArtifactsCommand {
       commandName: "gc",
       abstract: "Remove stored files nothing needs (a dry run unless --apply).",
       discussion: """
-        Lists, and with --apply deletes: stored files no catalog row names that are older than \\
-        the grace period (a run may have stored a file whose record is not yet committed), and \\
-        partial transfers of runs that died. With --older-than or --response it also forgets \\
-        the archived files so selected, and deletes their bytes when no other file shares them. \\
-        gc takes the store to itself: it will not run beside a sync. A file the catalog names \\
+        Lists, and with --apply deletes: stored files no catalog row names that are older than \
+        the grace period (a run may have stored a file whose record is not yet committed), and \
+        partial transfers of runs that died. With --older-than or --response it also forgets \
+        the archived files so selected, and deletes their bytes when no other file shares them. \
+        gc takes the store to itself: it will not run beside a sync. A file the catalog names \
         is never deleted.
 
         Examples:
@@ -52,18 +52,13 @@ extension ArtifactsCommand {
     func run() async throws {
       let terminal = Terminal(options: global)
       try await Self.reportingFailures(terminal) {
-        let store = try global.openStore()
+        let store = try await global.openStore(.existing)
         var forget: FindQuery?
         if olderThan != nil || response != nil {
           forget = FindQuery(responseID: response, until: olderThan?.unixSeconds)
         }
-        let report: GCReport
-        do {
-          report = try GarbageCollect(store: store).run(
-            GCOptions(apply: apply, grace: Duration.seconds(grace) ?? 86400, forget: forget))
-        } catch let error as KitError {
-          throw CommandFailure(error)
-        }
+        let report = try await GarbageCollect(store: store).run(
+          GCOptions(apply: apply, grace: Duration.seconds(grace) ?? 86400, forget: forget))
         if json {
           struct Event: Encodable {
             var event: String

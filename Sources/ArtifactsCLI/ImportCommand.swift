@@ -26,13 +26,14 @@ extension ArtifactsCommand {
     func run() async throws {
       let terminal = Terminal(options: global)
       try await Self.reportingFailures(terminal) {
-        let store = try global.openStore()
-        let summary: ImportSummary
-        do { summary = try ArtifactsKit.Import(store: store).run(archive: archive == "-" ? nil : archive) } catch let
-          error as KitError
-        {
-          throw CommandFailure(error)
+        if archive != "-" && access(archive, R_OK) != 0 {
+          // Said before the store is opened, so a mistyped name creates no store.
+          throw CommandFailure("cannot read \(archive): \(String(cString: strerror(errno)))", exitCode: .unusable)
         }
+        let store = try await global.openStore(.create)
+        let source: ByteStream =
+          archive == "-" ? .descriptor(STDIN_FILENO, name: "standard input") : .file(archive)
+        let summary = try await ArtifactsKit.Import(store: store).run(archive: source)
         if !global.quiet {
           terminal.out(
             "imported \(summary.files) file\(summary.files == 1 ? "" : "s") (\(summary.added) new to this store); "

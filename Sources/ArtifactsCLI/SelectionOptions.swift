@@ -1,6 +1,6 @@
 // How `find` and `export` choose files: the same pattern rules and filters for both.
 import ArgumentParser
-import ArtifactsCatalog
+import ArtifactsCore
 import Foundation
 
 struct SelectionOptions: ParsableArguments {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import ArtifactsCatalog
 import ArtifactsCore
 import ArtifactsKit
 import Foundation
@@ -30,34 +29,33 @@ extension ArtifactsCommand {
     func run() async throws {
       let terminal = Terminal(options: global)
       try await Self.reportingFailures(terminal) {
-        let store = try global.openStore(.read)
-        let files = try resolve(id, in: store, sameContentOnly: false)
+        let store = try await global.openStore(.read)
+        let files = try await Browse(store: store).files(named: id)
         for (index, file) in files.enumerated() {
           if json {
-            terminal.out(Format.jsonLine(FileRecord(file, store: store)))
+            terminal.out(Format.jsonLine(file))
             continue
           }
           if index > 0 { terminal.out("") }
-          describe(file, store: store, terminal: terminal)
+          describe(file, terminal: terminal)
         }
       }
     }
 
-    private func describe(_ file: FoundFile, store: ArtifactStore, terminal: Terminal) {
-      let record = FileRecord(file, store: store)
+    private func describe(_ file: FileRecord, terminal: Terminal) {
       terminal.out(terminal.styled(Format.printable(file.filename), .bold))
       var rows: [[String]] = []
-      if let sha256 = file.sha256 { rows.append(["sha256", sha256]) }
+      if let digest = file.sha256 { rows.append(["sha256", digest.hex]) }
       if let size = file.size { rows.append(["size", "\(Format.bytes(size)) (\(size) bytes)"]) }
       if let type = file.mediaType { rows.append(["type", type]) }
-      var state = file.state
+      var state = file.state.rawValue
       if let archived = file.archivedAt { state += " at \(archived)" }
       if let error = file.lastError { state += ": \(error)" }
       rows.append(["state", state])
-      rows.append(["container", file.containerID])
-      rows.append(["file id", file.fileID])
+      rows.append(["container", file.containerId])
+      rows.append(["file id", file.fileId])
       rows.append(["source", file.source])
-      if let path = record.path { rows.append(["stored at", path]) }
+      if let path = file.path ?? file.uri { rows.append(["stored at", path]) }
       rows.append(["cited", "\(file.citations.count) time\(file.citations.count == 1 ? "" : "s")"])
       for line in Format.table(rows) { terminal.out("  " + line) }
       for citation in file.citations {
@@ -78,24 +76,4 @@ extension ArtifactsCommand {
       }
     }
   }
-}
-
-/// The files `id` names; fails when none does, or (with `sameContentOnly`) when they hold
-/// different contents.
-func resolve(_ id: String, in store: ArtifactStore, sameContentOnly: Bool) throws -> [FoundFile] {
-  let files: [FoundFile]
-  do { files = try store.catalog.lookup(id) } catch { throw CommandFailure(error.description, exitCode: .unusable) }
-  guard !files.isEmpty else {
-    throw CommandFailure(
-      "nothing in the store is called \(id) (try a cfile_ id, a digest prefix, or artifacts find \(id))",
-      exitCode: .noMatch)
-  }
-  if sameContentOnly && Set(files.map { $0.sha256 ?? "\($0.rowID)" }).count > 1 {
-    let list = files.map { "  \($0.fileID)  \($0.sha256.map { String($0.prefix(12)) } ?? $0.state)  \($0.filename)" }
-    throw CommandFailure(
-      "\(id) names \(files.count) files with different contents; use one of their ids:\n"
-        + list.joined(separator: "\n"),
-      exitCode: .noMatch)
-  }
-  return files
 }

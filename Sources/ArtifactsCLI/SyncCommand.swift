@@ -46,7 +46,7 @@ extension ArtifactsCommand {
         discussion:
           "Each file costs at least one round trip to the API, so more in flight means more files a second; over HTTP/2 they share one connection. Container calls (status, listing, keep-alive) go beside them."
       ))
-    var jobs = SyncOptions.defaultJobs
+    var jobs = PipelineOptions.defaultJobs
 
     @Flag(name: .long, help: "Scan and record citations, but download nothing.")
     var dryRun = false
@@ -79,7 +79,7 @@ extension ArtifactsCommand {
       let terminal = Terminal(options: global)
       let printer = SyncEventPrinter(terminal: terminal, json: json)
       let summary: SyncSummary = try await Self.reportingFailures(terminal) {
-        let store = try global.openStore()
+        let store = try await global.openStore(.create)
         let api = APISettings(
           environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)",
           caBundlePath: caBundle)
@@ -87,7 +87,8 @@ extension ArtifactsCommand {
         do {
           return try await sync.run(
             SyncOptions(
-              paths: paths, jobs: jobs, dryRun: dryRun, keepAlive: !noKeepAlive, citedOnly: citedOnly,
+              paths: paths, dryRun: dryRun,
+              pipeline: PipelineOptions(jobs: jobs, keepAlive: !noKeepAlive, citedOnly: citedOnly),
               stallTimeout: stallTimeout))
         } catch let error as KitError {
           printer.fatal(error.message)

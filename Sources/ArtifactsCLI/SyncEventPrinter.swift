@@ -36,6 +36,7 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
     var attempt: Int?
     var delaySeconds: Double?
     var reason: String?
+    var reasonKind: String?
     var secondsLeft: Double?
 
     init(_ event: String) { self.event = event }
@@ -110,8 +111,8 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
     case .diagnostic(let diagnostic):
       var record = Event(diagnostic.severity == .error ? "error" : "warning")
       record.message = diagnostic.message
-      record.log = diagnostic.location?.path
-      record.line = diagnostic.location?.line
+      record.log = diagnostic.file
+      record.line = diagnostic.line
       return record
     case .logScanned(let path, let records, let citations, let skipped, _):
       var record = Event("scan")
@@ -147,7 +148,8 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
       record.containerId = file.containerID
       record.fileId = file.fileID
       record.filename = filename
-      record.reason = reason
+      record.reason = reason.message
+      record.reasonKind = reason.kind.rawValue
       return record
     case .containerGone(let container, let files, let reason):
       var record = Event("container_gone")
@@ -206,6 +208,8 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
     lines.append(
       "Scanned \(summary.logsScanned) log\(summary.logsScanned == 1 ? "" : "s")"
         + (summary.logsUnchanged > 0 ? " (\(summary.logsUnchanged) unchanged since the last sync)" : "")
+        + (summary.logsSkipped > 0
+          ? ", \(summary.logsSkipped) skipped as unreadable or not a log" : "")
         + ": \(summary.records) records"
         + (summary.skippedRecords > 0 ? ", \(summary.skippedRecords) skipped" : "")
         + (summary.warnings > 0 ? ", \(summary.warnings) warning\(summary.warnings == 1 ? "" : "s")" : ""))
@@ -247,7 +251,10 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
     }
     for file in summary.unarchived {
       lines.append(
-        "  \(terminal.styled(file.state, .red)) \(file.filename) (\(file.containerID)/\(file.fileID)): \(file.reason)")
+        "  \(terminal.styled(file.state.rawValue, .red)) \(Format.printable(file.filename)) (\(file.containerID)/\(file.fileID)): \(file.reason)")
+    }
+    if summary.unarchivedNotListed > 0 {
+      lines.append("  … and \(summary.unarchivedNotListed) more (artifacts find --state lost --state failed lists them all)")
     }
     for line in lines { terminal.out(line) }
   }

@@ -5,123 +5,6 @@ import ArtifactsCore
 import Foundation
 import GRDB
 
-public struct FindQuery: Sendable {
-  public enum Pattern: Sendable, Equatable {
-    /// Any part of the name (the default).
-    case substring(String)
-    /// The whole name, with `*`, `?` and `[…]` (shell rules).
-    case glob(String)
-    /// An ICU regular expression anywhere in the name.
-    case regex(String)
-    /// The whole name, exactly.
-    case exact(String)
-
-    var text: String {
-      switch self {
-      case .substring(let text), .glob(let text), .regex(let text), .exact(let text): text
-      }
-    }
-  }
-
-  public enum Sort: String, Sendable, CaseIterable {
-    case name, newest, oldest, size
-  }
-
-  public var pattern: Pattern?
-  /// Smart case: case-sensitive only when the pattern has an upper-case letter.
-  public var caseSensitive: Bool { pattern.map { $0.text != $0.text.lowercased() } ?? false }
-  public var containerID: String?
-  /// Files cited by this response.
-  public var responseID: String?
-  public var model: String?
-  /// Unix seconds: files whose latest citing response (or archiving, without one) is in range.
-  public var since: Int64?
-  public var until: Int64?
-  /// File name extensions, without the dot (`png`, `csv`).
-  public var extensions: [String]
-  /// A media type or its top-level part (`image`, `text/csv`).
-  public var mediaType: String?
-  public var states: Set<FileState>
-  public var sort: Sort
-  public var limit: Int?
-  public var detail = Detail.full
-
-  public enum Detail: Sendable {
-    /// Everything known: size, media type and every citation (tables, JSON, export).
-    case full
-    /// Names, ids, states and digests: enough for a list of stored paths. Tens of thousands
-    /// of matches come twice as fast without a lookup of each file's blob and citations.
-    case paths
-  }
-
-  public init(
-    pattern: Pattern? = nil, containerID: String? = nil, responseID: String? = nil, model: String? = nil,
-    since: Int64? = nil, until: Int64? = nil, extensions: [String] = [], mediaType: String? = nil,
-    states: Set<FileState> = [.archived], sort: Sort = .name, limit: Int? = nil
-  ) {
-    self.pattern = pattern
-    self.containerID = containerID
-    self.responseID = responseID
-    self.model = model
-    self.since = since
-    self.until = until
-    self.extensions = extensions
-    self.mediaType = mediaType
-    self.states = states
-    self.sort = sort
-    self.limit = limit
-  }
-
-  /// Substring by default, glob when the text has `*`, `?` or `[` (as `fd` and `locate` do).
-  public static func pattern(_ text: String, regex: Bool = false, exact: Bool = false) -> Pattern {
-    if regex { return .regex(text) }
-    if exact { return .exact(text) }
-    if text.contains(where: { "*?[".contains($0) }) { return .glob(text) }
-    return .substring(text)
-  }
-}
-
-/// One container file and everything known about where it came from.
-public struct FoundFile: Sendable, Codable, Equatable {
-  public var rowID: Int64
-  public var filename: String
-  public var sha256: String?
-  public var size: Int64?
-  public var mediaType: String?
-  public var containerID: String
-  public var fileID: String
-  public var state: String
-  public var source: String
-  public var firstSeenAt: String
-  public var archivedAt: String?
-  public var lastError: String?
-  public var attempts: Int
-  public var citations: [CitationSummary]
-
-  /// The most recent citing response (by its created_at), the one `find` shows.
-  public var latestCitation: CitationSummary? {
-    citations.max { ($0.createdAt ?? .min, $0.citationRowID) < ($1.createdAt ?? .min, $1.citationRowID) }
-  }
-}
-
-public struct CitationSummary: Sendable, Codable, Equatable {
-  public var citationRowID: Int64
-  /// The annotation's identity (see `Citation.identity`).
-  public var key: String
-  public var responseID: String?
-  public var model: String?
-  /// Unix seconds.
-  public var createdAt: Int64?
-  public var previousResponseID: String?
-  public var itemID: String?
-  public var filename: String
-  public var startIndex: Int
-  public var endIndex: Int
-  public var citedText: String?
-  public var log: String?
-  public var line: Int?
-}
-
 public enum FindError: Error, Sendable, CustomStringConvertible {
   case invalidRegex(String, String)
 
@@ -132,7 +15,7 @@ public enum FindError: Error, Sendable, CustomStringConvertible {
   }
 }
 
-extension Catalog {
+extension Catalog: ArchiveIndex {
   public func find(_ query: FindQuery) throws(CatalogError) -> [FoundFile] {
     var matcher: NameMatcher?
     if let pattern = query.pattern {
@@ -193,9 +76,20 @@ extension Catalog {
 
   static func foundFile(_ row: Row) -> FoundFile {
     FoundFile(
-      rowID: row[0], filename: row[1], sha256: row[2], size: row[3], mediaType: row[4], containerID: row[5],
-      fileID: row[6], state: row[7], source: row[8], firstSeenAt: row[9], archivedAt: row[10], lastError: row[11],
-      attempts: row[12], citations: [])
+      rowID: row[0], filename: row[1], digest: (row[2] as String?).flatMap(Digest.init(hex:)), size: row[3],
+      mediaType: row[4], containerID: row[5], fileID: row[6], state: FileState(rawValue: row[7]) ?? .pending,
+      source: row[8], firstSeenAt: row[9], archivedAt: row[10], lastError: row[11], attempts: row[12])
+  }
+
+  /// Counts of container files by state.
+  public func stateCounts() throws(CatalogError) -> [FileState: Int] {
+    try read { db in
+      var counts: [FileState: Int] = [:]
+      for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM container_file GROUP BY state") {
+        if let state = FileState(rawValue: row[0]) { counts[state] = row[1] }
+      }
+      return counts
+    }
   }
 
   /// The latest time a file was cited (its newest citing response), else when it was archived.
@@ -317,9 +211,8 @@ extension Catalog {
       for row in rows {
         guard let index = positions[row[0]] else { continue }
         files[index].citations.append(
-          CitationSummary(
-            citationRowID: row[1], key: row[13], responseID: row[2], model: row[3], createdAt: row[4],
-            previousResponseID: row[5],
+          CitationRecord(
+            key: row[13], responseID: row[2], model: row[3], createdAt: row[4], previousResponseID: row[5],
             itemID: row[6], filename: row[7], startIndex: row[8], endIndex: row[9], citedText: row[10], log: row[11],
             line: row[12]))
       }

@@ -4,61 +4,6 @@ import ArtifactsCore
 import Foundation
 import GRDB
 
-public struct ImportedFile: Sendable {
-  public var containerID: String
-  public var fileID: String
-  public var filename: String
-  public var source: String
-  public var digest: Digest
-  public var size: Int64
-  public var mediaType: String
-  public var archivedAt: String?
-  public var citations: [ImportedCitation]
-
-  public init(
-    containerID: String, fileID: String, filename: String, source: String, digest: Digest, size: Int64,
-    mediaType: String, archivedAt: String?, citations: [ImportedCitation]
-  ) {
-    self.containerID = containerID
-    self.fileID = fileID
-    self.filename = filename
-    self.source = source
-    self.digest = digest
-    self.size = size
-    self.mediaType = mediaType
-    self.archivedAt = archivedAt
-    self.citations = citations
-  }
-}
-
-public struct ImportedCitation: Sendable {
-  public var key: String
-  public var response: ResponseInfo?
-  public var itemID: String?
-  public var filename: String
-  public var startIndex: Int
-  public var endIndex: Int
-  public var citedText: String?
-  /// The log and line the exporting store read it from.
-  public var log: String?
-  public var line: Int?
-
-  public init(
-    key: String, response: ResponseInfo?, itemID: String?, filename: String, startIndex: Int, endIndex: Int,
-    citedText: String?, log: String?, line: Int?
-  ) {
-    self.key = key
-    self.response = response
-    self.itemID = itemID
-    self.filename = filename
-    self.startIndex = startIndex
-    self.endIndex = endIndex
-    self.citedText = citedText
-    self.log = log
-    self.line = line
-  }
-}
-
 extension Catalog {
   /// Records imported files in one transaction; returns how many were new to this catalog.
   /// A file the catalog already has archived keeps its state; one it had pending, lost or

@@ -3,12 +3,7 @@ import ArtifactsCore
 import Foundation
 import GRDB
 
-public struct BlobRecord: Sendable, Hashable {
-  public var digest: Digest
-  public var size: Int64
-}
-
-extension Catalog {
+extension Catalog: CatalogMaintenance {
   /// SQLite's own integrity check: an empty list means the database file is sound.
   public func integrityProblems() throws(CatalogError) -> [String] {
     try read { db in
@@ -76,7 +71,7 @@ extension Catalog {
         try db.execute(sql: "DELETE FROM citation WHERE container_file_id = ?", arguments: [file.rowID])
         try db.execute(sql: "DELETE FROM container_file WHERE id = ?", arguments: [file.rowID])
       }
-      let digests = Set(files.compactMap(\.sha256))
+      let digests = Set(files.compactMap { $0.digest?.hex })
       var removed: [Digest] = []
       for hex in digests.sorted() {
         let used =

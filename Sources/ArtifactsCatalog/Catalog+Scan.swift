@@ -4,63 +4,7 @@ import ArtifactsCore
 import Foundation
 import GRDB
 
-/// What one scanned log contributes to the catalog.
-public struct LogContribution: Sendable {
-  public var path: String
-  public var format: String
-  public var citations: [Citation]
-  public var sightings: [ContainerSighting]
-  public var responses: [ResponseRecord]
-  /// Images from the log itself, already in the blob store.
-  public var inlineImages: [StoredInlineImage]
-  /// Where the next scan of this log may start.
-  public var checkpoint: LogCheckpoint?
-
-  public init(
-    path: String, format: String, citations: [Citation], sightings: [ContainerSighting], responses: [ResponseRecord],
-    inlineImages: [StoredInlineImage] = [], checkpoint: LogCheckpoint? = nil
-  ) {
-    self.path = path
-    self.format = format
-    self.citations = citations
-    self.sightings = sightings
-    self.responses = responses
-    self.inlineImages = inlineImages
-    self.checkpoint = checkpoint
-  }
-}
-
-/// An inline image whose bytes the blob store holds under `digest`.
-public struct StoredInlineImage: Sendable {
-  public var image: InlineImage
-  public var digest: Digest
-  public var size: Int64
-  public var mediaType: String
-
-  public init(image: InlineImage, digest: Digest, size: Int64, mediaType: String) {
-    self.image = image
-    self.digest = digest
-    self.size = size
-    self.mediaType = mediaType
-  }
-}
-
-public struct RecordOutcome: Sendable, Equatable {
-  /// Container files the catalog had never seen: new work.
-  public var newFiles = 0
-  /// Citations the catalog had never seen.
-  public var newCitations = 0
-
-  public init(newFiles: Int = 0, newCitations: Int = 0) {
-    self.newFiles = newFiles
-    self.newCitations = newCitations
-  }
-}
-
-extension Catalog {
-  /// How long a container lives after its last use, unless the API says otherwise.
-  public static let defaultContainerLifetime: Int64 = 20 * 60
-
+extension Catalog: ScanRecorder {
   public func record(_ contribution: LogContribution, now: Date = Date()) throws(CatalogError) -> RecordOutcome {
     try write { db in
       var outcome = RecordOutcome()
@@ -140,7 +84,7 @@ extension Catalog {
           compressed = excluded.compressed
         """,
       arguments: [
-        contribution.path, contribution.format, seenAt, checkpoint.map { Int64(bitPattern: $0.device) },
+        contribution.path, contribution.format.rawValue, seenAt, checkpoint.map { Int64(bitPattern: $0.device) },
         checkpoint.map { Int64(bitPattern: $0.inode) }, checkpoint?.size, checkpoint?.modifiedNanoseconds,
         checkpoint?.headFingerprint, checkpoint?.bytesConsumed ?? 0, checkpoint?.linesConsumed ?? 0, stream,
         checkpoint?.compressed ?? false,
@@ -180,7 +124,7 @@ extension Catalog {
       return LogCheckpoint(
         device: UInt64(bitPattern: row[0]), inode: UInt64(bitPattern: row[1]), size: row[2],
         modifiedNanoseconds: row[3],
-        headFingerprint: row[4], bytesConsumed: row[5], linesConsumed: row[6], format: row[7] ?? "", compressed: row[8],
+        headFingerprint: row[4], bytesConsumed: row[5], linesConsumed: row[6], format: LogFormat(rawValue: row[7] ?? "") ?? .unrecognized, compressed: row[8],
         streamResponse: stream)
     }
   }
@@ -238,7 +182,7 @@ extension Catalog {
 
   private func upsertContainer(_ id: String, respondedAt: Int64?, seenAt: String, _ db: Database) throws {
     // The latest use any citing response shows, plus 20 minutes: the container lives at least that long.
-    let deadline = respondedAt.map { CatalogTime.string(unixSeconds: $0 + Self.defaultContainerLifetime) }
+    let deadline = respondedAt.map { CatalogTime.string(unixSeconds: $0 + Int64(ContainerLifetime.default)) }
     try db.executeCached(
       sql: """
         INSERT INTO container (id, first_seen_at, deadline_estimate) VALUES (?, ?, ?)

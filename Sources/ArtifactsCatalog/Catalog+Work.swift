@@ -1,51 +1,40 @@
 // The download queue lives in the catalog: `pending` (and `failed`, which a later run retries)
 // rows are the work; a row becomes `archived` only in the same transaction that records its
-// blob, which is the commit point of an ingest.
+// blob, which is the commit point of an ingest. Claims are leases with an expiry, so a run that
+// dies frees its files by itself.
 import ArtifactsCore
 import Foundation
 import GRDB
 
-public enum FileState: String, Sendable, Codable, CaseIterable {
-  case pending, archived, lost, failed
-}
-
-/// One file to download, in the order it should be tried.
-public struct WorkItem: Sendable, Hashable {
-  public var rowID: Int64
-  public var file: ContainerFileRef
-  public var filename: String
-  /// When the container may be gone, if any response (or a probe) dates it.
-  public var deadline: Date?
-
-  public init(rowID: Int64, file: ContainerFileRef, filename: String, deadline: Date?) {
-    self.rowID = rowID
-    self.file = file
-    self.filename = filename
-    self.deadline = deadline
-  }
-}
-
-extension Catalog {
+extension Catalog: WorkQueue {
   /// Files still to download, earliest container deadline first. `failed` files are tried
   /// again on every run; `lost` ones never (the server said they are gone).
-  public func pendingWork() throws(CatalogError) -> [WorkItem] {
+  public func pendingWork(afterRowID: Int64? = nil, limit: Int? = nil) throws(CatalogError) -> [WorkItem] {
     try read { db in
-      let rows = try Row.fetchAll(
-        db,
-        sql: """
-          SELECT f.id, f.container_id, f.file_id, f.filename, c.deadline_estimate
-          FROM container_file f JOIN container c ON c.id = f.container_id
-          WHERE f.state IN ('pending', 'failed')
-          ORDER BY c.deadline_estimate IS NULL, c.deadline_estimate, f.id
-          """)
-      return rows.map { row in
+      var sql = """
+        SELECT f.id, f.container_id, f.file_id, f.filename, c.deadline_estimate
+        FROM container_file f JOIN container c ON c.id = f.container_id
+        WHERE f.state IN ('pending', 'failed')
+        """
+      var arguments = StatementArguments()
+      if let afterRowID {
+        // Batches are taken in row order, so a long queue is planned a slice at a time.
+        sql += " AND f.id > ? ORDER BY f.id"
+        _ = arguments.append(contentsOf: [afterRowID])
+      } else {
+        sql += " ORDER BY c.deadline_estimate IS NULL, c.deadline_estimate, f.id"
+      }
+      if let limit { sql += " LIMIT \(max(0, limit))" }
+      return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
         WorkItem(
           rowID: row[0], file: ContainerFileRef(containerID: row[1], fileID: row[2]), filename: row[3],
-          deadline: (row[4] as String?).flatMap {
-            try? Date($0, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-          })
+          deadline: (row[4] as String?).flatMap(CatalogTime.date))
       }
     }
+  }
+
+  public func pendingWork() throws(CatalogError) -> [WorkItem] {
+    try pendingWork(afterRowID: nil, limit: nil)
   }
 
   /// The commit point of an ingest: the blob row and the file's new state in one transaction.
@@ -62,7 +51,7 @@ extension Catalog {
       try db.executeCached(
         sql: """
           UPDATE container_file SET state = 'archived', digest = ?, archived_at = ?, attempts = attempts + ?,
-            last_error = NULL, lease_owner = NULL
+            last_error = NULL, last_error_kind = NULL, lease_owner = NULL, lease_expires_at = NULL
           WHERE id = ?
           """, arguments: [digest.hex, time, attempts, item.rowID])
     }
@@ -70,47 +59,57 @@ extension Catalog {
 
   /// Records that a file could not be archived: `lost` (gone for good) or `failed` (retried
   /// by the next run), with the reason.
-  public func markUnarchived(_ item: WorkItem, state: FileState, reason: String, attempts: Int) throws(CatalogError) {
+  public func markUnarchived(_ item: WorkItem, state: FileState, reason: UnarchivedReason, attempts: Int)
+    throws(CatalogError)
+  {
     precondition(state == .lost || state == .failed, "only lost or failed describe an unarchived file")
     try write { db in
       try db.executeCached(
-        sql:
-          "UPDATE container_file SET state = ?, last_error = ?, attempts = attempts + ?, lease_owner = NULL WHERE id = ?",
-        arguments: [state.rawValue, reason, attempts, item.rowID])
+        sql: """
+          UPDATE container_file SET state = ?, last_error = ?, last_error_kind = ?, attempts = attempts + ?,
+            lease_owner = NULL, lease_expires_at = NULL
+          WHERE id = ?
+          """,
+        arguments: [state.rawValue, reason.message, reason.kind.rawValue, attempts, item.rowID])
     }
   }
 
-  /// Claims a file for the run `owner` so no other run downloads it meanwhile. Fails when the
-  /// file is no longer waiting (another run archived it) or another run that is still alive
-  /// holds it.
-  public func claim(_ item: WorkItem, owner: String, isAlive: (String) -> Bool) throws(CatalogError) -> Bool {
+  /// Leases a file to `lease.owner` so no other run downloads it meanwhile. Fails when the
+  /// file is no longer waiting (another run archived it) or another run holds a lease that
+  /// has not run out and that `isHeldByLiveOwner` does not disprove (a run on this machine
+  /// that has died frees its files at once, without waiting for the lease to lapse).
+  public func claim(_ item: WorkItem, lease: Lease, isHeldByLiveOwner: (String) -> Bool) throws(CatalogError)
+    -> Bool
+  {
     try write { db in
       guard
         let row = try Row.fetchOne(
-          db.cachedStatement(sql: "SELECT state, lease_owner FROM container_file WHERE id = ?"), arguments: [item.rowID]
-        ),
+          db.cachedStatement(sql: "SELECT state, lease_owner, lease_expires_at FROM container_file WHERE id = ?"),
+          arguments: [item.rowID]),
         ["pending", "failed"].contains(row[0] as String)
       else { return false }
-      if let holder = row[1] as String?, holder != owner, isAlive(holder) { return false }
+      if let holder = row[1] as String?, holder != lease.owner {
+        let expires = (row[2] as String?).flatMap(CatalogTime.date) ?? .distantPast
+        if expires > lease.now && isHeldByLiveOwner(holder) { return false }
+      }
       try db.executeCached(
-        sql: "UPDATE container_file SET lease_owner = ? WHERE id = ?", arguments: [owner, item.rowID])
+        sql: "UPDATE container_file SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
+        arguments: [lease.owner, CatalogTime.string(lease.expiresAt), item.rowID])
       return true
     }
   }
 
-  /// Counts of container files by state.
-  public func stateCounts() throws(CatalogError) -> [FileState: Int] {
-    try read { db in
-      var counts: [FileState: Int] = [:]
-      for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM container_file GROUP BY state") {
-        if let state = FileState(rawValue: row[0]) { counts[state] = row[1] }
+  public func renew(_ items: [WorkItem], lease: Lease) throws(CatalogError) {
+    guard !items.isEmpty else { return }
+    try write { db in
+      for item in items {
+        try db.executeCached(
+          sql: "UPDATE container_file SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?",
+          arguments: [CatalogTime.string(lease.expiresAt), item.rowID, lease.owner])
       }
-      return counts
     }
   }
-}
 
-extension Catalog {
   /// The current state of each of `files` the catalog knows.
   public func states(of files: Set<ContainerFileRef>) throws(CatalogError) -> [ContainerFileRef: FileState] {
     try read { db in

@@ -1,5 +1,5 @@
 /// A SHA-256 content digest: the only name a stored file ever has.
-public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
   /// 64 lower-case hexadecimal characters.
   public let hex: String
 
@@ -34,5 +34,22 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
 
   private static func isHexDigit(_ byte: UInt8) -> Bool {
     (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46)
+  }
+}
+
+extension Digest {
+  /// Written as its hex; read back only if it is one.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    let text = try container.decode(String.self)
+    guard let digest = Digest(hex: text) else {
+      throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(text) is not a SHA-256 digest")
+    }
+    self = digest
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(hex)
   }
 }

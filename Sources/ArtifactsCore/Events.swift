@@ -7,18 +7,34 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
 
   public var severity: Severity
   public var message: String
-  /// The file (and line) concerned, when there is one.
-  public var location: LogLocation?
+  /// The file concerned: every diagnostic names one, so a user knows which input to look at.
+  public var file: String
+  /// The line concerned, when the problem is one record's rather than the whole file's.
+  public var line: Int?
 
-  public init(_ severity: Severity, _ message: String, at location: LogLocation? = nil) {
+  /// A problem with one record: its file and line.
+  public init(_ severity: Severity, _ message: String, at location: LogLocation) {
     self.severity = severity
     self.message = message
-    self.location = location
+    self.file = location.path
+    self.line = location.line
   }
 
+  /// A problem with a whole file (empty, unreadable, not a log).
+  public init(_ severity: Severity, _ message: String, file: String) {
+    self.severity = severity
+    self.message = message
+    self.file = file
+    self.line = nil
+  }
+
+  public var location: LogLocation? { line.map { LogLocation(path: file, line: $0) } }
+  /// About the file as a whole rather than one of its records.
+  public var isFileLevel: Bool { line == nil }
+
   public var description: String {
-    if let location { return "\(location): \(message)" }
-    return message
+    if let line { return "\(file):\(line): \(message)" }
+    return "\(file): \(message)"
   }
 }
 
@@ -31,8 +47,8 @@ public enum SyncEvent: Sendable {
   case downloadPlanned(files: Int)
   case downloaded(file: ContainerFileRef, filename: String, digest: Digest, size: Int64, deduplicated: Bool)
   case retrying(file: ContainerFileRef, attempt: Int, reason: String, delaySeconds: Double)
-  case lost(file: ContainerFileRef, filename: String, reason: String)
-  case failed(file: ContainerFileRef, filename: String, reason: String)
+  case lost(file: ContainerFileRef, filename: String, reason: UnarchivedReason)
+  case failed(file: ContainerFileRef, filename: String, reason: UnarchivedReason)
   /// A container the API says is gone, with the files still waiting in it.
   case containerGone(containerID: String, files: Int, reason: String)
   /// A container refreshed so its waiting files are not lost.

@@ -1,3 +1,15 @@
+/// The shape of a log, detected from its first bytes (after inflating gzip).
+public enum LogFormat: String, Sendable, Codable {
+  /// One JSON document: a response, a wrapped response, an output item, or an array of them.
+  case jsonDocument = "json"
+  /// One JSON value per line (responses, wrapped responses, batch output, or stream events).
+  case jsonLines = "jsonl"
+  /// A captured server-sent-event stream (`event:` / `data:` lines).
+  case eventStream = "sse"
+  case empty
+  case unrecognized
+}
+
 /// What the catalog remembers about a log so the next scan can skip it (unchanged: one
 /// `stat`) or resume it (an appended JSON Lines log is read from where the last scan stopped).
 public struct LogCheckpoint: Sendable, Codable, Equatable {
@@ -11,15 +23,14 @@ public struct LogCheckpoint: Sendable, Codable, Equatable {
   public var bytesConsumed: Int64
   /// Lines up to the same point, so resumed scans number lines correctly.
   public var linesConsumed: Int
-  /// `LogFormat` raw value.
-  public var format: String
+  public var format: LogFormat
   public var compressed: Bool
   /// For a stream of events: the response its events belong to.
   public var streamResponse: ResponseInfo?
 
   public init(
     device: UInt64, inode: UInt64, size: Int64, modifiedNanoseconds: Int64, headFingerprint: String,
-    bytesConsumed: Int64, linesConsumed: Int, format: String, compressed: Bool, streamResponse: ResponseInfo?
+    bytesConsumed: Int64, linesConsumed: Int, format: LogFormat, compressed: Bool, streamResponse: ResponseInfo?
   ) {
     self.device = device
     self.inode = inode

@@ -1,6 +1,7 @@
 // Deciding every path in an export before a byte is written: names from logs are untrusted,
 // so each becomes one safe path component, and the same content appearing twice is written
 // once (later entries are hard links). The same selection always gives the same plan.
+import ArtifactsCore
 import Foundation
 
 public enum ExportLayout: String, Sendable, CaseIterable {
@@ -12,7 +13,7 @@ public enum ExportLayout: String, Sendable, CaseIterable {
 
 /// A file to export, as the catalog knows it.
 public struct ExportItem: Sendable {
-  public var sha256: String
+  public var digest: Digest
   public var size: Int64
   public var mediaType: String
   public var containerID: String
@@ -22,13 +23,13 @@ public struct ExportItem: Sendable {
   public var archivedAt: String?
   /// Unix seconds; used for entry times when no citation dates the file.
   public var archivedAtSeconds: Int64?
-  public var citations: [ExportManifest.Citation]
+  public var citations: [CitationRecord]
 
   public init(
-    sha256: String, size: Int64, mediaType: String, containerID: String, fileID: String, filename: String,
-    source: String, archivedAt: String?, archivedAtSeconds: Int64?, citations: [ExportManifest.Citation]
+    digest: Digest, size: Int64, mediaType: String, containerID: String, fileID: String, filename: String,
+    source: String, archivedAt: String?, archivedAtSeconds: Int64?, citations: [CitationRecord]
   ) {
-    self.sha256 = sha256
+    self.digest = digest
     self.size = size
     self.mediaType = mediaType
     self.containerID = containerID
@@ -77,7 +78,7 @@ public struct ExportPlan: Sendable {
       case .byResponse:
         var responses: [(id: String, created: Int64?)] = []
         for citation in item.citations.sorted(by: { ($0.createdAt ?? 0, $0.key) < ($1.createdAt ?? 0, $1.key) }) {
-          if let id = citation.responseId, !responses.contains(where: { $0.id == id }) {
+          if let id = citation.responseID, !responses.contains(where: { $0.id == id }) {
             responses.append((id, citation.createdAt))
           }
         }
@@ -92,11 +93,11 @@ public struct ExportPlan: Sendable {
       }
     }
     placed.sort { $0.path < $1.path }
-    var firstPathOfDigest: [String: String] = [:]
+    var firstPathOfDigest: [Digest: String] = [:]
     var entries: [Entry] = []
     var directoryTimes: [String: Int64] = [:]
     for placement in placed {
-      let digest = items[placement.item].sha256
+      let digest = items[placement.item].digest
       let linkTo = firstPathOfDigest[digest]
       if linkTo == nil { firstPathOfDigest[digest] = placement.path }
       entries.append(Entry(path: placement.path, item: placement.item, linkTo: linkTo, modified: placement.modified))
@@ -113,7 +114,7 @@ public struct ExportPlan: Sendable {
       entries: entries.map { entry in
         let item = items[entry.item]
         return ExportManifest.Entry(
-          path: entry.path, sha256: item.sha256, size: item.size, mediaType: item.mediaType,
+          path: entry.path, sha256: item.digest.hex, size: item.size, mediaType: item.mediaType,
           containerId: item.containerID, fileId: item.fileID, filename: item.filename, source: item.source,
           archivedAt: item.archivedAt, linkTo: entry.linkTo, citations: item.citations)
       })

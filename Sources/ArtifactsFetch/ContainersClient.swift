@@ -27,28 +27,37 @@ public struct ListedFile: Sendable, Equatable {
 public enum ContainerAnswer<Value: Sendable>: Sendable {
   case ok(Value)
   /// The server says the container is gone (expired or unknown).
-  case gone(reason: String)
-  case failed(reason: String)
+  case gone(UnarchivedReason)
+  /// No usable answer; not the server's word about the container.
+  case failed(UnarchivedReason)
   case cancelled
+}
+
+extension ContainerAnswer {
+  static func from(_ reason: UnarchivedReason) -> ContainerAnswer {
+    reason.concernsContainer ? .gone(reason) : .failed(reason)
+  }
 }
 
 extension TransferEngine {
   /// `GET /containers/{id}`. Like any container call it also refreshes the container.
   public func containerStatus(_ id: String) async -> ContainerAnswer<ContainerStatus> {
-    guard IdentifierSyntax.isSafePathSegment(id) else { return .failed(reason: "\(id) is not a container id") }
+    guard IdentifierSyntax.isSafePathSegment(id) else {
+      return .failed(UnarchivedReason(.rejected, "\(id) is not a container id"))
+    }
     let sent = Date()
     switch await get("/containers/\(id)") {
     case .ok(let response):
       let received = Date()
       guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
-        return .failed(reason: "GET /containers/\(id) did not answer with a JSON object")
+        return .failed(UnarchivedReason(.rejected, "GET /containers/\(id) did not answer with a JSON object"))
       }
       let status = object["status"] as? String ?? "unknown"
       if status == "expired" || status == "deleted" {
-        return .gone(reason: "the API says container \(id) is \(status)")
+        return .gone(UnarchivedReason(.containerExpired, "the API says container \(id) is \(status)"))
       }
-      let minutes = ((object["expires_after"] as? [String: Any])?["minutes"] as? NSNumber)?.doubleValue ?? 20
-      let lifetime = minutes * 60
+      let minutes = ((object["expires_after"] as? [String: Any])?["minutes"] as? NSNumber)?.doubleValue
+      let lifetime = minutes.map { $0 * 60 } ?? ContainerLifetime.default
       guard let lastActive = (object["last_active_at"] as? NSNumber)?.doubleValue else {
         return .ok(
           ContainerStatus(
@@ -62,15 +71,16 @@ extension TransferEngine {
       return .ok(
         ContainerStatus(id: id, status: status, deadline: sent.addingTimeInterval(remaining), lifetimeSeconds: lifetime)
       )
-    case .gone(let reason): return .gone(reason: reason)
-    case .failed(let reason): return .failed(reason: reason)
+    case .unarchived(let reason): return .from(reason)
     case .cancelled: return .cancelled
     }
   }
 
   /// Every file in the container, following `has_more`/`after` through all pages.
   public func listFiles(_ id: String) async -> ContainerAnswer<[ListedFile]> {
-    guard IdentifierSyntax.isSafePathSegment(id) else { return .failed(reason: "\(id) is not a container id") }
+    guard IdentifierSyntax.isSafePathSegment(id) else {
+      return .failed(UnarchivedReason(.rejected, "\(id) is not a container id"))
+    }
     var files: [ListedFile] = []
     var after: String?
     for _ in 0..<10_000 {
@@ -80,7 +90,7 @@ extension TransferEngine {
       case .ok(let response):
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
           let data = object["data"] as? [[String: Any]]
-        else { return .failed(reason: "GET \(path) did not answer with a file list") }
+        else { return .failed(UnarchivedReason(.rejected, "GET \(path) did not answer with a file list")) }
         for entry in data {
           guard let fileID = entry["id"] as? String else { continue }
           files.append(
@@ -92,11 +102,10 @@ extension TransferEngine {
           last != after
         else { return .ok(files) }
         after = last
-      case .gone(let reason): return .gone(reason: reason)
-      case .failed(let reason): return .failed(reason: reason)
+      case .unarchived(let reason): return .from(reason)
       case .cancelled: return .cancelled
       }
     }
-    return .failed(reason: "the file list of \(id) did not end")
+    return .failed(UnarchivedReason(.rejected, "the file list of \(id) did not end"))
   }
 }

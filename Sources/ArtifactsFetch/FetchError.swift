@@ -7,8 +7,10 @@ public struct FetchError: Error, Sendable, CustomStringConvertible {
     case invalidConfiguration
     /// The API refused the credentials (401/403): every further request would fail too.
     case credentialsRejected(status: Int)
-    /// libcurl itself could not be set up.
+    /// libcurl itself could not be loaded or set up.
     case transport
+    /// A libcurl call failed: which one, and its result code.
+    case curl(call: String, code: Int)
   }
 
   public var code: Code
@@ -22,8 +24,25 @@ public struct FetchError: Error, Sendable, CustomStringConvertible {
   public var description: String { message }
 }
 
-/// The one place a libcurl result code becomes text, naming the call that failed.
-enum CurlResult {
+/// The one choke point for libcurl calls: every result is checked here, and a failure names
+/// the call (and option) and libcurl's own code and words for it.
+enum Curl {
+  static func check(_ result: CURLcode, _ call: @autoclosure () -> String) throws(FetchError) {
+    guard result != CURLE_OK else { return }
+    let name = call()
+    throw FetchError(
+      .curl(call: name, code: Int(result.rawValue)),
+      "libcurl: \(name) failed: \(describe(result)) (CURLcode \(result.rawValue))")
+  }
+
+  static func check(_ result: CURLMcode, _ call: @autoclosure () -> String) throws(FetchError) {
+    guard result != CURLM_OK else { return }
+    let name = call()
+    throw FetchError(
+      .curl(call: name, code: Int(result.rawValue)),
+      "libcurl: \(name) failed: \(String(cString: ccurl_multi_strerror(result))) (CURLMcode \(result.rawValue))")
+  }
+
   static func describe(_ code: CURLcode) -> String {
     String(cString: ccurl_easy_strerror(code))
   }
@@ -38,5 +57,36 @@ enum CurlResult {
     default:
       return false
     }
+  }
+}
+
+/// An easy handle's options, each set through the choke point with its name.
+struct CurlEasy {
+  let handle: UnsafeMutableRawPointer
+
+  func set(_ option: CURLoption, _ name: String, _ value: Int) throws(FetchError) {
+    try Curl.check(ccurl_easy_setopt_long(handle, option, value), "curl_easy_setopt(\(name))")
+  }
+
+  func set(_ option: CURLoption, _ name: String, _ value: String) throws(FetchError) {
+    try Curl.check(ccurl_easy_setopt_string(handle, option, value), "curl_easy_setopt(\(name))")
+  }
+
+  func set(_ option: CURLoption, _ name: String, pointer: UnsafeMutableRawPointer?) throws(FetchError) {
+    try Curl.check(ccurl_easy_setopt_pointer(handle, option, pointer), "curl_easy_setopt(\(name))")
+  }
+
+  func set(_ option: CURLoption, _ name: String, list: UnsafeMutablePointer<curl_slist>?) throws(FetchError) {
+    try Curl.check(ccurl_easy_setopt_slist(handle, option, list), "curl_easy_setopt(\(name))")
+  }
+
+  func set(_ option: CURLoption, _ name: String, callback: ccurl_write_callback) throws(FetchError) {
+    try Curl.check(ccurl_easy_setopt_write_callback(handle, option, callback), "curl_easy_setopt(\(name))")
+  }
+
+  /// A `long` the transfer knows (response code); 0 when libcurl cannot say.
+  func info(_ info: CURLINFO) -> Int {
+    var value = 0
+    return ccurl_easy_getinfo_long(handle, info, &value) == CURLE_OK ? value : 0
   }
 }

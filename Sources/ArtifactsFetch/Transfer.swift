@@ -18,8 +18,9 @@ enum TransferTarget {
 
 enum TransferVerdict {
   case success(TransferResult)
-  case lost(String)
-  case permanent(String)
+  /// The answer is final for this request: lost when the reason is the server's word that
+  /// the file or container is gone, failed (tried again by a later run) otherwise.
+  case unarchived(UnarchivedReason)
   case transient(String, headers: [String: String])
   case rejected(status: Int, String)
 }
@@ -32,8 +33,7 @@ enum TransferResult: Sendable {
 /// What the engine hands back for any request.
 enum TransferOutcome: Sendable {
   case completed(TransferResult)
-  case lost(String)
-  case failed(String)
+  case unarchived(UnarchivedReason)
   case cancelled
 }
 
@@ -121,30 +121,31 @@ final class Transfer {
     if let project = configuration.project { headerLines.append("OpenAI-Project: \(project)") }
     for line in headerLines { headerList = ccurl_slist_append(headerList, line) }
 
-    _ = ccurl_easy_setopt_string(easy, CURLOPT_URL, url)
-    _ = ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList)
-    _ = ccurl_easy_setopt_string(easy, CURLOPT_USERAGENT, configuration.userAgent)
-    if resumeFrom > 0 { _ = ccurl_easy_setopt_string(easy, CURLOPT_RANGE, "\(resumeFrom)-") }
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_MAXREDIRS, 5)
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT, configuration.connectTimeout)
+    let options = CurlEasy(handle: easy)
+    try options.set(CURLOPT_URL, "CURLOPT_URL", url)
+    try options.set(CURLOPT_HTTPHEADER, "CURLOPT_HTTPHEADER", list: headerList)
+    try options.set(CURLOPT_USERAGENT, "CURLOPT_USERAGENT", configuration.userAgent)
+    if resumeFrom > 0 { try options.set(CURLOPT_RANGE, "CURLOPT_RANGE", "\(resumeFrom)-") }
+    try options.set(CURLOPT_NOSIGNAL, "CURLOPT_NOSIGNAL", 1)
+    try options.set(CURLOPT_FOLLOWLOCATION, "CURLOPT_FOLLOWLOCATION", 1)
+    try options.set(CURLOPT_MAXREDIRS, "CURLOPT_MAXREDIRS", 5)
+    try options.set(CURLOPT_CONNECTTIMEOUT, "CURLOPT_CONNECTTIMEOUT", configuration.connectTimeout)
     // A stalled transfer (under 1 byte/s for the stall time) is abandoned and retried.
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, configuration.stallTimeout)
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
-    _ = ccurl_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
-    if let bundle = configuration.caBundlePath { _ = ccurl_easy_setopt_string(easy, CURLOPT_CAINFO, bundle) }
-    _ = ccurl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
-    _ = ccurl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
-    _ = ccurl_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+    try options.set(CURLOPT_LOW_SPEED_LIMIT, "CURLOPT_LOW_SPEED_LIMIT", 1)
+    try options.set(CURLOPT_LOW_SPEED_TIME, "CURLOPT_LOW_SPEED_TIME", configuration.stallTimeout)
+    try options.set(CURLOPT_SSL_VERIFYPEER, "CURLOPT_SSL_VERIFYPEER", 1)
+    try options.set(CURLOPT_SSL_VERIFYHOST, "CURLOPT_SSL_VERIFYHOST", 2)
+    try options.set(CURLOPT_HTTP_VERSION, "CURLOPT_HTTP_VERSION", Int(CURL_HTTP_VERSION_2TLS))
+    try options.set(CURLOPT_PIPEWAIT, "CURLOPT_PIPEWAIT", 1)
+    if let bundle = configuration.caBundlePath { try options.set(CURLOPT_CAINFO, "CURLOPT_CAINFO", bundle) }
+    try options.set(CURLOPT_ERRORBUFFER, "CURLOPT_ERRORBUFFER", pointer: UnsafeMutableRawPointer(errorBuffer))
+    try options.set(CURLOPT_WRITEDATA, "CURLOPT_WRITEDATA", pointer: me)
+    try options.set(CURLOPT_WRITEFUNCTION, "CURLOPT_WRITEFUNCTION") { data, size, count, context in
       let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
       return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
     }
-    _ = ccurl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
-    _ = ccurl_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+    try options.set(CURLOPT_HEADERDATA, "CURLOPT_HEADERDATA", pointer: me)
+    try options.set(CURLOPT_HEADERFUNCTION, "CURLOPT_HEADERFUNCTION") { data, size, count, context in
       let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
       transfer.receiveHeader(UnsafeRawBufferPointer(start: data, count: size * count))
       return size * count
@@ -167,9 +168,7 @@ final class Transfer {
 
   private func receiveBody(_ data: UnsafeRawBufferPointer) -> Int {
     if status == 0, let easy {
-      var code = 0
-      _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
-      status = code
+      status = CurlEasy(handle: easy).info(CURLINFO_RESPONSE_CODE)
       if resumeFrom > 0 && !(status == 206 && contentRangeStart == resumeFrom) {
         // The server sent the whole file (or another range) instead: start over.
         restartBody()
@@ -237,20 +236,20 @@ final class Transfer {
       descriptor = -1
     }
     if let easy {
-      var code = 0
-      _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
+      let code = CurlEasy(handle: easy).info(CURLINFO_RESPONSE_CODE)
       if code != 0 { status = code }
     }
     let requestID = headers["x-request-id"].map { " (request \($0))" } ?? ""
     partialBodyIsGood = false
-    if let writeFailure { return .permanent(writeFailure) }
+    if let writeFailure { return .unarchived(UnarchivedReason(.storage, writeFailure)) }
     guard result == CURLE_OK else {
       // A connection that broke mid-body leaves good bytes behind (unless they are an error).
       partialBodyIsGood =
         (status == 200 || status == 206) && Self.errorMessage(inBody: prefix, size: size) == nil
       let detail = String(cString: errorBuffer)
-      let reason = "\(CurlResult.describe(result))\(detail.isEmpty ? "" : ": \(detail)") for GET \(url)"
-      return CurlResult.isTransient(result) ? .transient(reason, headers: headers) : .permanent(reason)
+      let reason = "\(Curl.describe(result))\(detail.isEmpty ? "" : ": \(detail)") for GET \(url)"
+      return Curl.isTransient(result)
+        ? .transient(reason, headers: headers) : .unarchived(UnarchivedReason(.transport, reason))
     }
     let shouldRetry = headers["x-should-retry"]?.lowercased()
     if (200..<300).contains(status) {
@@ -282,8 +281,9 @@ final class Transfer {
               serverDate: headers["date"].flatMap(HTTPDate.parse), attempts: attempts)))
       }
     }
+    let apiMessage = Self.errorMessage(inBody: errorBody, size: Int64(errorBody.count))
     let message =
-      Self.errorMessage(inBody: errorBody, size: Int64(errorBody.count))
+      apiMessage
       ?? String(decoding: errorBody.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     let reason = "HTTP \(status)\(message.isEmpty ? "" : ": \(message)")\(requestID)"
     switch status {
@@ -294,17 +294,33 @@ final class Transfer {
       )
     case _ where shouldRetry == "true":
       return .transient(reason, headers: headers)
-    case 404:
-      return .lost(reason)
-    case 400 where message.lowercased().contains("expire"):
-      return .lost(reason)
+    case 400, 404:
+      // Lost only on the API's own word about this container or file; any other 404 (a wrong
+      // base URL, a gateway's page) says nothing about the file and is not final.
+      if let kind = apiMessage.flatMap({ Self.gone(status: status, message: $0) }) {
+        return .unarchived(UnarchivedReason(kind, reason))
+      }
+      return .unarchived(UnarchivedReason(.rejected, "\(reason) for GET \(url)"))
     case _ where shouldRetry == "false":
-      return .permanent(reason)
+      return .unarchived(UnarchivedReason(.rejected, reason))
     case 408, 409, 429, 500...599:
       return .transient(reason, headers: headers)
     default:
-      return .permanent(reason)
+      return .unarchived(UnarchivedReason(.rejected, reason))
     }
+  }
+
+  /// What an API error message says is gone, if it says so: `Container is expired.`,
+  /// `No container found with id …`, `File … not found on container …`.
+  static func gone(status: Int, message: String) -> UnarchivedReason.Kind? {
+    let text = message.lowercased()
+    if text.contains("expired") { return .containerExpired }
+    guard status == 404 else { return nil }
+    if text.contains("no container found") || (text.contains("container") && text.contains("not found") && !text.contains("file")) {
+      return .containerNotFound
+    }
+    if text.contains("not found") && text.contains("file") { return .fileNotFound }
+    return nil
   }
 
   /// The `error.message` of an OpenAI-style error body (`{"error": {...}}`), if the bytes are one.

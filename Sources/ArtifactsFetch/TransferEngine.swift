@@ -10,10 +10,9 @@ import Foundation
 public enum DownloadOutcome: Sendable {
   /// The bytes are complete in `temporaryPath`, hashed and measured.
   case downloaded(CompletedDownload)
-  /// The server says the file (or its container) is gone: retrying cannot help.
-  case lost(ContainerFileRef, reason: String)
-  /// Gave up: a permanent error, or transient ones past the retry budget.
-  case failed(ContainerFileRef, reason: String)
+  /// Not archived, and why: the reason says whether that is final (`isFinal`: lost) or a
+  /// later run may try again (failed).
+  case unarchived(ContainerFileRef, UnarchivedReason)
   /// Not attempted to the end because the run was stopped (credentials rejected).
   case cancelled(ContainerFileRef)
 }
@@ -33,9 +32,8 @@ public struct CompletedDownload: Sendable {
 /// The answer to a GET of a JSON endpoint (container status, file listing).
 public enum GetOutcome: Sendable {
   case ok(FetchedResponse)
-  /// 404, or the container expired: the server says it is gone.
-  case gone(reason: String)
-  case failed(reason: String)
+  /// The request ended without an answer to use, and why.
+  case unarchived(UnarchivedReason)
   case cancelled
 }
 
@@ -82,8 +80,17 @@ public final class TransferEngine: @unchecked Sendable {
     self.maximumConcurrent = max(1, maximumConcurrent)
     self.maximumCalls = max(2, self.maximumConcurrent / 2)
     self.onRetry = onRetry
-    _ = ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
-    _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, self.maximumConcurrent + self.maximumCalls)
+    do {
+      try Curl.check(
+        ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX)),
+        "curl_multi_setopt(CURLMOPT_PIPELINING)")
+      try Curl.check(
+        ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, self.maximumConcurrent + self.maximumCalls),
+        "curl_multi_setopt(CURLMOPT_MAX_HOST_CONNECTIONS)")
+    } catch {
+      ccurl_multi_cleanup(multi)
+      throw error
+    }
     let thread = Thread { [unowned self] in self.run() }
     thread.name = "artifacts.curl"
     self.thread = thread
@@ -94,7 +101,7 @@ public final class TransferEngine: @unchecked Sendable {
     ccurl_multi_cleanup(multi)
   }
 
-  /// The reason the run was stopped, if it was (credentials rejected).
+  /// The reason the run was stopped, if it was (credentials rejected, libcurl failing).
   public var fatalError: FetchError? {
     lock.withLock { fatal }
   }
@@ -106,13 +113,14 @@ public final class TransferEngine: @unchecked Sendable {
   /// Downloads `file` into `temporaryPath` (created, or truncated, by the engine).
   public func download(_ file: ContainerFileRef, to temporaryPath: String) async -> DownloadOutcome {
     guard IdentifierSyntax.isSafePathSegment(file.containerID), IdentifierSyntax.isSafePathSegment(file.fileID) else {
-      return .failed(file, reason: "the container or file id contains characters no API id has; not requested")
+      return .unarchived(
+        file, UnarchivedReason(.rejected, "the container or file id contains characters no API id has; not requested"))
     }
     switch await submit(subject: file, url: url(for: file), target: .file(path: temporaryPath)) {
     case .completed(.file(let download)): return .downloaded(download)
-    case .completed(.memory): return .failed(file, reason: "internal error: a download answered in memory")
-    case .lost(let reason): return .lost(file, reason: reason)
-    case .failed(let reason): return .failed(file, reason: reason)
+    case .completed(.memory):
+      return .unarchived(file, UnarchivedReason(.storage, "internal error: a download answered in memory"))
+    case .unarchived(let reason): return .unarchived(file, reason)
     case .cancelled: return .cancelled(file)
     }
   }
@@ -121,9 +129,8 @@ public final class TransferEngine: @unchecked Sendable {
   public func get(_ path: String, about subject: ContainerFileRef? = nil) async -> GetOutcome {
     switch await submit(subject: subject, url: configuration.baseURL + path, target: .memory) {
     case .completed(.memory(let response)): return .ok(response)
-    case .completed(.file): return .failed(reason: "internal error: a JSON answer went to a file")
-    case .lost(let reason): return .gone(reason: reason)
-    case .failed(let reason): return .failed(reason: reason)
+    case .completed(.file): return .unarchived(UnarchivedReason(.storage, "internal error: a JSON answer went to a file"))
+    case .unarchived(let reason): return .unarchived(reason)
     case .cancelled: return .cancelled
     }
   }
@@ -142,15 +149,27 @@ public final class TransferEngine: @unchecked Sendable {
       if rejected {
         continuation.resume(returning: .cancelled)
       } else {
-        ccurl_multi_wakeup(multi)
+        wake()
       }
+    }
+  }
+
+  /// Interrupts the engine thread's poll so it sees new work.
+  private func wake() {
+    do { try Curl.check(ccurl_multi_wakeup(multi), "curl_multi_wakeup") } catch { stop(with: error) }
+  }
+
+  /// Stops every transfer at once: a failure no request can get past.
+  private func stop(with error: FetchError) {
+    lock.withLock {
+      if fatal == nil { fatal = error }
     }
   }
 
   /// Lets running transfers finish, then stops the thread. Call once, after the last download.
   public func shutdown() {
     lock.withLock { stopping = true }
-    ccurl_multi_wakeup(multi)
+    wake()
     finished.wait()
   }
 
@@ -179,18 +198,27 @@ public final class TransferEngine: @unchecked Sendable {
       for transfer in starting { start(transfer) }
 
       var running: Int32 = 0
-      ccurl_multi_perform(multi, &running)
+      do { try Curl.check(ccurl_multi_perform(multi, &running), "curl_multi_perform") } catch {
+        stop(with: error)
+        continue
+      }
       var remaining: Int32 = 0
       while let message = ccurl_multi_info_read(multi, &remaining) {
         guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
         let result = ccurl_msg_result(message)
         if let transfer = active.removeValue(forKey: easy) {
           if transfer.target.isFile { activeDownloads -= 1 }
-          ccurl_multi_remove_handle(multi, easy)
+          _ = ccurl_multi_remove_handle(multi, easy)  // a handle the multi owns: cannot fail
           finish(transfer, result: result)
         }
       }
-      ccurl_multi_poll(multi, nil, 0, pollTimeout(now: DispatchTime.now().uptimeNanoseconds), nil)
+      do {
+        try Curl.check(
+          ccurl_multi_poll(multi, nil, 0, pollTimeout(now: DispatchTime.now().uptimeNanoseconds), nil),
+          "curl_multi_poll")
+      } catch {
+        stop(with: error)
+      }
     }
     finished.signal()
   }
@@ -231,7 +259,7 @@ public final class TransferEngine: @unchecked Sendable {
 
   private func cancelActive() {
     for (key, transfer) in active {
-      ccurl_multi_remove_handle(multi, key)
+      _ = ccurl_multi_remove_handle(multi, key)  // a handle the multi owns: cannot fail
       transfer.discard()
       transfer.complete(.cancelled)
     }
@@ -245,13 +273,20 @@ public final class TransferEngine: @unchecked Sendable {
       try transfer.prepare(configuration: configuration)
     } catch {
       transfer.discard()
-      transfer.complete(.failed(error.description))
+      // An option libcurl refuses is refused for every request: the run cannot go on.
+      stop(with: error)
+      transfer.complete(.cancelled)
       return
     }
     guard let easy = transfer.easy else { return }
+    do { try Curl.check(ccurl_multi_add_handle(multi, easy), "curl_multi_add_handle") } catch {
+      transfer.discard()
+      stop(with: error)
+      transfer.complete(.cancelled)
+      return
+    }
     active[easy] = transfer
     if transfer.target.isFile { activeDownloads += 1 }
-    ccurl_multi_add_handle(multi, easy)
   }
 
   private func finish(_ transfer: Transfer, result: CURLcode) {
@@ -259,17 +294,16 @@ public final class TransferEngine: @unchecked Sendable {
     case .success(let result):
       transfer.release()
       transfer.complete(.completed(result))
-    case .lost(let reason):
+    case .unarchived(var reason):
       transfer.discard()
-      transfer.complete(.lost(configuration.redact(reason)))
-    case .permanent(let reason):
-      transfer.discard()
-      transfer.complete(.failed(configuration.redact(reason)))
+      reason.message = configuration.redact(reason.message)
+      transfer.complete(.unarchived(reason))
     case .transient(let reason, let headers):
       let reason = configuration.redact(reason)
       guard transfer.attempts < policy.maximumAttempts else {
         transfer.discard()
-        transfer.complete(.failed("\(reason) (gave up after \(transfer.attempts) attempts)"))
+        transfer.complete(
+          .unarchived(UnarchivedReason(.gaveUp, "\(reason) (gave up after \(transfer.attempts) attempts)")))
         return
       }
       transfer.releaseForRetry()

@@ -1,5 +1,7 @@
-// A store directory: the blob store and its catalog, opened together.
+// A store: the catalog, the blobs and the staging area, opened together behind the backend
+// protocols, so every use case works the same whatever engines keep the archive.
 import ArtifactsCatalog
+import ArtifactsCore
 import ArtifactsStore
 import Foundation
 
@@ -7,12 +9,16 @@ public struct KitError: Error, Sendable, CustomStringConvertible {
   public enum Code: Sendable, Equatable {
     /// The store cannot be created, opened or written.
     case unusableStore
+    /// No store exists where one was named (only sync and import create one).
+    case noStore
     /// Configuration or credentials are missing or wrong.
     case configuration
     /// The API refused the credentials.
     case credentialsRejected
-    /// Input paths that do not exist.
+    /// Input paths that do not exist, or input that cannot be used (an archive that is not an export).
     case missingInput
+    /// Nothing in the store matches what was asked for.
+    case noMatch
   }
 
   public var code: Code
@@ -26,11 +32,22 @@ public struct KitError: Error, Sendable, CustomStringConvertible {
   public var description: String { message }
 }
 
-public final class ArtifactStore: Sendable {
-  public let blobs: BlobStore
-  public let catalog: Catalog
+/// What a command will do with the store it opens.
+public enum StoreAccess: Sendable {
+  /// Creates the store if it does not exist (sync, import).
+  case create
+  /// The store must exist; it may be written (check, gc).
+  case existing
+  /// The store must exist; nothing is written (find, show, cat, export).
+  case read
+}
 
-  public var root: String { blobs.root }
+public final class ArtifactStore: Sendable {
+  public let root: String
+  let catalog: any CatalogBackend
+  let blobs: any BlobBackend
+  let staging: StagingArea
+  private let lockPath: String
 
   /// Where the store lives when `--store` is not given: `$ARTIFACTS_HOME`, else
   /// `$XDG_DATA_HOME/artifacts`, else `~/.local/share/artifacts`.
@@ -41,30 +58,93 @@ public final class ArtifactStore: Sendable {
     return home + "/.local/share/artifacts"
   }
 
-  /// The shared store lock, for work that adds or reads stored files (sync, import, export,
-  /// repair): gc, which removes, waits for all of them to finish.
+  /// Opens the local store at `root`: the SQLite catalog and the blob tree beside it.
+  public static func open(root: String, access: StoreAccess) async throws(KitError) -> ArtifactStore {
+    let result = await blocking { () -> Result<ArtifactStore, KitError> in
+      Result { () throws(KitError) in try ArtifactStore(root: root, access: access) }
+    }
+    return try result.get()
+  }
+
+  /// The same, for callers that are not async (tests, tools); blocks the calling thread.
+  public init(root: String, access: StoreAccess = .create) throws(KitError) {
+    let standardized = URL(fileURLWithPath: root).standardizedFileURL.path
+    let catalogPath = standardized + "/catalog.sqlite"
+    if access != .create && Foundation.access(catalogPath, F_OK) != 0 {
+      var isDirectory: ObjCBool = false
+      let what =
+        FileManager.default.fileExists(atPath: standardized, isDirectory: &isDirectory) && isDirectory.boolValue
+        ? "\(standardized) is not an artifacts store (it has no catalog.sqlite)"
+        : "no store at \(standardized)"
+      throw KitError(.noStore, "\(what); artifacts sync or import creates one there, or name another with --store")
+    }
+    // SQLite would only say "unable to open database file"; say what is wrong.
+    if Foundation.access(standardized, W_OK) != 0 && errno == EROFS && access != .read {
+      throw KitError(.unusableStore, "cannot use the store at \(standardized): it is on a read-only file system")
+    }
+    let blobs: LocalBlobStore
+    do {
+      blobs = try LocalBlobStore(root: standardized)
+    } catch {
+      throw KitError(.unusableStore, "cannot use the store at \(standardized): \(error.detail)")
+    }
+    do {
+      catalog = try Catalog(path: catalogPath, access: access == .read ? .read : .readWrite)
+    } catch {
+      throw KitError(.unusableStore, error.description)
+    }
+    self.root = standardized
+    self.blobs = blobs
+    staging = StagingArea(directory: standardized + "/tmp")
+    lockPath = standardized + "/lock"
+  }
+
+  /// The shared store lock, for work that adds or reads stored files: gc, which removes,
+  /// waits for all of them to finish. Held only as long as that work lasts.
   func sharedLock() throws(KitError) -> StoreLock {
-    do { return try blobs.lock(exclusive: false, wait: false) } catch {
+    do { return try StoreLock(path: lockPath, exclusive: false, wait: false) } catch {
       throw KitError(.unusableStore, "\(error.description); try again when it has finished")
     }
   }
 
-  /// Opens the store at `root`, creating it when needed. With `access: .read` (commands that
-  /// only read) a current catalog is opened without writing anything.
-  public init(root: String, access catalogAccess: Catalog.Access = .readWrite) throws(KitError) {
-    // SQLite would only say "unable to open database file"; say what is wrong.
-    if access(root, W_OK) != 0 && errno == EROFS {
-      throw KitError(.unusableStore, "cannot use the store at \(root): it is on a read-only file system")
-    }
-    do {
-      blobs = try BlobStore(root: root)
-    } catch {
-      throw KitError(.unusableStore, "cannot use the store at \(root): \(error.detail)")
-    }
-    do {
-      catalog = try Catalog(path: blobs.catalogPath, access: catalogAccess)
-    } catch {
+  /// The same, waiting for a gc that is running to finish (a long-lived sync pauses for it).
+  func sharedLockWaiting() throws(KitError) -> StoreLock {
+    do { return try StoreLock(path: lockPath, exclusive: false, wait: true) } catch {
       throw KitError(.unusableStore, error.description)
     }
+  }
+
+  /// The store to itself (gc).
+  func exclusiveLock() throws(KitError) -> StoreLock {
+    do { return try StoreLock(path: lockPath, exclusive: true, wait: false) } catch {
+      throw KitError(.unusableStore, "\(error.description); gc needs the store to itself, try again when it is done")
+    }
+  }
+
+  /// Where a user finds a blob: its path on this machine, or its URI.
+  func location(of digest: Digest) -> BlobLocation { blobs.location(of: digest) }
+}
+
+/// Runs blocking work (file I/O, SQLite, fsync) on a Dispatch queue rather than on Swift's
+/// cooperative pool, whose few threads must never block.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+  await withCheckedContinuation { continuation in
+    DispatchQueue.global().async { continuation.resume(returning: body()) }
+  }
+}
+
+/// `blocking` for work that fails with a KitError.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(KitError) -> T) async throws(KitError) -> T {
+  let result: Result<T, KitError> = await blocking { () -> Result<T, KitError> in
+    Result { () throws(KitError) in try body() }
+  }
+  return try result.get()
+}
+
+/// A backend's error surfaces as an unusable store, with the backend's own words (which name
+/// the path, URL or id involved).
+func backend<T>(_ body: () throws -> T) throws(KitError) -> T {
+  do { return try body() } catch let error as KitError { throw error } catch {
+    throw KitError(.unusableStore, "\(error)")
   }
 }

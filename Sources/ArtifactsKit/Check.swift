@@ -2,9 +2,7 @@
 // it names must be on disk at the right size, every blob on disk must be named by it, and
 // (with --read-data) blobs are re-hashed, least recently verified first, so a check with a
 // budget resumes where the last one stopped.
-import ArtifactsCatalog
 import ArtifactsCore
-import ArtifactsStore
 import Foundation
 
 public struct CheckOptions: Sendable {
@@ -25,7 +23,7 @@ public struct DamagedFile: Sendable, Codable, Equatable {
   public var filename: String
   public var containerID: String
   public var fileID: String
-  public var sha256: String
+  public var sha256: Digest
   /// `missing`, `size mismatch` or `corrupt`.
   public var problem: String
   public var detail: String
@@ -55,25 +53,34 @@ public struct Check: Sendable {
 
   public init(store: ArtifactStore) { self.store = store }
 
-  /// `progress` hears the bytes re-hashed so far and the total planned.
-  public func run(_ options: CheckOptions, progress: ((Int64, Int64) -> Void)? = nil) throws(KitError) -> CheckReport {
+  /// `progress` hears the bytes re-hashed so far and the total planned (on the thread doing
+  /// the work).
+  public func run(_ options: CheckOptions, progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws(KitError)
+    -> CheckReport
+  {
+    try await blocking { () throws(KitError) in try self.check(options, progress: progress) }
+  }
+
+  private func check(_ options: CheckOptions, progress: (@Sendable (Int64, Int64) -> Void)?) throws(KitError)
+    -> CheckReport
+  {
     var report = CheckReport()
-    report.catalogProblems = try catalogCall { () throws(CatalogError) in try store.catalog.integrityProblems() }
-    let records = try catalogCall { () throws(CatalogError) in try store.catalog.blobRecords() }
-    let onDisk = store.blobs.storedBlobs()
+    report.catalogProblems = try backend { try store.catalog.integrityProblems() }
+    let records = try backend { try store.catalog.blobRecords() }
+    let onDisk = try backend { try store.blobs.list() }
     report.blobsInCatalog = records.count
     report.blobsOnDisk = onDisk.count
     var sizes: [Digest: Int64] = [:]
     for blob in onDisk {
-      if let digest = blob.digest { sizes[digest] = blob.size } else { report.stray.append(blob.path) }
+      if let digest = blob.digest { sizes[digest] = blob.size } else { report.stray.append(blob.name) }
     }
     let named = Set(records.map(\.digest))
-    report.unreferenced = onDisk.compactMap { blob in blob.digest.flatMap { named.contains($0) ? nil : blob.path } }
+    report.unreferenced = onDisk.compactMap { blob in blob.digest.flatMap { named.contains($0) ? nil : blob.name } }
 
     var problems: [Digest: (String, String)] = [:]
     for record in records {
       guard let size = sizes[record.digest] else {
-        problems[record.digest] = ("missing", "\(store.blobs.path(for: record.digest)) does not exist")
+        problems[record.digest] = ("missing", "\(store.blobs.location(of: record.digest).text) does not exist")
         continue
       }
       if size != record.size {
@@ -84,13 +91,11 @@ public struct Check: Sendable {
       try verify(
         scope, records: records, skipping: Set(problems.keys), into: &report, problems: &problems, progress: progress)
     }
-    let files = try catalogCall { () throws(CatalogError) in try store.catalog.files(withDigests: Set(problems.keys)) }
+    let files = try backend { try store.catalog.files(withDigests: Set(problems.keys)) }
     report.damaged = files.compactMap { file in
-      guard let hex = file.sha256, let digest = Digest(hex: hex), let (problem, detail) = problems[digest] else {
-        return nil
-      }
+      guard let digest = file.digest, let (problem, detail) = problems[digest] else { return nil }
       return DamagedFile(
-        filename: file.filename, containerID: file.containerID, fileID: file.fileID, sha256: hex, problem: problem,
+        filename: file.filename, containerID: file.containerID, fileID: file.fileID, sha256: digest, problem: problem,
         detail: detail,
         citedBy: file.citations.map { citation in
           [citation.responseID, citation.log.map { "\($0)\(citation.line.map { ":\($0)" } ?? "")" }]
@@ -102,9 +107,9 @@ public struct Check: Sendable {
 
   private func verify(
     _ scope: CheckOptions.ReadData, records: [BlobRecord], skipping: Set<Digest>, into report: inout CheckReport,
-    problems: inout [Digest: (String, String)], progress: ((Int64, Int64) -> Void)?
+    problems: inout [Digest: (String, String)], progress: (@Sendable (Int64, Int64) -> Void)?
   ) throws(KitError) {
-    var order = try catalogCall { () throws(CatalogError) in try store.catalog.blobsByVerificationAge() }
+    var order = try backend { try store.catalog.blobsByVerificationAge() }
     order.removeAll { skipping.contains($0.digest) }
     var budget: Date?
     switch scope {
@@ -128,11 +133,13 @@ public struct Check: Sendable {
       report.bytesVerified += record.size
       progress?(report.bytesVerified, total)
       if verified.count >= 500 {
-        try catalogCall { () throws(CatalogError) in try store.catalog.markVerified(verified) }
+        let batch = verified
+        try backend { try store.catalog.markVerified(batch, now: Date()) }
         verified = []
       }
     }
-    try catalogCall { () throws(CatalogError) in try store.catalog.markVerified(verified) }
+    let rest = verified
+    try backend { try store.catalog.markVerified(rest, now: Date()) }
     report.blobsNotVerified = order.count - report.blobsVerified
   }
 }
@@ -152,34 +159,31 @@ extension Check {
   public func repair(_ report: CheckReport, sink: any EventSink, api: APISettings, jobs: Int = 8) async throws(KitError)
     -> RepairSummary
   {
-    let lock = try store.sharedLock()
-    defer { lock.release() }
-    var work: [WorkItem] = []
-    var problems: [(items: [WorkItem], problem: String)] = []
-    for (hex, problem) in Dictionary(
-      report.damaged.map { ($0.sha256, $0.problem) }, uniquingKeysWith: { first, _ in first })
-    {
-      guard let digest = Digest(hex: hex) else { continue }
-      do { try store.blobs.quarantine(digest) } catch { throw KitError(.unusableStore, error.description) }
-      let items = try catalogCall { () throws(CatalogError) in
-        try store.catalog.resetForRepair(digest, problem: problem)
+    let store = self.store
+    let damaged = Dictionary(report.damaged.map { ($0.sha256, $0.problem) }, uniquingKeysWith: { first, _ in first })
+    let reset = try await blocking { () throws(KitError) -> [(items: [WorkItem], problem: String)] in
+      let lock = try store.sharedLock()
+      defer { lock.release() }
+      return try damaged.sorted { $0.key < $1.key }.map { digest, problem throws(KitError) in
+        try backend {
+          try store.blobs.quarantine(digest)
+          return (try store.catalog.resetForRepair(digest, problem: problem), problem)
+        }
       }
-      work += items
-      problems.append((items, problem))
     }
+    let work = reset.flatMap(\.items)
     guard !work.isEmpty else { return RepairSummary() }
-    let configuration = try api.configuration()
-    var summary = SyncSummary()
-    try await Download(
-      store: store, sink: sink, options: SyncOptions(paths: [], jobs: jobs, citedOnly: true),
-      configuration: configuration
-    )
-    .run(work: work, listing: [], into: &summary)
-    for (items, problem) in problems {
-      try catalogCall { () throws(CatalogError) in
-        try store.catalog.prefixLossReason(items, with: "stored bytes damaged (\(problem)); then ")
+    let pipeline = try Pipeline(
+      store: store, sink: sink, options: PipelineOptions(jobs: jobs, citedOnly: true),
+      configuration: try api.configuration())
+    pipeline.start()
+    await pipeline.feed(work, containers: [])
+    let counts = try await pipeline.finish()
+    try await blocking { () throws(KitError) in
+      for (items, problem) in reset {
+        try backend { try store.catalog.prefixLossReason(items, with: "stored bytes damaged (\(problem)); then ") }
       }
     }
-    return RepairSummary(repaired: summary.archived, lost: summary.lost, failed: summary.failed)
+    return RepairSummary(repaired: counts.archived, lost: counts.lost, failed: counts.failed)
   }
 }

@@ -1,21 +1,34 @@
 // `export`: the selected archived files, with a MANIFEST.json of their provenance, as one tar
 // (or tar.gz) that GNU tar, bsdtar and Python's tarfile all read, and that can never write
 // outside the directory it is extracted into.
-import ArtifactsCatalog
 import ArtifactsCore
 import ArtifactsExport
-import ArtifactsStore
 import Foundation
+
+public typealias ExportLayout = ArtifactsExport.ExportLayout
+
+/// Where bytes go, or come from: a file by its path, or a descriptor the front end already
+/// holds (standard output for `export -`, standard input for `import -`).
+public enum ByteStream: Sendable {
+  case file(String)
+  case descriptor(Int32, name: String)
+
+  var name: String {
+    switch self {
+    case .file(let path): path
+    case .descriptor(_, let name): name
+    }
+  }
+}
 
 public struct ExportOptions: Sendable {
   public var query: FindQuery
   public var layout: ExportLayout
   /// gzip level (0-9), or nil for a plain tar.
   public var gzipLevel: Int32?
-  /// A file path, or nil for standard output.
-  public var destination: String?
+  public var destination: ByteStream
 
-  public init(query: FindQuery, layout: ExportLayout = .byResponse, gzipLevel: Int32? = nil, destination: String?) {
+  public init(query: FindQuery, layout: ExportLayout = .byResponse, gzipLevel: Int32? = nil, destination: ByteStream) {
     self.query = query
     self.layout = layout
     self.gzipLevel = gzipLevel
@@ -41,15 +54,22 @@ public struct Export: Sendable {
     self.store = store
   }
 
-  /// Writes the archive; `progress` is told the content bytes written so far and the total.
-  public func run(_ options: ExportOptions, progress: ((Int64, Int64) -> Void)? = nil) throws(KitError) -> ExportSummary
+  /// Writes the archive; `progress` is told the content bytes written so far and the total
+  /// (on the thread doing the work).
+  public func run(_ options: ExportOptions, progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws(KitError)
+    -> ExportSummary
+  {
+    try await blocking { () throws(KitError) in try self.write(options, progress: progress) }
+  }
+
+  private func write(_ options: ExportOptions, progress: (@Sendable (Int64, Int64) -> Void)?) throws(KitError)
+    -> ExportSummary
   {
     let lock = try store.sharedLock()
     defer { lock.release() }
     var query = options.query
     query.states = [.archived]  // only archived files have bytes
-    let files: [FoundFile]
-    do { files = try store.catalog.find(query) } catch { throw KitError(.unusableStore, error.description) }
+    let files = try backend { try store.catalog.find(query) }
     let items = files.compactMap(Self.item)
     let plan = ExportPlan(items: items, layout: options.layout)
     guard !plan.entries.isEmpty else { return ExportSummary() }  // nothing to write: no archive
@@ -72,7 +92,7 @@ public struct Export: Sendable {
           try tar.hardLink(entry.path, to: target, modified: entry.modified)
           continue
         }
-        guard let digest = Digest(hex: item.sha256) else { continue }
+        let digest = item.digest
         try tar.file(entry.path, size: item.size, modified: entry.modified) { emit throws(ExportError) in
           do {
             try store.blobs.read(digest) { bytes in
@@ -98,20 +118,15 @@ public struct Export: Sendable {
   }
 
   static func item(_ file: FoundFile) -> ExportItem? {
-    guard let sha256 = file.sha256, let size = file.size else { return nil }
+    guard let digest = file.digest, let size = file.size else { return nil }
     let archived = file.archivedAt.flatMap {
       try? Date($0, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
     return ExportItem(
-      sha256: sha256, size: size, mediaType: file.mediaType ?? "application/octet-stream",
+      digest: digest, size: size, mediaType: file.mediaType ?? "application/octet-stream",
       containerID: file.containerID, fileID: file.fileID, filename: file.filename, source: file.source,
       archivedAt: file.archivedAt, archivedAtSeconds: archived.map { Int64($0.timeIntervalSince1970) },
-      citations: file.citations.map {
-        ExportManifest.Citation(
-          key: $0.key, responseId: $0.responseID, model: $0.model, createdAt: $0.createdAt,
-          previousResponseId: $0.previousResponseID, itemId: $0.itemID, filename: $0.filename,
-          startIndex: $0.startIndex, endIndex: $0.endIndex, citedText: $0.citedText, log: $0.log, line: $0.line)
-      })
+      citations: file.citations)
   }
 }
 
@@ -123,14 +138,19 @@ final class ExportOutput {
   private let destination: String?
   private let temporaryPath: String?
 
-  init(destination: String?) throws(KitError) {
-    self.destination = destination
-    guard let destination else {
-      descriptor = STDOUT_FILENO
+  init(destination stream: ByteStream) throws(KitError) {
+    let destination: String
+    switch stream {
+    case .descriptor(let descriptor, let name):
+      self.destination = nil
+      self.descriptor = descriptor
       temporaryPath = nil
-      sink = DescriptorSink(descriptor: STDOUT_FILENO, name: "standard output")
+      sink = DescriptorSink(descriptor: descriptor, name: name)
       return
+    case .file(let path):
+      destination = path
     }
+    self.destination = destination
     let url = URL(fileURLWithPath: destination)
     let temporary = url.deletingLastPathComponent().appendingPathComponent(
       ".\(url.lastPathComponent).\(UUID().uuidString).part"

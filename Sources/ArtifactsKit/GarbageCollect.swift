@@ -3,9 +3,7 @@
 // files of dead runs, and, only when asked, archived files matching a selection. It works
 // under the store's exclusive lock, so it cannot race a sync, and it re-checks every blob
 // against the catalog just before deleting it.
-import ArtifactsCatalog
 import ArtifactsCore
-import ArtifactsStore
 import Foundation
 
 public struct GCOptions: Sendable {
@@ -44,53 +42,53 @@ public struct GarbageCollect: Sendable {
 
   public init(store: ArtifactStore) { self.store = store }
 
-  public func run(_ options: GCOptions) throws(KitError) -> GCReport {
-    let lock: StoreLock
-    do { lock = try store.blobs.lock(exclusive: true, wait: false) } catch {
-      throw KitError(.unusableStore, "\(error.description); gc needs the store to itself, try again when it is done")
-    }
+  public func run(_ options: GCOptions) async throws(KitError) -> GCReport {
+    try await blocking { () throws(KitError) in try self.collect(options) }
+  }
+
+  private func collect(_ options: GCOptions) throws(KitError) -> GCReport {
+    let lock = try store.exclusiveLock()
     defer { lock.release() }
     var report = GCReport()
     report.applied = options.apply
-    if options.apply { report.partialFiles = store.blobs.removeAbandonedTemporaryFiles() }
+    if options.apply { report.partialFiles = store.staging.removeAbandoned() }
 
     // Archived files to forget, when asked: their rows go, and their blobs if nothing else uses them.
     var forgotten: Set<Digest> = []
     if var selection = options.forget {
       selection.states = [.archived]
-      let files = try catalogCall { () throws(CatalogError) in try store.catalog.find(selection) }
+      let files = try backend { try store.catalog.find(selection) }
       for file in files {
         report.items.append(
           .init(
             kind: "archived file", path: nil, filename: file.filename, containerID: file.containerID,
-            fileID: file.fileID,
-            bytes: file.size ?? 0))
+            fileID: file.fileID, bytes: file.size ?? 0))
       }
       if options.apply {
-        forgotten = Set(try catalogCall { () throws(CatalogError) in try store.catalog.forget(files) })
+        forgotten = Set(try backend { try store.catalog.forget(files) })
       }
     }
-    let referenced = Set(try catalogCall { () throws(CatalogError) in try store.catalog.blobRecords() }.map(\.digest))
+    let referenced = Set(try backend { try store.catalog.blobRecords() }.map(\.digest))
     let cutoff = Date().addingTimeInterval(-options.grace)
-    for blob in store.blobs.storedBlobs() {
+    for blob in try backend({ try store.blobs.list() }) {
       let isForgotten = blob.digest.map { forgotten.contains($0) } ?? false
       if let digest = blob.digest, referenced.contains(digest), !isForgotten { continue }
       guard isForgotten || blob.modified < cutoff else { continue }  // young: its row may be on its way
       if !isForgotten {
         report.items.append(
           .init(
-            kind: blob.digest == nil ? "stray file" : "unreferenced blob", path: blob.path, filename: nil,
+            kind: blob.digest == nil ? "stray file" : "unreferenced blob", path: blob.name, filename: nil,
             containerID: nil, fileID: nil, bytes: blob.size))
       }
       report.bytes += blob.size
       guard options.apply else { continue }
       // Never a blob a catalog row names, whatever happened since the list was made.
       if let digest = blob.digest,
-        try catalogCall({ () throws(CatalogError) in try store.catalog.isReferenced(digest) })
+        try backend({ try store.catalog.isReferenced(digest) })
       {
         continue
       }
-      do { try store.blobs.remove(path: blob.path) } catch { throw KitError(.unusableStore, error.description) }
+      try backend { try store.blobs.remove(blob) }
     }
     if options.forget != nil && !options.apply {
       report.bytes += report.items.filter { $0.kind == "archived file" }.reduce(0) { $0 + $1.bytes }

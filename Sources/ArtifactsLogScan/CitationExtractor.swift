@@ -316,7 +316,7 @@ extension LogFindings {
     for index in sightings.indices { sightings[index].location.line += offset }
     for index in responses.indices { responses[index].location.line += offset }
     for index in inlineImages.indices { inlineImages[index].location.line += offset }
-    for index in diagnostics.indices { diagnostics[index].location?.line += offset }
+    for index in diagnostics.indices { diagnostics[index].line? += offset }
   }
 }
 

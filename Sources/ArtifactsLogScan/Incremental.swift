@@ -47,7 +47,7 @@ public enum IncrementalScan {
     // Only an uncompressed JSON Lines log that grew, and whose head is what it was, can be
     // resumed; anything else (shrunk, rewritten, a new file under the old name) is read again,
     // and citations already recorded are recognised by their identity.
-    guard sameFile, !previous.compressed, previous.format == LogFormat.jsonLines.rawValue,
+    guard sameFile, !previous.compressed, previous.format == .jsonLines,
       status.size >= previous.size, previous.bytesConsumed <= status.size,
       fingerprint(path: path, matching: previous.headFingerprint)
     else { return .full }

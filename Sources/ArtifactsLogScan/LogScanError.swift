@@ -23,6 +23,15 @@ public struct LogScanError: Error, Sendable, CustomStringConvertible {
     self.init(code, path: path, detail: String(cString: strerror(errno)))
   }
 
+  /// What went wrong, without the path (a diagnostic carries the path on its own).
+  public var problem: String {
+    switch code {
+    case .unreadable: return "cannot be read: \(detail)"
+    case .corruptCompression: return detail
+    case .truncatedCompression: return "\(detail); records before the cut were read"
+    }
+  }
+
   public var description: String {
     switch code {
     case .unreadable: return "cannot read \(path): \(detail)"

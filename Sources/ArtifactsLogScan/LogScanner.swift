@@ -11,18 +11,6 @@ import Foundation
   import Darwin
 #endif
 
-/// The shape of a log, detected from its first bytes (after inflating gzip).
-public enum LogFormat: String, Sendable, Codable {
-  /// One JSON document: a response, a wrapped response, an output item, or an array of them.
-  case jsonDocument = "json"
-  /// One JSON value per line (responses, wrapped responses, batch output, or stream events).
-  case jsonLines = "jsonl"
-  /// A captured server-sent-event stream (`event:` / `data:` lines).
-  case eventStream = "sse"
-  case empty
-  case unrecognized
-}
-
 public struct LogScanResult: Sendable {
   public var path: String
   public var format: LogFormat
@@ -72,7 +60,7 @@ public struct LogScanner: Sendable {
         try run.scan(ByteSource(path: path))
       }
     } catch {
-      run.extractor.addDiagnostic(Diagnostic(.error, error.description))
+      run.extractor.addDiagnostic(Diagnostic(.error, error.problem, file: path))
     }
     return run.result
   }
@@ -83,7 +71,7 @@ public struct LogScanner: Sendable {
     do {
       try run.scan(ByteSource(bytes: bytes, name: name))
     } catch {
-      run.extractor.addDiagnostic(Diagnostic(.error, error.description))
+      run.extractor.addDiagnostic(Diagnostic(.error, error.problem, file: name))
     }
     return run.result
   }
@@ -131,7 +119,7 @@ extension LogScanner {
           ByteSource(path: path, startingAt: ranges[index].lowerBound, endingAt: ranges[index].upperBound),
           from: ranges[index].lowerBound)
       } catch {
-        run.extractor.addDiagnostic(Diagnostic(.error, error.description))
+        run.extractor.addDiagnostic(Diagnostic(.error, error.problem, file: path))
       }
       parts[index].result = run.result
     }
@@ -188,7 +176,11 @@ private struct ScanRun {
   }
 
   mutating func warn(_ message: String, line: Int?) {
-    extractor.addDiagnostic(Diagnostic(.warning, message, at: line.map { LogLocation(path: path, line: $0) }))
+    if let line {
+      extractor.addDiagnostic(Diagnostic(.warning, message, at: LogLocation(path: path, line: line)))
+    } else {
+      extractor.addDiagnostic(Diagnostic(.warning, message, file: path))
+    }
   }
 
   mutating func scan(_ source: ByteSource) throws(LogScanError) {

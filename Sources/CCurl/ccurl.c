@@ -15,6 +15,7 @@
   X(curl_easy_setopt)                                                                            \
   X(curl_easy_getinfo)                                                                           \
   X(curl_easy_strerror)                                                                          \
+  X(curl_multi_strerror)                                                                         \
   X(curl_multi_init)                                                                             \
   X(curl_multi_cleanup)                                                                          \
   X(curl_multi_setopt)                                                                           \
@@ -84,6 +85,7 @@ static void require_loaded(const char *function) {
 CURL *ccurl_easy_init(void) { return (require_loaded("curl_easy_init"), p_curl_easy_init()); }
 void ccurl_easy_cleanup(CURL *handle) { CALL(curl_easy_cleanup, handle); }
 const char *ccurl_easy_strerror(CURLcode code) { return CALL(curl_easy_strerror, code); }
+const char *ccurl_multi_strerror(CURLMcode code) { return CALL(curl_multi_strerror, code); }
 CURLM *ccurl_multi_init(void) { return (require_loaded("curl_multi_init"), p_curl_multi_init()); }
 CURLMcode ccurl_multi_cleanup(CURLM *multi) { return CALL(curl_multi_cleanup, multi); }
 CURLMcode ccurl_multi_add_handle(CURLM *multi, CURL *handle) {

@@ -19,7 +19,7 @@ struct CatalogTests {
   }
 
   func contribution(_ citations: [Citation]) -> LogContribution {
-    LogContribution(path: "/logs/a.jsonl", format: "jsonl", citations: citations, sightings: [], responses: [])
+    LogContribution(path: "/logs/a.jsonl", format: .jsonLines, citations: citations, sightings: [], responses: [])
   }
 
   @Test func recordingTheSameLogTwiceAddsNothing() throws {
@@ -49,7 +49,7 @@ struct CatalogTests {
     let work = try catalog.pendingWork()
     let digest = Digest(hex: String(repeating: "ab", count: 32))!
     try catalog.markArchived(work[0], digest: digest, size: 10, mediaType: "image/png", attempts: 1)
-    try catalog.markUnarchived(work[1], state: .lost, reason: "HTTP 404", attempts: 1)
+    try catalog.markUnarchived(work[1], state: .lost, reason: UnarchivedReason(.fileNotFound, "HTTP 404"), attempts: 1)
     #expect(try catalog.pendingWork().isEmpty)
     #expect(try catalog.find(FindQuery(pattern: .substring("chart"))).map(\.filename) == ["Chart.PNG"])
     #expect(try catalog.find(FindQuery(pattern: .substring("chart.png"))).count == 1)  // smart case: lower-case ignores case
@@ -113,7 +113,7 @@ struct FindSelectionTests {
         itemID: "msg_\(spec.file)", outputIndex: 0, contentIndex: 0, annotationIndex: spec.file,
         location: LogLocation(path: "/l", line: spec.file))
       _ = try catalog.record(
-        LogContribution(path: "/l", format: "jsonl", citations: [citation], sightings: [], responses: []))
+        LogContribution(path: "/l", format: .jsonLines, citations: [citation], sightings: [], responses: []))
       let item = try #require(try catalog.pendingWork().first { $0.file.fileID == FakeID.file(spec.file) })
       try catalog.markArchived(
         item, digest: Digest(hex: String(format: "%064x", spec.file))!, size: spec.size, mediaType: spec.type,
@@ -182,7 +182,7 @@ struct FindSelectionTests {
     query.detail = .paths
     let paths = try catalog.find(query)
     #expect(paths.map(\.filename) == full.map(\.filename))
-    #expect(paths.map(\.sha256) == full.map(\.sha256))
+    #expect(paths.map(\.digest) == full.map(\.digest))
     #expect(paths.allSatisfy { $0.citations.isEmpty && $0.size == nil })
     #expect(full.allSatisfy { !$0.citations.isEmpty && $0.size != nil })
     query.sort = .size  // sorting by size still reads the sizes

@@ -18,7 +18,7 @@ struct IndexSearchTests {
         outputIndex: 0, contentIndex: 0, annotationIndex: index, location: LogLocation(path: "/l", line: 1))
     }
     _ = try catalog.record(
-      LogContribution(path: "/l", format: "jsonl", citations: citations, sightings: [], responses: []))
+      LogContribution(path: "/l", format: .jsonLines, citations: citations, sightings: [], responses: []))
     for (index, item) in try catalog.pendingWork().enumerated() {
       try catalog.markArchived(
         item, digest: Digest(hex: String(format: "%064x", index + 1))!, size: 1, mediaType: "text/plain", attempts: 1)

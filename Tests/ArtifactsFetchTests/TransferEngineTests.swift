@@ -58,12 +58,17 @@ struct TransferEngineTests {
     let gone = await transfers.download(
       ContainerFileRef(containerID: expired, fileID: FakeID.file(2)), to: directory.file("b"))
     transfers.shutdown()
-    guard case .lost(_, let reason404) = missing, case .lost(_, let reason400) = gone else {
+    guard case .unarchived(_, let reason404) = missing, case .unarchived(_, let reason400) = gone else {
       Issue.record("expected lost, got \(missing) and \(gone)")
       return
     }
-    #expect(reason404.contains("HTTP 404") && reason404.contains("not found"))
-    #expect(reason400.contains("HTTP 400") && reason400.contains("expired") && reason400.contains("request req_"))
+    // Decided where the answer is read, and carried as a kind: lost, because the API said so.
+    #expect(reason404.kind == .fileNotFound && reason404.isFinal && !reason404.concernsContainer)
+    #expect(reason400.kind == .containerExpired && reason400.isFinal && reason400.concernsContainer)
+    #expect(reason404.message.contains("HTTP 404") && reason404.message.contains("not found"))
+    #expect(
+      reason400.message.contains("HTTP 400") && reason400.message.contains("expired")
+        && reason400.message.contains("request req_"))
     #expect(emulator.requestLog.count == 2)  // permanent: no retries
     #expect(!FileManager.default.fileExists(atPath: directory.file("a")))
   }
@@ -240,8 +245,12 @@ struct TransferEngineTests {
     let outcome = await transfers.download(
       ContainerFileRef(containerID: container, fileID: FakeID.file(1)), to: directory.file("a"))
     transfers.shutdown()
-    guard case .failed(_, let reason) = outcome else { Issue.record("expected failed, got \(outcome)"); return }
-    #expect(reason.contains("HTTP 500") && reason.contains("3 attempts"))
+    guard case .unarchived(_, let reason) = outcome, !reason.isFinal else {
+      Issue.record("expected failed, got \(outcome)")
+      return
+    }
+    #expect(reason.kind == .gaveUp)
+    #expect(reason.message.contains("HTTP 500") && reason.message.contains("3 attempts"))
     #expect(emulator.requestLog.count == 3)
   }
 
@@ -252,7 +261,10 @@ struct TransferEngineTests {
     let outcome = await transfers.download(
       ContainerFileRef(containerID: "cntr_1/../..", fileID: "cfile_1"), to: "/tmp/x")
     transfers.shutdown()
-    guard case .failed = outcome else { Issue.record("expected failed, got \(outcome)"); return }
+    guard case .unarchived(_, let reason) = outcome, !reason.isFinal else {
+      Issue.record("expected failed, got \(outcome)")
+      return
+    }
     #expect(emulator.requestLog.isEmpty)
   }
 

@@ -116,10 +116,23 @@ struct LogScannerTests {
     #expect(result.skippedRecords == 1)
   }
 
-  @Test func missingFileIsAnErrorDiagnostic() {
+  @Test func missingFileIsAnErrorDiagnosticThatNamesTheFile() {
     let result = LogScanner().scan(path: "/nonexistent/x.jsonl")
-    #expect(result.findings.diagnostics.first?.severity == .error)
-    #expect(result.findings.diagnostics.first?.message.contains("/nonexistent/x.jsonl") == true)
+    let diagnostic = result.findings.diagnostics.first
+    #expect(diagnostic?.severity == .error)
+    #expect(diagnostic?.file == "/nonexistent/x.jsonl" && diagnostic?.isFileLevel == true)
+    #expect(diagnostic?.description.hasPrefix("/nonexistent/x.jsonl: cannot be read") == true)
+  }
+
+  @Test(arguments: [("empty.jsonl", "", "the file is empty"), ("notes.txt", "hello\n", "not a JSON")])
+  func fileLevelWarningsNameTheirFile(name: String, content: String, message: String) throws {
+    let directory = TemporaryDirectory()
+    let path = directory.file(name)
+    try content.write(toFile: path, atomically: true, encoding: .utf8)
+    let diagnostic = try #require(LogScanner().scan(path: path).findings.diagnostics.first)
+    #expect(diagnostic.file == path)
+    #expect(diagnostic.description == "\(path): \(diagnostic.message)")
+    #expect(diagnostic.message.contains(message))
   }
 
   @Test func discoveryWalksDirectoriesAndReportsMissingPaths() throws {
@@ -173,7 +186,7 @@ struct IncrementalScanTests {
     return LogCheckpoint(
       device: status.device, inode: status.inode, size: status.size, modifiedNanoseconds: status.modifiedNanoseconds,
       headFingerprint: try #require(IncrementalScan.fingerprint(path: path)), bytesConsumed: result.consumedBytes,
-      linesConsumed: result.consumedLines, format: result.format.rawValue, compressed: result.compressed,
+      linesConsumed: result.consumedLines, format: result.format, compressed: result.compressed,
       streamResponse: result.streamResponse)
   }
 

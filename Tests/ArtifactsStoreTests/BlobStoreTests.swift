@@ -5,87 +5,97 @@ import Crypto
 import Foundation
 import Testing
 
+typealias Digest = ArtifactsCore.Digest
+
+/// A local store as a sync uses one: bytes staged, then put.
+struct LocalStore {
+  let blobs: LocalBlobStore
+  let staging: StagingArea
+
+  init(_ root: String) throws {
+    blobs = try LocalBlobStore(root: root)
+    staging = StagingArea(directory: root + "/tmp")
+  }
+
+  func ingest(_ bytes: [UInt8]) throws -> (digest: Digest, stored: Bool) {
+    let staged = try staging.stage(bytes: bytes)
+    return (staged.digest, try blobs.put(stagedPath: staged.path, digest: staged.digest, size: staged.size).stored)
+  }
+}
+
 struct BlobStoreTests {
-  @Test func ingestNamesBlobsByDigestAndDeduplicates() throws {
+  @Test func putNamesBlobsByDigestAndDeduplicates() throws {
     let directory = TemporaryDirectory()
-    let store = try BlobStore(root: directory.file("store"))
+    let store = try LocalStore(directory.file("store"))
     let bytes = Array("a,b\n1,2\n".utf8)
-    let first = try store.ingest(bytes: bytes)
-    let second = try store.ingest(bytes: bytes)
+    let first = try store.ingest(bytes)
+    let second = try store.ingest(bytes)
     let expected = Digest(bytes: SHA256.hash(data: bytes))
     #expect(first.digest == expected && first.stored)
     #expect(second.digest == expected && !second.stored)
-    #expect(first.path == "\(store.root)/blobs/sha256/\(expected.hex.prefix(2))/\(expected.hex)")
-    #expect(try Data(contentsOf: URL(fileURLWithPath: first.path)) == Data(bytes))
-    #expect(try store.verify(expected))
+    let path = store.blobs.path(for: expected)
+    #expect(path == "\(store.blobs.root)/blobs/sha256/\(expected.hex.prefix(2))/\(expected.hex)")
+    #expect(store.blobs.location(of: expected) == .path(path))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(bytes))
+    #expect(try store.blobs.verify(expected))
     // Read-only blob, private store, nothing left in tmp/.
-    let attributes = try FileManager.default.attributesOfItem(atPath: first.path)
-    #expect((attributes[.posixPermissions] as? Int) == 0o444)
-    let rootAttributes = try FileManager.default.attributesOfItem(atPath: store.root)
-    #expect((rootAttributes[.posixPermissions] as? Int) == 0o700)
-    #expect(partialFiles(in: store.temporaryDirectory).isEmpty)
+    let attributes = try FileManager.default.attributesOfItem(atPath: path)
+    #expect((attributes[FileAttributeKey.posixPermissions] as? Int) == 0o444)
+    let rootAttributes = try FileManager.default.attributesOfItem(atPath: store.blobs.root)
+    #expect((rootAttributes[FileAttributeKey.posixPermissions] as? Int) == 0o700)
+    #expect(partialFiles(in: store.staging.directory).isEmpty)
   }
 
-  @Test func ingestOfAnExistingDigestDropsTheTemporaryFile() throws {
+  @Test func putOfAnExistingDigestDropsTheStagedFile() throws {
     let directory = TemporaryDirectory()
-    let store = try BlobStore(root: directory.file("store"))
-    let outcome = try store.ingest(bytes: [1, 2, 3])
-    let temporary = try store.makeTemporaryPath()
+    let store = try LocalStore(directory.file("store"))
+    let outcome = try store.ingest([1, 2, 3])
+    let temporary = try store.staging.makeTemporaryPath()
     _ = FileManager.default.createFile(atPath: temporary, contents: Data([1, 2, 3]))
-    let again = try store.ingest(temporaryPath: temporary, digest: outcome.digest, size: 3)
+    let again = try store.blobs.put(stagedPath: temporary, digest: outcome.digest, size: 3)
     #expect(!again.stored)
     #expect(!FileManager.default.fileExists(atPath: temporary))
   }
 
   @Test func verifyDetectsAFlippedBit() throws {
     let directory = TemporaryDirectory()
-    let store = try BlobStore(root: directory.file("store"))
-    let outcome = try store.ingest(bytes: Array(repeating: 7, count: 4096))
-    chmod(outcome.path, 0o644)
-    var bytes = try Data(contentsOf: URL(fileURLWithPath: outcome.path))
+    let store = try LocalStore(directory.file("store"))
+    let outcome = try store.ingest(Array(repeating: 7, count: 4096))
+    let path = store.blobs.path(for: outcome.digest)
+    chmod(path, 0o644)
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     bytes[100] ^= 1
-    try bytes.write(to: URL(fileURLWithPath: outcome.path))
-    #expect(try store.verify(outcome.digest) == false)
+    try bytes.write(to: URL(fileURLWithPath: path))
+    #expect(try store.blobs.verify(outcome.digest) == false)
   }
 
-  @Test func onlyAbandonedTemporaryAreasAreRemoved() throws {
+  @Test func listFindsBlobsAndStrays() throws {
     let directory = TemporaryDirectory()
-    let root = directory.file("store")
-    // A run that is still alive: its area is locked and must be left alone.
-    let alive = try BlobStore(root: root)
-    let working = try alive.makeTemporaryPath()
-    _ = FileManager.default.createFile(atPath: working, contents: Data([1]))
-    // A run that died: its area has a lock file nobody holds, and a partial file.
-    let dead = root + "/tmp/dead-run"
-    try FileManager.default.createDirectory(atPath: dead, withIntermediateDirectories: true)
-    _ = FileManager.default.createFile(atPath: dead + "/owner.lock", contents: nil)
-    _ = FileManager.default.createFile(atPath: dead + "/x.part", contents: Data([2]))
-    let next = try BlobStore(root: root)
-    // A folder a run has just made, before it could lock it, is left alone too.
-    let starting = root + "/tmp/starting-run"
-    try FileManager.default.createDirectory(atPath: starting, withIntermediateDirectories: true)
-    #expect(next.removeAbandonedTemporaryFiles() == 1)
-    #expect(!FileManager.default.fileExists(atPath: dead))
-    #expect(FileManager.default.fileExists(atPath: working))
-    #expect(FileManager.default.fileExists(atPath: starting))
+    let store = try LocalStore(directory.file("store"))
+    let outcome = try store.ingest([4, 5, 6])
+    let stray = store.blobs.blobsDirectory + "/zz"
+    try FileManager.default.createDirectory(atPath: stray, withIntermediateDirectories: true)
+    _ = FileManager.default.createFile(atPath: stray + "/not-a-digest", contents: Data([1]))
+    let listed = store.blobs.list()
+    #expect(listed.compactMap(\.digest) == [outcome.digest])
+    #expect(listed.filter { $0.digest == nil }.map(\.name) == [stray + "/not-a-digest"])
+    try store.blobs.remove(try #require(listed.first { $0.digest == nil }))
+    #expect(store.blobs.list().count == 1)
   }
 
-  @Test func exclusiveLockWaitsForNoOneAndSharedLocksCoexist() throws {
+  @Test func quarantineMovesDamagedBytesAside() throws {
     let directory = TemporaryDirectory()
-    let store = try BlobStore(root: directory.file("store"))
-    let first = try store.lock(exclusive: false, wait: false)
-    let second = try store.lock(exclusive: false, wait: false)
-    #expect(throws: StoreError.self) { try store.lock(exclusive: true, wait: false) }
-    first.release()
-    second.release()
-    let exclusive = try store.lock(exclusive: true, wait: false)
-    #expect(throws: StoreError.self) { try store.lock(exclusive: false, wait: false) }
-    exclusive.release()
+    let store = try LocalStore(directory.file("store"))
+    let outcome = try store.ingest([9, 9, 9])
+    try store.blobs.quarantine(outcome.digest)
+    #expect(!store.blobs.contains(outcome.digest))
+    let kept = try FileManager.default.contentsOfDirectory(atPath: store.blobs.damagedDirectory)
+    #expect(kept.count == 1 && kept[0].hasPrefix(outcome.digest.hex))
   }
 
   @Test func unusableRootIsAClearError() {
     #expect {
-      try BlobStore(root: "/proc/artifacts-cannot-be-here")
+      try LocalBlobStore(root: "/proc/artifacts-cannot-be-here")
     } throws: { error in
       (error as? StoreError)?.description.contains("/proc/artifacts-cannot-be-here") == true
     }
@@ -95,13 +105,13 @@ struct BlobStoreTests {
 struct ConcurrentIngestTests {
   @Test func identicalBytesIngestedAtOnceAreStoredExactlyOnce() async throws {
     let directory = TemporaryDirectory()
-    let store = try BlobStore(root: directory.file("store"))
+    let store = try LocalStore(directory.file("store"))
     let bytes = Array(repeating: UInt8(9), count: 100_000)
     let results = await withTaskGroup(of: Bool.self) { group in
-      for _ in 0..<16 { group.addTask { (try? store.ingest(bytes: bytes))?.stored ?? false } }
+      for _ in 0..<16 { group.addTask { (try? store.ingest(bytes))?.stored ?? false } }
       return await group.reduce(into: [Bool]()) { $0.append($1) }
     }
     #expect(results.filter { $0 }.count == 1)
-    #expect(partialFiles(in: store.temporaryDirectory).isEmpty)
+    #expect(partialFiles(in: store.staging.directory).isEmpty)
   }
 }

@@ -1,0 +1,458 @@
+// The downloader: one transfer engine and one scheduler for as long as the process runs, fed
+// by scan passes whenever they find work. A batch `sync` is one pass, then `finish` (drain,
+// stop); a watcher keeps feeding. Each container is probed before any of its files is asked
+// for (the server's own clock refines its deadline, and a container it says is gone loses its
+// files with one request instead of one each) and listed for files no citation names; files
+// drain earliest deadline first while containers whose files still wait are kept alive, and
+// every file in flight is held by a lease in the catalog that is renewed until it is done.
+import ArtifactsCore
+import ArtifactsFetch
+import ArtifactsStore
+import Foundation
+import Synchronization
+
+public struct PipelineOptions: Sendable {
+  /// Downloads in flight when `--jobs` is not given: each file costs a round trip.
+  public static let defaultJobs = 16
+
+  public var jobs: Int
+  public var retryPolicy: RetryPolicy
+  /// Refresh containers whose files are still waiting when their deadline comes near.
+  public var keepAlive: Bool
+  /// Do not list containers for files no citation names.
+  public var citedOnly: Bool
+  /// How long a claim holds a file without being renewed: a run killed mid-transfer frees its
+  /// files this long after its last renewal (well inside a container's 20-minute life).
+  public var leaseSeconds: Double
+
+  public init(
+    jobs: Int = PipelineOptions.defaultJobs, retryPolicy: RetryPolicy = RetryPolicy(), keepAlive: Bool = true,
+    citedOnly: Bool = false, leaseSeconds: Double = 60
+  ) {
+    self.jobs = jobs
+    self.retryPolicy = retryPolicy
+    self.keepAlive = keepAlive
+    self.citedOnly = citedOnly
+    self.leaseSeconds = leaseSeconds
+  }
+}
+
+/// A cited file that this run could not archive.
+public struct UnarchivedFile: Sendable, Codable, Equatable {
+  public var containerID: String
+  public var fileID: String
+  public var filename: String
+  public var state: FileState
+  public var reason: String
+  public var reasonKind: UnarchivedReason.Kind
+}
+
+/// What the downloader did, counted as it happens: nothing per file is kept but the few
+/// files that could not be archived, and only up to `PipelineCounts.listLimit` of those.
+public struct PipelineCounts: Sendable, Equatable {
+  public static let listLimit = 1000
+
+  public var archived = 0
+  public var deduplicated = 0
+  public var bytesDownloaded: Int64 = 0
+  public var lost = 0
+  public var failed = 0
+  public var notAttempted = 0
+  public var handledElsewhere = 0
+  public var uncitedFound = 0
+  public var containersGone = 0
+  public var containersAtRisk = 0
+  public var keepAlives = 0
+  /// Files this run could not archive, sorted by container and file; at most `listLimit`.
+  public var unarchived: [UnarchivedFile] = []
+  /// Those left out of `unarchived` once it was full.
+  public var unarchivedNotListed = 0
+}
+
+public final class Pipeline: Sendable {
+  let store: ArtifactStore
+  let sink: any EventSink
+  let options: PipelineOptions
+  let clock: any WallClock
+  let engine: TransferEngine
+  let scheduler = WorkScheduler()
+  private let counts = Mutex(PipelineCounts())
+  /// The first failure of the store itself: it stops the run.
+  private let storeFailure = Mutex<KitError?>(nil)
+  /// Files whose leases must be renewed while their transfers run.
+  private let inFlight = Mutex<[Int64: WorkItem]>([:])
+  /// The workers, and the tasks beside them (keep-alive, lease renewal).
+  private let tasks = Mutex<[Task<Void, Never>]>([])
+  private let background = Mutex<[Task<Void, Never>]>([])
+  private let leaseOwner: String
+
+  /// Opens the engine (libcurl is loaded here). Nothing runs until `start`.
+  public init(
+    store: ArtifactStore, sink: any EventSink, options: PipelineOptions, configuration: APIConfiguration,
+    clock: any WallClock = SystemClock()
+  ) throws(KitError) {
+    self.store = store
+    self.sink = sink
+    self.options = options
+    self.clock = clock
+    do {
+      engine = try TransferEngine(
+        configuration: configuration, maximumConcurrent: options.jobs, policy: options.retryPolicy,
+        onRetry: { file, attempt, reason, delay in
+          if let file { sink.emit(.retrying(file: file, attempt: attempt, reason: reason, delaySeconds: delay)) }
+        })
+    } catch {
+      throw KitError(.configuration, error.message)
+    }
+    leaseOwner = store.staging.runID
+  }
+
+  /// Starts the workers, keep-alive and lease renewal.
+  public func start() {
+    var started: [Task<Void, Never>] = []
+    for _ in 0..<max(options.jobs * 2, 4) {
+      started.append(
+        Task {
+          while self.canGoOn, let item = await self.scheduler.next() {
+            let result = await self.transfer(item)
+            self.count(result)
+            await self.scheduler.finished(item)
+          }
+        })
+    }
+    tasks.withLock { $0 = started }
+    background.withLock { background in
+      if options.keepAlive { background.append(Task { await self.keepAlive() }) }
+      background.append(Task { await self.renewLeases() })
+    }
+  }
+
+  /// Adds work: files to download and the containers they (or the logs) name. New containers
+  /// are probed first, then listed for uncited files; their files start as each probe answers.
+  public func feed(_ work: [WorkItem], containers: Set<String>) async {
+    let ids = containers.union(work.map(\.file.containerID))
+    let toProbe = await scheduler.unprobed(ids)
+    let added = await scheduler.add(work)
+    if added > 0 { sink.emit(.downloadPlanned(files: added)) }
+    guard !toProbe.isEmpty else { return }
+    let listing = options.citedOnly ? [] : toProbe.filter(containers.contains)
+    // Not kept: the scheduler's hold is how `finish` knows planning is over.
+    await scheduler.holdFeed()
+    Task {
+      await self.forEach(toProbe, limit: self.options.jobs) { id in
+        await self.refresh(id)
+        await self.scheduler.markProbed(id)
+      }
+      let atRisk = await self.scheduler.waiting().filter { KeepAlivePolicy.isAtRisk($0, now: self.clock.now()) }.count
+      self.counts.withLock { $0.containersAtRisk += atRisk }
+      if self.canGoOn { await self.listUncited(listing) }
+      await self.scheduler.releaseFeed()
+    }
+  }
+
+  /// No more feeding: waits until every file is done, stops the engine and says what
+  /// happened. Throws when the run could not go on (credentials, libcurl, the store).
+  public func finish() async throws(KitError) -> PipelineCounts {
+    await scheduler.closeFeed()
+    for task in tasks.withLock({ $0 }) { await task.value }
+    let others = background.withLock { $0 }
+    for task in others { task.cancel() }  // keep-alive and renewal sleep until cancelled
+    for task in others { await task.value }
+    let engine = self.engine
+    await blocking { engine.shutdown() }
+    var result = counts.withLock { $0 }
+    result.notAttempted += await scheduler.queuedCount
+    result.unarchived.sort { ($0.containerID, $0.fileID) < ($1.containerID, $1.fileID) }
+    if let failure = storeFailure.withLock({ $0 }) { throw failure }
+    if let fatal = engine.fatalError {
+      if case .credentialsRejected = fatal.code { throw KitError(.credentialsRejected, fatal.message) }
+      throw KitError(.configuration, fatal.message)
+    }
+    return result
+  }
+
+  /// A snapshot of the counts so far (the watcher's status line).
+  public var countsSoFar: PipelineCounts { counts.withLock { $0 } }
+
+  private var canGoOn: Bool { engine.fatalError == nil && storeFailure.withLock { $0 == nil } }
+
+  private func failStore(_ message: String) {
+    storeFailure.withLock { failure in
+      if failure == nil { failure = KitError(.unusableStore, message) }
+    }
+    let scheduler = self.scheduler
+    Task { await scheduler.stop() }
+  }
+
+  // MARK: Containers
+
+  /// One status call: refines the deadline, or loses the waiting files if the server says the
+  /// container is gone. Returns whether the container is alive.
+  @discardableResult
+  private func refresh(_ id: String) async -> Bool {
+    switch await engine.containerStatus(id) {
+    case .ok(let status):
+      await scheduler.update(id, deadline: status.deadline, lifetime: status.lifetimeSeconds)
+      let store = self.store
+      let now = clock.now()
+      let failure = await blocking { () -> String? in
+        do {
+          try store.catalog.recordContainerStatus(id, status: status.status, deadline: status.deadline, now: now)
+          return nil
+        } catch { return "\(error)" }
+      }
+      if let failure { failStore(failure) }
+      return true
+    case .gone(let reason):
+      await containerGone(id, reason: reason)
+      return false
+    case .failed, .cancelled:
+      // Not the server's word that it is gone: its files still get their own try.
+      return true
+    }
+  }
+
+  private func containerGone(_ id: String, reason: UnarchivedReason) async {
+    let estimate = await scheduler.deadline(of: id)
+    let waiting = await scheduler.markGone(id)
+    let store = self.store
+    let now = clock.now()
+    let failure = await blocking { () -> String? in
+      do {
+        try store.catalog.recordContainerStatus(id, status: "expired", deadline: nil, now: now)
+        return nil
+      } catch { return "\(error)" }
+    }
+    if let failure { failStore(failure) }
+    guard !waiting.isEmpty else { return }
+    // How long ago it expired, as far as the logs date it (its last citing response + 20 min).
+    var when = ""
+    if let estimate, estimate < now { when = "expired \(Self.age(now.timeIntervalSince(estimate))) ago, " }
+    sink.emit(.containerGone(containerID: id, files: waiting.count, reason: when + reason.message))
+    counts.withLock { $0.containersGone += 1 }
+    let shared = UnarchivedReason(
+      reason.kind, "container \(id) \(when.isEmpty ? "is gone, " : when)\(reason.message)")
+    for item in waiting { count(await record(item, state: .lost, reason: shared)) }
+  }
+
+  /// Lists containers and queues the files the model made in them that no citation names.
+  private func listUncited(_ ids: [String]) async {
+    let store = self.store
+    await forEach(ids, limit: options.jobs) { id in
+      guard await !self.scheduler.isGone(id), case .ok(let files) = await self.engine.listFiles(id) else { return }
+      let now = self.clock.now()
+      let added = await blocking { () -> Result<[WorkItem], KitError> in
+        Result { () throws(KitError) in
+          try backend {
+            let known = try store.catalog.knownFileIDs(containerID: id)
+            let new = files.filter { $0.source == "assistant" && !known.contains($0.id) }.map { ($0.id, $0.path) }
+            return new.isEmpty ? [] : try store.catalog.addUncitedFiles(containerID: id, files: new, now: now)
+          }
+        }
+      }
+      switch added {
+      case .failure(let error): self.failStore(error.message)
+      case .success(let items) where !items.isEmpty:
+        await self.scheduler.add(items)
+        self.counts.withLock { $0.uncitedFound += items.count }
+        self.sink.emit(.uncitedFound(containerID: id, files: items.count))
+      case .success: break
+      }
+    }
+  }
+
+  /// While files wait, refreshes every container whose deadline comes within a third of its
+  /// lifetime (any container call counts as use), so a long backlog is not lost.
+  private func keepAlive() async {
+    while !Task.isCancelled, canGoOn {
+      let now = clock.now()
+      let waiting = await scheduler.waiting()
+      if !waiting.isEmpty {
+        sink.emit(
+          .risk(
+            containersAtRisk: waiting.filter { KeepAlivePolicy.isAtRisk($0, now: now) }.count,
+            secondsToNearestDeadline: waiting.map { $0.deadline.timeIntervalSince(now) }.min()))
+      }
+      let due = KeepAlivePolicy.due(waiting, now: now)
+      await withTaskGroup(of: Void.self) { group in
+        for container in due {
+          group.addTask {
+            guard await self.refresh(container.id) else { return }
+            self.counts.withLock { $0.keepAlives += 1 }
+            self.sink.emit(
+              .keptAlive(
+                containerID: container.id, secondsLeft: container.deadline.timeIntervalSince(now),
+                waitingFiles: container.files))
+          }
+        }
+      }
+      // A container whose lifetime the server has not told yet is looked at again soon.
+      let lifetimes = waiting.map { $0.lifetime }
+      let tick = await scheduler.hasUnprobedWork ? 0.1 : KeepAlivePolicy.tick(shortestLifetime: lifetimes.min())
+      do { try await clock.sleep(seconds: waiting.isEmpty ? min(tick, 0.25) : tick) } catch { return }
+    }
+  }
+
+  /// Keeps the leases of files in flight from running out while their transfers last.
+  private func renewLeases() async {
+    let interval = max(options.leaseSeconds / 3, 0.05)
+    while !Task.isCancelled {
+      do { try await clock.sleep(seconds: interval) } catch { return }
+      let items = Array(inFlight.withLock { $0.values })
+      guard !items.isEmpty else { continue }
+      let store = self.store
+      let lease = Lease(owner: leaseOwner, now: clock.now(), duration: options.leaseSeconds)
+      let failure = await blocking { () -> String? in
+        do {
+          try store.catalog.renew(items, lease: lease)
+          return nil
+        } catch { return "\(error)" }
+      }
+      if let failure { failStore(failure) }
+    }
+  }
+
+  // MARK: Files
+
+  enum FileResult: Sendable {
+    case archived(size: Int64, deduplicated: Bool)
+    case unarchived(UnarchivedFile)
+    case notAttempted
+    /// Another run holds it, or has finished it.
+    case handledElsewhere
+    case storeFailed(String)
+  }
+
+  private func count(_ result: FileResult) {
+    if case .storeFailed(let message) = result { failStore(message) }
+    counts.withLock { counts in
+      switch result {
+      case .archived(let size, let deduplicated):
+        counts.archived += 1
+        counts.bytesDownloaded += size
+        if deduplicated { counts.deduplicated += 1 }
+      case .unarchived(let file):
+        if file.state == .lost { counts.lost += 1 } else { counts.failed += 1 }
+        if counts.unarchived.count < PipelineCounts.listLimit {
+          counts.unarchived.append(file)
+        } else {
+          counts.unarchivedNotListed += 1
+        }
+      case .notAttempted, .storeFailed:
+        counts.notAttempted += 1
+      case .handledElsewhere:
+        counts.handledElsewhere += 1
+      }
+    }
+  }
+
+  private func transfer(_ item: WorkItem) async -> FileResult {
+    let store = self.store
+    let lease = Lease(owner: leaseOwner, now: clock.now(), duration: options.leaseSeconds)
+    let claimed = await blocking { () -> Result<String, KitError>? in
+      do {
+        guard try store.catalog.claim(item, lease: lease, isHeldByLiveOwner: store.staging.isRunAlive) else {
+          return nil
+        }
+        return .success(try store.staging.makeTemporaryFile())
+      } catch {
+        return .failure(KitError(.unusableStore, "\(error)"))
+      }
+    }
+    let temporaryPath: String
+    switch claimed {
+    case nil: return .handledElsewhere
+    case .failure(let error): return .storeFailed(error.message)
+    case .success(let path): temporaryPath = path
+    }
+    inFlight.withLock { $0[item.rowID] = item }
+    defer { _ = inFlight.withLock { $0.removeValue(forKey: item.rowID) } }
+    switch await engine.download(item.file, to: temporaryPath) {
+    case .downloaded(let download):
+      return await ingest(item, download)
+    case .unarchived(_, let reason):
+      if reason.concernsContainer {
+        // The server's word for the whole container: the files still queued there go too.
+        await containerGone(item.file.containerID, reason: reason)
+      }
+      return await record(item, state: reason.isFinal ? .lost : .failed, reason: reason)
+    case .cancelled:
+      unlink(temporaryPath)
+      return .notAttempted
+    }
+  }
+
+  /// Stores the bytes and commits the file, under the store's shared lock (so gc waits for
+  /// this one file, not for the whole run).
+  private func ingest(_ item: WorkItem, _ download: CompletedDownload) async -> FileResult {
+    let store = self.store
+    let sink = self.sink
+    let now = clock.now()
+    return await blocking { () -> FileResult in
+      do throws(KitError) {
+        let lock = try store.sharedLockWaiting()
+        defer { lock.release() }
+        let put = try backend {
+          try store.blobs.put(stagedPath: download.temporaryPath, digest: download.digest, size: download.size)
+        }
+        let mediaType = MediaType.sniff(prefix: download.prefix, filename: item.filename)
+        try backend {
+          try store.catalog.markArchived(
+            item, digest: download.digest, size: download.size, mediaType: mediaType, attempts: download.attempts,
+            now: now)
+        }
+        sink.emit(
+          .downloaded(
+            file: item.file, filename: item.filename, digest: download.digest, size: download.size,
+            deduplicated: !put.stored))
+        return .archived(size: download.size, deduplicated: !put.stored)
+      } catch {
+        unlink(download.temporaryPath)
+        return .storeFailed(error.message)
+      }
+    }
+  }
+
+  private func record(_ item: WorkItem, state: FileState, reason: UnarchivedReason) async -> FileResult {
+    let store = self.store
+    let failure = await blocking { () -> String? in
+      do {
+        try store.catalog.markUnarchived(item, state: state, reason: reason, attempts: 1)
+        return nil
+      } catch { return "\(error)" }
+    }
+    if let failure { return .storeFailed(failure) }
+    sink.emit(
+      state == .lost
+        ? .lost(file: item.file, filename: item.filename, reason: reason)
+        : .failed(file: item.file, filename: item.filename, reason: reason))
+    return .unarchived(
+      UnarchivedFile(
+        containerID: item.file.containerID, fileID: item.file.fileID, filename: item.filename, state: state,
+        reason: reason.message, reasonKind: reason.kind))
+  }
+
+  /// 40 s, 12 min, 3 h, 5 days.
+  static func age(_ seconds: TimeInterval) -> String {
+    switch seconds {
+    case ..<90: "\(Int(seconds)) s"
+    case ..<5400: "\(Int(seconds / 60)) min"
+    case ..<172_800: "\(Int(seconds / 3600)) h"
+    default: "\(Int(seconds / 86400)) days"
+    }
+  }
+
+  /// Runs `body` for every element, at most `limit` at once.
+  private func forEach(_ elements: [String], limit: Int, _ body: @escaping @Sendable (String) async -> Void) async {
+    await withTaskGroup(of: Void.self) { group in
+      var iterator = elements.makeIterator()
+      for _ in 0..<max(1, limit) {
+        guard let element = iterator.next() else { break }
+        group.addTask { await body(element) }
+      }
+      while await group.next() != nil {
+        if let element = iterator.next() { group.addTask { await body(element) } }
+      }
+    }
+  }
+}

@@ -1,0 +1,121 @@
+// One scan pass: every log that changed since it was last read is read (from where it was
+// left, when it only grew) and what it holds is recorded with its new checkpoint in one
+// transaction, so a crash mid-pass leaves each log either recorded or to be read again.
+import ArtifactsCore
+import ArtifactsLogScan
+import Foundation
+
+struct ScanPass: Sendable {
+  let store: ArtifactStore
+  let sink: any EventSink
+  let clock: any WallClock
+
+  /// What a pass found that the downloader needs.
+  struct Found: Sendable {
+    /// Containers seen in the logs read (cited, or named by a code_interpreter_call).
+    var containers = Set<String>()
+  }
+
+  func run(_ files: [String], into summary: inout SyncSummary) async throws(KitError) -> Found {
+    let store = self.store
+    var found = Found()
+    var cited = Set<ContainerFileRef>()
+    let identities = try await blocking { () throws(KitError) in try backend { try store.catalog.logIdentities() } }
+    sink.emit(.scanPlanned(logs: files.count))
+    for path in files {
+      let outcome = try await blocking { () throws(KitError) in try self.scan(path, known: identities[path]) }
+      switch outcome {
+      case .unstattable:
+        sink.emit(.diagnostic(Diagnostic(.error, "cannot be read (stat failed); skipped", file: path)))
+        summary.warnings += 1
+        summary.logsSkipped += 1
+      case .unchanged:
+        summary.logsUnchanged += 1
+        sink.emit(.logScanned(path: path, records: 0, citations: 0, skipped: 0, unchanged: true))
+      case .read(let result, let recorded, let inlineImages):
+        for diagnostic in result.findings.diagnostics { sink.emit(.diagnostic(diagnostic)) }
+        if Self.couldNotRead(result) { summary.logsSkipped += 1 } else { summary.logsScanned += 1 }
+        summary.records += result.records
+        summary.skippedRecords += result.skippedRecords
+        summary.warnings += result.findings.diagnostics.count
+        summary.citationsFound += result.findings.citations.count
+        summary.newCitations += recorded.newCitations
+        summary.inlineImages += inlineImages
+        for citation in result.findings.citations {
+          cited.insert(citation.file)
+          found.containers.insert(citation.file.containerID)
+        }
+        for sighting in result.findings.sightings { found.containers.insert(sighting.containerID) }
+        sink.emit(
+          .logScanned(
+            path: path, records: result.records, citations: result.findings.citations.count,
+            skipped: result.skippedRecords, unchanged: false))
+      }
+    }
+    summary.filesCited = cited.count
+    let citedFiles = cited
+    let states = try await blocking { () throws(KitError) in try backend { try store.catalog.states(of: citedFiles) } }
+    summary.alreadyArchived = cited.filter { states[$0] == .archived }.count
+    return found
+  }
+
+  /// A log that could not be read at all, or is not a log: nothing in it was recorded.
+  static func couldNotRead(_ result: LogScanResult) -> Bool {
+    result.format == .unrecognized || result.findings.diagnostics.contains { $0.severity == .error && $0.isFileLevel }
+  }
+
+  enum Outcome: Sendable {
+    case unstattable
+    case unchanged
+    case read(LogScanResult, RecordOutcome, inlineImages: Int)
+  }
+
+  /// Reads and records one log (blocking: file reads, hashing, SQLite).
+  private func scan(_ path: String, known: LogFileIdentity?) throws(KitError) -> Outcome {
+    guard let status = LogFileStatus.read(path: path) else { return .unstattable }
+    var plan = ScanPlan.unchanged
+    if known != status {
+      let previous = try backend { try store.catalog.logCheckpoint(path: path) }
+      plan = IncrementalScan.plan(path: path, status: status, previous: previous)
+    }
+    if plan == .unchanged { return .unchanged }
+    let resume: ResumePoint? = if case .resume(let point) = plan { point } else { nil }
+    let result = LogScanner().scan(path: path, resume: resume)
+    // Images are stored and recorded under the store's shared lock, so gc cannot take a blob
+    // whose row is not committed yet.
+    let lock = result.findings.inlineImages.isEmpty ? nil : try store.sharedLockWaiting()
+    defer { lock?.release() }
+    let inline = try storeInlineImages(result.findings.inlineImages)
+    // A log that could not be read at all keeps no checkpoint, so the next run tries again.
+    let checkpoint = Self.couldNotRead(result) ? nil : checkpoint(for: result, status: status, path: path)
+    let contribution = LogContribution(
+      path: path, format: result.format, citations: result.findings.citations,
+      sightings: result.findings.sightings, responses: result.findings.responses, inlineImages: inline,
+      checkpoint: checkpoint)
+    let now = clock.now()
+    let recorded = try backend { try store.catalog.record(contribution, now: now) }
+    return .read(result, recorded, inlineImages: inline.count)
+  }
+
+  private func checkpoint(for result: LogScanResult, status: LogFileStatus, path: String) -> LogCheckpoint? {
+    guard let fingerprint = IncrementalScan.fingerprint(path: path) else { return nil }
+    return LogCheckpoint(
+      device: status.device, inode: status.inode, size: status.size, modifiedNanoseconds: status.modifiedNanoseconds,
+      headFingerprint: fingerprint, bytesConsumed: result.consumedBytes, linesConsumed: result.consumedLines,
+      format: result.format, compressed: result.compressed, streamResponse: result.streamResponse)
+  }
+
+  /// Images carried in the log are stored like downloads (content-addressed, deduplicated)
+  /// before the catalog records them.
+  private func storeInlineImages(_ images: [InlineImage]) throws(KitError) -> [StoredInlineImage] {
+    try images.map { image throws(KitError) in
+      try backend {
+        let staged = try store.staging.stage(bytes: image.bytes)
+        _ = try store.blobs.put(stagedPath: staged.path, digest: staged.digest, size: staged.size)
+        return StoredInlineImage(
+          image: image, digest: staged.digest, size: staged.size,
+          mediaType: MediaType.sniff(prefix: Array(image.bytes.prefix(512)), filename: image.filename))
+      }
+    }
+  }
+}
