@@ -123,6 +123,12 @@ let package = Package(
     .testTarget(
       name: "ArtifactsEmulatorTests", dependencies: ["ArtifactsEmulator", "ArtifactsFetch", "ArtifactsTestSupport"]),
     .testTarget(
+      name: "ArtifactsKitTests",
+      dependencies: [
+        "ArtifactsKit", "ArtifactsCore", "ArtifactsExport", "ArtifactsEmulator", "ArtifactsTestSupport",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]),
+    .testTarget(
       name: "ArtifactsCLITests",
       dependencies: [
         "artifacts", "ArtifactsCLI", "ArtifactsEmulator", "ArtifactsTestSupport",

@@ -10,6 +10,9 @@ public struct ContainerStatus: Sendable, Equatable {
   /// `Date` header against `last_active_at + expires_after`) so a skewed local clock does not
   /// shift it.
   public var deadline: Date
+  /// The same as a span: the time left, counted from when the request was sent, so a caller
+  /// with its own clock can place the deadline on it.
+  public var secondsLeft: Double
   public var lifetimeSeconds: Double
 }
 
@@ -61,7 +64,8 @@ extension TransferEngine {
       guard let lastActive = (object["last_active_at"] as? NSNumber)?.doubleValue else {
         return .ok(
           ContainerStatus(
-            id: id, status: status, deadline: received.addingTimeInterval(lifetime), lifetimeSeconds: lifetime))
+            id: id, status: status, deadline: received.addingTimeInterval(lifetime),
+            secondsLeft: lifetime - received.timeIntervalSince(sent), lifetimeSeconds: lifetime))
       }
       // Remaining life on the server's clock, counted from when the request was sent: the
       // server answered after that, so the deadline is never later than the real one.
@@ -69,8 +73,9 @@ extension TransferEngine {
       let serverNow = response.serverDate.map { $0.timeIntervalSince1970 + 1 } ?? received.timeIntervalSince1970
       let remaining = lastActive + lifetime - serverNow
       return .ok(
-        ContainerStatus(id: id, status: status, deadline: sent.addingTimeInterval(remaining), lifetimeSeconds: lifetime)
-      )
+        ContainerStatus(
+          id: id, status: status, deadline: sent.addingTimeInterval(remaining), secondsLeft: remaining,
+          lifetimeSeconds: lifetime))
     case .unarchived(let reason): return .from(reason)
     case .cancelled: return .cancelled
     }

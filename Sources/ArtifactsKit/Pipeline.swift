@@ -109,8 +109,13 @@ public final class Pipeline: Sendable {
 
   /// Starts the workers, keep-alive and lease renewal.
   public func start() {
+    start(workers: max(options.jobs * 2, 4))
+  }
+
+  /// With `workers: 0` (tests), nothing is downloaded: containers are probed and kept alive.
+  func start(workers: Int) {
     var started: [Task<Void, Never>] = []
-    for _ in 0..<max(options.jobs * 2, 4) {
+    for _ in 0..<workers {
       started.append(
         Task {
           while self.canGoOn, let item = await self.scheduler.next() {
@@ -190,14 +195,17 @@ public final class Pipeline: Sendable {
   /// container is gone. Returns whether the container is alive.
   @discardableResult
   private func refresh(_ id: String) async -> Bool {
+    let sent = clock.now()
     switch await engine.containerStatus(id) {
     case .ok(let status):
-      await scheduler.update(id, deadline: status.deadline, lifetime: status.lifetimeSeconds)
+      // On this pipeline's clock: the time left, from when the question was asked.
+      let deadline = sent.addingTimeInterval(status.secondsLeft)
+      await scheduler.update(id, deadline: deadline, lifetime: status.lifetimeSeconds)
       let store = self.store
       let now = clock.now()
       let failure = await blocking { () -> String? in
         do {
-          try store.catalog.recordContainerStatus(id, status: status.status, deadline: status.deadline, now: now)
+          try store.catalog.recordContainerStatus(id, status: status.status, deadline: deadline, now: now)
           return nil
         } catch { return "\(error)" }
       }

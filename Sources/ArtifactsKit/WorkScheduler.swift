@@ -155,16 +155,18 @@ actor WorkScheduler {
     queue.gone = true
     queue.probed = true
     queues[id] = queue
+    probing.remove(id)
     queued -= waiting.count
     for item in waiting { known.remove(item.rowID) }
     wakeAll()
     return waiting
   }
 
-  /// Containers with files still waiting, and when they expire.
+  /// Containers with files still waiting, and when they expire. A container whose probe has
+  /// not answered is left out: the probe itself refreshes it.
   func waiting() -> [WaitingContainer] {
     queues.compactMap { id, queue in
-      guard !queue.gone, !queue.items.isEmpty, let deadline = queue.deadline else { return nil }
+      guard queue.probed, !queue.gone, !queue.items.isEmpty, let deadline = queue.deadline else { return nil }
       return WaitingContainer(
         id: id, deadline: deadline, lifetime: queue.lifetime ?? ContainerLifetime.default, files: queue.items.count)
     }

@@ -146,8 +146,11 @@ final class LazyArea: Sendable {
   func get() throws(StoreError) -> TemporaryArea {
     let result: Result<TemporaryArea, StoreError> = area.withLock { area in
       if let area { return .success(area) }
-      if mkdir(parent, 0o700) != 0 && errno != EEXIST {
-        return .failure(StoreError.system(.cannotCreate, "mkdir", path: parent))
+      do {
+        try FileManager.default.createDirectory(
+          atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+      } catch {
+        return .failure(StoreError(.cannotCreate, path: parent, detail: "cannot create it: \(error.localizedDescription)"))
       }
       do throws(StoreError) {
         let made = try TemporaryArea(in: parent)

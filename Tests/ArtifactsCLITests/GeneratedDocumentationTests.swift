@@ -35,14 +35,28 @@ struct GeneratedDocumentationTests {
     }
   }
 
-  @Test func everyCommandHasAnAbstractADiscussionAndExamples() throws {
-    for command in ["sync", "find", "show", "cat", "export", "import"] {
-      let help = try run(binary, [command, "--help"], environment: ["COLUMNS": "100"])
-      #expect(help.status == 0)
-      #expect(help.stdout.hasPrefix("OVERVIEW: "), "\(command)")
-      #expect(help.stdout.contains("Examples:"), "\(command) --help has no examples")
-      #expect(help.stdout.contains("artifacts \(command)"), "\(command) examples use the command")
-    }
+  static let commands = ["sync", "find", "show", "cat", "export", "import", "check", "gc"]
+
+  @Test(arguments: commands)
+  func everyCommandHasAnAbstractADiscussionAndExamples(_ command: String) throws {
+    let help = try run(binary, [command, "--help"], environment: ["COLUMNS": "100"])
+    #expect(help.status == 0)
+    #expect(help.stdout.hasPrefix("OVERVIEW: "), "\(command)")
+    #expect(help.stdout.contains("Examples:"), "\(command) --help has no examples")
+    #expect(help.stdout.contains("artifacts \(command)"), "\(command) examples use the command")
+    // A line continuation written as `\\` in a Swift literal shows up as a backslash.
+    let stray = help.stdout.split(separator: "\n").filter { $0.hasSuffix("\\") || $0.contains("\\ ") }
+    #expect(stray.isEmpty, "\(command) --help shows backslashes: \(stray)")
+  }
+
+  @Test func theManPageShowsNoStrayBackslashes() throws {
+    let manual = try String(contentsOf: documentation.appendingPathComponent("man/artifacts.1"), encoding: .utf8)
+    // roff writes a backslash as \e.
+    let stray = manual.split(separator: "\n").filter { $0.hasSuffix("\\e") }
+    #expect(stray.isEmpty, "\(stray.prefix(3))")
+  }
+
+  @Test func commandsAreListedInTheOrderPeopleUseThem() throws {
     let help = try run(binary, ["--help"], environment: [:]).stdout
     let list = try #require(help.components(separatedBy: "SUBCOMMANDS:").last)
     // Commands listed in the order people use them.

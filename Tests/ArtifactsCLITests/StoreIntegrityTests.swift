@@ -148,7 +148,9 @@ struct StoreIntegrityTests {
       [directory.file("old/catalog.sqlite"), "SELECT identifier FROM grdb_migrations ORDER BY 1"],
       environment: [:])
     #expect(
-      migrations.stdoutLines == ["v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams"])
+      migrations.stdoutLines == [
+        "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams", "v005_leases",
+      ])
 
     // A catalog from a future version: refused, untouched, with a clear message.
     _ = try run(

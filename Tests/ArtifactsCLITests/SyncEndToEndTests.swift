@@ -237,8 +237,28 @@ struct SyncEndToEndTests {
 
   @Test func storeDefaultsToArtifactsHome() throws {
     let home = TemporaryDirectory("home")
+    let log = home.write("logs/empty.jsonl", "")
+    let synced = try run(binary, ["sync", log], environment: ["ARTIFACTS_HOME": home.file("store")])
+    #expect(synced.status == 0, "\(synced.stderr)")
+    #expect(FileManager.default.fileExists(atPath: home.file("store/catalog.sqlite")))
     let result = try run(binary, ["find"], environment: ["ARTIFACTS_HOME": home.file("store")])
     #expect(result.status == 1)  // nothing archived yet
-    #expect(FileManager.default.fileExists(atPath: home.file("store/catalog.sqlite")))
+    #expect(result.stderr.isEmpty)
+  }
+
+  /// Only sync and import make a store; every other command on a path that holds none says so
+  /// and creates nothing there.
+  @Test(arguments: [
+    ["find"], ["find", "--json", "x"], ["show", "cfile_1"], ["cat", "cfile_1"], ["check"], ["check", "--read-data"],
+    ["gc"], ["gc", "--apply"], ["export", "out.tar"],
+  ])
+  func readingCommandsOnAStoreThatDoesNotExistSaySoAndCreateNothing(_ arguments: [String]) throws {
+    let directory = TemporaryDirectory()
+    let typo = directory.file("a/typo")
+    let result = try run(binary, arguments + ["--store", typo], environment: [:], in: directory.path)
+    #expect(result.status == 1, "\(arguments): \(result.stderr)")
+    #expect(result.stderr.contains("no store at \(typo)"), "\(arguments): \(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: directory.file("a")), "\(arguments) created a store")
+    #expect(!FileManager.default.fileExists(atPath: directory.file("out.tar")))
   }
 }

@@ -84,7 +84,7 @@ struct CatalogTests {
     let catalog = try Catalog(path: path)
     #expect(
       try catalog.appliedMigrations() == [
-        "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams",
+        "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams", "v005_leases",
       ])
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     #expect((attributes[.posixPermissions] as? Int) == 0o600)

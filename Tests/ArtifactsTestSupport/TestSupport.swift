@@ -77,11 +77,12 @@ public struct ProcessResult: Sendable {
 /// replacing) this process's environment.
 public func run(
   _ executable: URL, _ arguments: [String], environment: [String: String] = [:], inherit: Bool = true,
-  stdin: String? = nil
+  stdin: String? = nil, in directory: String? = nil
 ) throws -> ProcessResult {
   let process = Process()
   process.executableURL = executable
   process.arguments = arguments
+  if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
   var merged = inherit ? ProcessInfo.processInfo.environment : [:]
   for (key, value) in environment { merged[key] = value }
   process.environment = merged

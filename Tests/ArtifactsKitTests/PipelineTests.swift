@@ -1,0 +1,106 @@
+import ArtifactsCore
+import ArtifactsEmulator
+import ArtifactsTestSupport
+import Foundation
+import Testing
+
+@testable import ArtifactsKit
+
+@Suite(.timeLimit(.minutes(2)))
+struct PipelineTests {
+  func sync(_ world: KitWorld, _ store: ArtifactStore, baseURL: String? = nil, keepAlive: Bool = true) async throws
+    -> SyncSummary
+  {
+    try await Sync(store: store, sink: RecordingSink(), api: world.api(baseURL: baseURL)).run(
+      SyncOptions(paths: [world.directory.file("logs")], pipeline: PipelineOptions(jobs: 4, keepAlive: keepAlive)))
+  }
+
+  @Test func onlyTheServersWordLosesAFile() async throws {
+    let world = try KitWorld()
+    defer { world.emulator.stop() }
+    world.cite(3, missing: [2])
+    let expired = world.cite(2, first: 10)
+    world.emulator.expire(containerID: expired)
+    let store = try world.store()
+    let summary = try await sync(world, store)
+    #expect(summary.archived == 2)
+    #expect(summary.lost == 3)
+    let reasons = Dictionary(uniqueKeysWithValues: summary.unarchived.map { ($0.fileID, $0.reasonKind) })
+    #expect(reasons[FakeID.file(2)] == .fileNotFound)
+    #expect(reasons[FakeID.file(10)] == .containerExpired && reasons[FakeID.file(11)] == .containerExpired)
+    // The expired container cost one request, not one per file.
+    #expect(world.downloads.filter { $0.contains(expired) }.isEmpty)
+  }
+
+  @Test func aBaseURLTheAPIDoesNotServeLosesNothing() async throws {
+    let world = try KitWorld()
+    defer { world.emulator.stop() }
+    world.cite(3)
+    let store = try world.store()
+    // Missing /v1: every call gets 404 "Invalid URL", which says nothing about any file.
+    let wrong = try await sync(world, store, baseURL: "http://127.0.0.1:\(world.emulator.port)")
+    #expect(wrong.lost == 0)
+    #expect(wrong.failed == 3)
+    #expect(wrong.unarchived.allSatisfy { $0.reasonKind == .rejected && $0.state == .failed })
+    let right = try await sync(world, store)
+    #expect(right.archived == 3 && right.lost == 0 && right.failed == 0)
+  }
+
+  @Test func aRunThatIsFedKeepsNoPerFileListOfWhatWentWell() async throws {
+    let world = try KitWorld()
+    defer { world.emulator.stop() }
+    world.cite(40)
+    let store = try world.store()
+    let summary = try await sync(world, store)
+    #expect(summary.archived == 40)
+    #expect(summary.unarchived.isEmpty)
+    #expect(Set(world.downloads).count == 40 && world.downloads.count == 40)
+  }
+
+  /// Keep-alive on a clock the test moves: no refresh while the container has more than a third
+  /// of its life left, then one before it would expire, and the container never expires while
+  /// its files wait. Without keep-alive, it expires on time.
+  @Test(arguments: [true, false])
+  func keepAliveRefreshesAContainerBeforeItsDeadline(keepAlive: Bool) async throws {
+    let clock = ManualClock()
+    let world = try KitWorld(ttl: 60, clock: clock)
+    defer { world.emulator.stop() }
+    let container = world.cite(2, at: clock.now())
+    let store = try world.store()
+    let sink = RecordingSink()
+    _ = try await Sync(store: store, sink: sink, api: world.api()).run(
+      SyncOptions(paths: [world.directory.file("logs")], dryRun: true))
+    let work = try store.catalog.pendingWork(afterRowID: nil, limit: nil)
+    let pipeline = try Pipeline(
+      store: store, sink: sink, options: PipelineOptions(jobs: 2, keepAlive: keepAlive),
+      configuration: try world.api().configuration(), clock: clock)
+    pipeline.start(workers: 0)  // files wait: nothing downloads them
+    await pipeline.feed(work, containers: [container])
+    let statusCalls = { world.emulator.requestLog.filter { $0.path == "/v1/containers/\(container)" }.count }
+    #expect(await eventually { statusCalls() == 1 })  // the probe
+    // Keep-alive looks again a twelfth of the lifetime later; nothing is due before 40 s.
+    for _ in 0..<7 {
+      #expect(await eventually { clock.sleepers > (keepAlive ? 1 : 0) })
+      clock.advance(by: 5)
+    }
+    try await Task.sleep(nanoseconds: 50_000_000)
+    #expect(statusCalls() == 1, "refreshed before the last third of its life")
+    for _ in 0..<30 {
+      _ = await eventually { clock.sleepers > (keepAlive ? 1 : 0) }
+      clock.advance(by: 5)
+      _ = await eventually(timeout: 0.2) { false }
+    }
+    if keepAlive {
+      #expect(statusCalls() >= 4)
+      #expect(sink.keepAlives >= 3)
+    } else {
+      #expect(statusCalls() == 1)
+    }
+    // 185 s after the probe: alive only if it was kept alive.
+    let listing = try run(
+      URL(fileURLWithPath: "/usr/bin/curl"),
+      ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(world.key)",
+       "\(world.emulator.baseURL)/containers/\(container)"])
+    #expect(listing.stdout == (keepAlive ? "200" : "400"))
+  }
+}
