@@ -97,6 +97,8 @@ let package = Package(
 
     /** libFuzzer target for the log scanner (Scripts/fuzz); built normally it replays inputs. */
     .executableTarget(name: "fuzz-log-scanner", dependencies: ["ArtifactsLogScan"]),
+    /** libFuzzer target for `import` (tar reader, manifest, the checks on both); built normally it replays inputs. */
+    .executableTarget(name: "fuzz-import", dependencies: ["ArtifactsKit"]),
 
     // MARK: Tests (mirror Sources/)
 

@@ -18,7 +18,10 @@ catalog = os.path.join(store, "catalog.sqlite")
 
 if not os.path.exists(catalog):
     fresh_dir(store)
-    subprocess.run([args.binary, "find", "--store", store], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Only sync and import create a store: an empty log makes an empty one.
+    empty = os.path.join(store + "-empty.jsonl")
+    open(empty, "w").close()
+    subprocess.run([args.binary, "sync", "--quiet", "--store", store, empty], check=True)
     # Realistic names: what Code Interpreter calls its files, each with a run number.
     words = ["chart", "results", "summary", "sales_by_region", "plot", "data", "report", "squares", "sine_wave",
              "histogram", "forecast", "cleaned", "pivot", "correlation", "roll2dice_sums", "numbers"]

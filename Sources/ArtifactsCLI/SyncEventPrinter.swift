@@ -3,8 +3,9 @@
 import ArtifactsCore
 import ArtifactsKit
 import Foundation
+import Synchronization
 
-final class SyncEventPrinter: EventSink, @unchecked Sendable {
+final class SyncEventPrinter: EventSink {
   private let terminal: Terminal
   private let json: Bool
   private let status: SyncStatusLine?
@@ -263,41 +264,43 @@ final class SyncEventPrinter: EventSink, @unchecked Sendable {
 /// The line a person watches during `sync`: what is being scanned or downloaded, how fast, how
 /// long is left, and whether containers are close to expiring. Redrawn in place on stderr at
 /// most ten times a second, and erased before any other message and at the end.
-final class SyncStatusLine: @unchecked Sendable {
+final class SyncStatusLine: Sendable {
   private let terminal: Terminal
-  private let lock = NSLock()
-  private var logsTotal = 0
-  private var logsDone = 0
-  private var filesTotal = 0
-  private var filesDone = 0
-  private var bytes: Int64 = 0
-  private var downloadStarted: Date?
-  private var atRisk = 0
-  private var nearestDeadline: Double?
-  private var lastDraw = Date.distantPast
-  private var visible = false
-  private var stopped = false
+  private struct State {
+    var logsTotal = 0
+    var logsDone = 0
+    var filesTotal = 0
+    var filesDone = 0
+    var bytes: Int64 = 0
+    var downloadStarted: Date?
+    var atRisk = 0
+    var nearestDeadline: Double?
+    var lastDraw = Date.distantPast
+    var visible = false
+    var stopped = false
+  }
+  private let state = Mutex(State())
 
   init(terminal: Terminal) {
     self.terminal = terminal
   }
 
   func record(_ event: SyncEvent) {
-    lock.withLock {
+    state.withLock { state in
       switch event {
-      case .scanPlanned(let logs): logsTotal = logs
-      case .logScanned: logsDone += 1
+      case .scanPlanned(let logs): state.logsTotal = logs
+      case .logScanned: state.logsDone += 1
       case .downloadPlanned(let files):
-        filesTotal += files
-        downloadStarted = downloadStarted ?? Date()
-      case .uncitedFound(_, let files): filesTotal += files
+        state.filesTotal += files
+        state.downloadStarted = state.downloadStarted ?? Date()
+      case .uncitedFound(_, let files): state.filesTotal += files
       case .downloaded(_, _, _, let size, _):
-        filesDone += 1
-        bytes += size
-      case .lost, .failed: filesDone += 1
+        state.filesDone += 1
+        state.bytes += size
+      case .lost, .failed: state.filesDone += 1
       case .risk(let containers, let seconds):
-        atRisk = containers
-        nearestDeadline = seconds
+        state.atRisk = containers
+        state.nearestDeadline = seconds
       default: break
       }
     }
@@ -305,54 +308,54 @@ final class SyncStatusLine: @unchecked Sendable {
 
   /// The current line, or nil when there is nothing to show yet.
   func text(now: Date = Date()) -> String? {
-    lock.withLock {
-      if let started = downloadStarted {
+    state.withLock { state in
+      if let started = state.downloadStarted {
         let elapsed = max(now.timeIntervalSince(started), 0.001)
-        let rate = Double(bytes) / elapsed
+        let rate = Double(state.bytes) / elapsed
         var line =
-          "downloading \(filesDone)/\(filesTotal) files, \(Format.bytes(bytes)), \(Format.bytes(Int64(rate)))/s"
-        if filesDone > 0 && filesDone < filesTotal {
-          let remaining = elapsed / Double(filesDone) * Double(filesTotal - filesDone)
+          "downloading \(state.filesDone)/\(state.filesTotal) files, \(Format.bytes(state.bytes)), \(Format.bytes(Int64(rate)))/s"
+        if state.filesDone > 0 && state.filesDone < state.filesTotal {
+          let remaining = elapsed / Double(state.filesDone) * Double(state.filesTotal - state.filesDone)
           line += ", ETA \(Format.duration(remaining))"
         }
-        if atRisk > 0 {
-          line += " · \(atRisk) container\(atRisk == 1 ? "" : "s") at risk"
+        if state.atRisk > 0 {
+          line += " · \(state.atRisk) container\(state.atRisk == 1 ? "" : "s") at risk"
         }
-        if let nearest = nearestDeadline {
+        if let nearest = state.nearestDeadline {
           line += " · nearest expiry in \(Format.duration(max(0, nearest)))"
         }
         return line
       }
-      guard logsTotal > 0 else { return nil }
-      return "scanning logs \(logsDone)/\(logsTotal)"
+      guard state.logsTotal > 0 else { return nil }
+      return "scanning logs \(state.logsDone)/\(state.logsTotal)"
     }
   }
 
   func draw() {
     let now = Date()
-    let line: String? = lock.withLock {
-      guard !stopped, now.timeIntervalSince(lastDraw) >= 0.1 else { return nil }
-      lastDraw = now
-      return ""
+    let due: Bool = state.withLock { state in
+      guard !state.stopped, now.timeIntervalSince(state.lastDraw) >= 0.1 else { return false }
+      state.lastDraw = now
+      return true
     }
-    guard line != nil, let text = text(now: now) else { return }
-    lock.withLock {
-      visible = true
+    guard due, let text = text(now: now) else { return }
+    state.withLock { state in
+      state.visible = true
       FileHandle.standardError.write(Data("\r\u{1B}[2K\(terminal.styled(text, .dim))".utf8))
     }
   }
 
   /// Erases the line so a message can be printed; the next event draws it again.
   func clearForMessage() {
-    lock.withLock {
-      guard visible else { return }
+    state.withLock { state in
+      guard state.visible else { return }
       FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
-      visible = false
-      lastDraw = .distantPast
+      state.visible = false
+      state.lastDraw = .distantPast
     }
   }
 
   func stop() {
-    lock.withLock { stopped = true }
+    state.withLock { $0.stopped = true }
   }
 }

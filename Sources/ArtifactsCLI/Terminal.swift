@@ -1,24 +1,26 @@
 // Everything the CLI writes goes through here: colour only on a terminal (and never with
 // NO_COLOR or --color never), diagnostics on stderr, results on stdout.
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
-final class Terminal: @unchecked Sendable {
+final class Terminal: Sendable {
   let stdoutIsTerminal: Bool
   let stderrIsTerminal: Bool
   let colors: Bool
   let quiet: Bool
   let verbose: Bool
-  private let lock = NSLock()
+  /// Held while a block is written, so lines from several tasks never interleave.
+  private let writing = Mutex(())
+  private let hook = Mutex<(@Sendable () -> Void)?>(nil)
   /// Called before any line is printed (a live status line erases itself).
   var beforeMessage: (@Sendable () -> Void)? {
-    get { lock.withLock { _beforeMessage } }
-    set { lock.withLock { _beforeMessage = newValue } }
+    get { hook.withLock { $0 } }
+    set { hook.withLock { $0 = newValue } }
   }
-  private var _beforeMessage: (@Sendable () -> Void)?
 
   init(options: GlobalOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
     stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
@@ -42,12 +44,12 @@ final class Terminal: @unchecked Sendable {
 
   func out(_ line: String) {
     beforeMessage?()
-    lock.withLock { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+    writing.withLock { _ in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
   }
 
   /// Many lines at once, written in large blocks (a line per system call is slow for big results).
   func out<Lines: Sequence<String>>(lines: Lines) {
-    lock.withLock {
+    writing.withLock { _ in
       var block = ""
       block.reserveCapacity(1 << 16)
       for line in lines {
@@ -64,7 +66,7 @@ final class Terminal: @unchecked Sendable {
 
   func err(_ line: String) {
     beforeMessage?()
-    lock.withLock { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    writing.withLock { _ in FileHandle.standardError.write(Data((line + "\n").utf8)) }
   }
 
   func error(_ message: String) {

@@ -6,6 +6,7 @@
 import CZlib
 import Dispatch
 import Foundation
+import Synchronization
 
 public final class ParallelGzipWriter {
   public static let blockSize = 128 * 1024
@@ -125,18 +126,17 @@ public final class ParallelGzipWriter {
 }
 
 /// Results written by concurrent workers, one slot each.
-private final class BlockResults: @unchecked Sendable {
-  private var slots: [Result<ParallelGzipWriter.CompressedBlock, GzipError>?]
-  private let lock = NSLock()
+private final class BlockResults: Sendable {
+  private let slots: Mutex<[Result<ParallelGzipWriter.CompressedBlock, GzipError>?]>
 
-  init(count: Int) { slots = Array(repeating: nil, count: count) }
+  init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
 
   func set(_ index: Int, _ result: Result<ParallelGzipWriter.CompressedBlock, GzipError>) {
-    lock.withLock { slots[index] = result }
+    slots.withLock { $0[index] = result }
   }
 
   var all: [Result<ParallelGzipWriter.CompressedBlock, GzipError>] {
-    lock.withLock {
+    slots.withLock { slots in
       slots.map { $0 ?? .failure(GzipError(code: .internalError, message: "a block was not compressed")) }
     }
   }

@@ -4,6 +4,7 @@ import ArtifactsCore
 import CStringSearch
 import Dispatch
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -121,7 +122,7 @@ extension LogScanner {
       } catch {
         run.extractor.addDiagnostic(Diagnostic(.error, error.problem, file: path))
       }
-      parts[index].result = run.result
+      parts[index].result.withLock { $0 = run.result }
     }
     // Renumber each part's lines after the lines of the parts before it, and merge what they
     // found as one extractor would have (repeats of one annotation across parts count once).
@@ -131,7 +132,7 @@ extension LogScanner {
       consumedBytes: 0, consumedLines: 0, streamResponse: nil)
     var linesBefore = 0
     for part in parts {
-      guard var result = part.result else { continue }
+      guard var result = part.result.withLock({ $0 }) else { continue }
       result.findings.shiftLines(by: linesBefore)
       merged.absorb(result.findings)
       combined.records += result.records
@@ -147,8 +148,8 @@ extension LogScanner {
 }
 
 /// One thread's share of a parallel scan.
-private final class ScanPart: @unchecked Sendable {
-  var result: LogScanResult?
+private final class ScanPart: Sendable {
+  let result = Mutex<LogScanResult?>(nil)
 }
 
 /// The state of one scan of one file.

@@ -235,6 +235,39 @@ struct SyncEndToEndTests {
     #expect(missing.stderr.contains("/no/such/logs"))
   }
 
+  /// Warnings about a whole file name it, in text and in JSON; a run in which no input could be
+  /// read does not pass for a clean one.
+  @Test func fileLevelWarningsNameTheFileAndARunThatReadNothingSaysSo() throws {
+    let logs = TemporaryDirectory("logs")
+    let notes = logs.write("notes.txt", "just some notes\n")
+    let empty = logs.write("empty.jsonl", "")
+    let store = TemporaryDirectory("store")
+    let text = try run(binary, ["sync", "--verbose", "--store", store.path, notes], environment: [:])
+    #expect(text.status == 1, "\(text.stderr)")
+    #expect(text.stderr.contains("\(notes): not a JSON, JSON Lines or event-stream log; skipped"), "\(text.stderr)")
+    #expect(text.stderr.contains("\(notes) could not be read as a log"), "\(text.stderr)")
+
+    let garbage = logs.write("image.bin", "\u{1}\u{2}binary")
+    let json = try run(binary, ["sync", "--json", "--store", store.path, notes, garbage], environment: [:])
+    #expect(json.status == 1)
+    func events(_ result: ProcessResult) -> [[String: Any]] {
+      result.stdoutLines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+    let warnings = events(json).filter { $0["event"] as? String == "warning" }
+    #expect(Set(warnings.compactMap { $0["log"] as? String }) == [notes, garbage], "\(warnings)")
+    #expect(warnings.allSatisfy { $0["line"] == nil })
+    #expect(events(json).last?["event"] as? String == "error")
+
+    // An empty log beside a good one is no failure: it was read, and held nothing; its warning
+    // still names it.
+    let good = logs.write("good.jsonl", "{}\n")
+    let mixed = try run(binary, ["sync", "--json", "--store", store.path, empty, good], environment: [:])
+    #expect(mixed.status == 0, "\(mixed.stderr)")
+    let emptyWarning = events(mixed).first { $0["event"] as? String == "warning" }
+    #expect(emptyWarning?["log"] as? String == empty)
+    #expect((emptyWarning?["message"] as? String)?.contains("empty") == true)
+  }
+
   @Test func storeDefaultsToArtifactsHome() throws {
     let home = TemporaryDirectory("home")
     let log = home.write("logs/empty.jsonl", "")

@@ -88,6 +88,13 @@ struct ImportTests {
     #expect(!message(result).contains("DecodingError"))
   }
 
+  @Test func theFuzzersSeedArchiveImportsWithItsLink() async throws {
+    let seed = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/fuzz-import/two-entries-one-link.tar")
+    let result = try await importing { path in try FileManager.default.copyItem(atPath: seed.path, toPath: path) }
+    guard case .success(let summary) = result else { Issue.record("\(result)"); return }
+    #expect(summary.files == 2 && summary.added == 2 && summary.stored == 1)
+  }
+
   @Test func aGoodArchiveImports() async throws {
     let result = try await importing {
       try archive(manifest: manifest(sha256: digest.hex, size: 8), members: [("a.csv", bytes)], at: $0)
