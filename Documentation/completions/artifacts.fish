@@ -111,7 +111,7 @@ complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_op
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" j jobs' -s 'j' -l 'jobs' -d 'Concurrent downloads.' -rfka ''
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" dry-run' -l 'dry-run' -d 'Scan and record citations, but download nothing.'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" json' -l 'json' -d 'Print JSON Lines events on stdout; the last one is the summary.'
-complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" cacert' -l 'cacert' -d 'Extra certificate authorities (PEM) for TLS.' -rfka ''
+complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" cacert' -l 'cacert' -d 'Certificate authorities (PEM) to trust beside the system\'s, for the API and an HTTPS proxy.' -rfka ''
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" no-keepalive' -l 'no-keepalive' -d 'Do not refresh containers whose files are still waiting.'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" cited-only' -l 'cited-only' -d 'Download only cited files; do not list containers for the files no citation names.'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" stall-timeout' -l 'stall-timeout' -d 'Seconds without a byte before a transfer is retried.' -rfka ''

@@ -86,7 +86,7 @@ _artifacts_sync() {
         '(-j --jobs)'{-j,--jobs}'[Concurrent downloads.]:jobs:'
         '--dry-run[Scan and record citations, but download nothing.]'
         '--json[Print JSON Lines events on stdout; the last one is the summary.]'
-        '--cacert[Extra certificate authorities (PEM) for TLS.]:file:'
+        '--cacert[Certificate authorities (PEM) to trust beside the system'\''s, for the API and an HTTPS proxy.]:file:'
         '--no-keepalive[Do not refresh containers whose files are still waiting.]'
         '--cited-only[Download only cited files; do not list containers for the files no citation names.]'
         '--stall-timeout[Seconds without a byte before a transfer is retried.]:seconds:'

@@ -55,8 +55,12 @@ extension ArtifactsCommand {
     var json = false
 
     @Option(
-      name: .customLong("cacert"), help: ArgumentHelp("Extra certificate authorities (PEM) for TLS.", valueName: "file")
-    )
+      name: .customLong("cacert"),
+      help: ArgumentHelp(
+        "Certificate authorities (PEM) to trust beside the system's, for the API and an HTTPS proxy.",
+        discussion:
+          "Added to the system's bundle, or to the one CURL_CA_BUNDLE or SSL_CERT_FILE names (which replace the system's, as the official SDKs read them); SSL_CERT_DIR names a hashed directory.",
+        valueName: "file"))
     var caBundle: String?
 
     @Flag(name: .customLong("no-keepalive"), help: "Do not refresh containers whose files are still waiting.")

@@ -12,8 +12,12 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
   public let organization: String?
   public let project: String?
   public let userAgent: String
-  /// A PEM bundle of extra certificate authorities (`--cacert`).
-  public let caBundlePath: String?
+  /// Which certificate authorities are trusted (environment and `--cacert`).
+  public let trust: TrustSettings
+  /// The proxy requests go through, if any (never for a loopback base URL).
+  public let proxy: ProxySettings?
+  /// The base URL names this machine: no proxy is used, and plain http is allowed.
+  public let isLoopback: Bool
   /// Seconds to wait for a connection.
   public var connectTimeout = 20
   /// Seconds without a byte before a transfer is abandoned (and retried).
@@ -21,7 +25,7 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
 
   public init(
     baseURL: String = APIConfiguration.defaultBaseURL, apiKey: String, organization: String? = nil,
-    project: String? = nil, userAgent: String, caBundlePath: String? = nil
+    project: String? = nil, userAgent: String, trust: TrustSettings? = nil, proxy: ProxySettings? = nil
   ) throws(FetchError) {
     var base = baseURL.trimmingCharacters(in: .whitespaces)
     while base.hasSuffix("/") { base.removeLast() }
@@ -32,10 +36,11 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
     guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), let host = url.host else {
       throw FetchError(.invalidConfiguration, "OPENAI_BASE_URL is not a valid URL: \(base)")
     }
+    let loopback = Loopback.isLoopback(host)
     switch scheme {
     case "https":
       break
-    case "http" where Self.isLoopback(host):
+    case "http" where loopback:
       break
     case "http":
       throw FetchError(
@@ -50,22 +55,26 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
     self.organization = organization?.isEmpty == true ? nil : organization
     self.project = project?.isEmpty == true ? nil : project
     self.userAgent = userAgent
-    self.caBundlePath = caBundlePath
+    if let trust {
+      self.trust = trust
+    } else {
+      self.trust = try TrustSettings.from(environment: [:], extra: nil)
+    }
+    self.proxy = loopback ? nil : proxy
+    isLoopback = loopback
   }
 
-  /// Reads `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`.
+  /// Reads `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`, the
+  /// CA variables (`CURL_CA_BUNDLE`, `SSL_CERT_FILE`, `SSL_CERT_DIR`) and the proxy ones.
   public static func fromEnvironment(
     _ environment: [String: String], userAgent: String, caBundlePath: String? = nil
   ) throws(FetchError) -> APIConfiguration {
     let base = environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultBaseURL
+    let trust = try TrustSettings.from(environment: environment, extra: caBundlePath)
+    let proxy = URL(string: base).flatMap { ProxySettings.from(environment: environment, for: $0) }
     return try APIConfiguration(
       baseURL: base, apiKey: environment["OPENAI_API_KEY"] ?? "", organization: environment["OPENAI_ORG_ID"],
-      project: environment["OPENAI_PROJECT_ID"], userAgent: userAgent, caBundlePath: caBundlePath)
-  }
-
-  static func isLoopback(_ host: String) -> Bool {
-    let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-    return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+      project: environment["OPENAI_PROJECT_ID"], userAgent: userAgent, trust: trust, proxy: proxy)
   }
 
   public var description: String {

@@ -9,6 +9,8 @@ public struct FetchError: Error, Sendable, CustomStringConvertible {
     case credentialsRejected(status: Int)
     /// libcurl itself could not be loaded or set up.
     case transport
+    /// A failure true of every request (certificate, proxy, base URL): the run was stopped.
+    case runWide
     /// A libcurl call failed: which one, and its result code.
     case curl(call: String, code: Int)
   }
@@ -41,6 +43,39 @@ enum Curl {
     throw FetchError(
       .curl(call: name, code: Int(result.rawValue)),
       "libcurl: \(name) failed: \(String(cString: ccurl_multi_strerror(result))) (CURLMcode \(result.rawValue))")
+  }
+
+  /// Failures that cannot be one file's fault, with what to do about them.
+  static func runWideAdvice(_ code: CURLcode, configuration: APIConfiguration, connectCode: Int) -> String? {
+    let proxy = configuration.proxy.map { "the proxy \($0.url) (from \($0.variable))" }
+    switch code {
+    case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_SSL_ISSUER_ERROR:
+      return "the certificate was not trusted with \(configuration.trust); add the CA that signed it with --cacert FILE (or SSL_CERT_FILE), and check that the host name matches the certificate"
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "\(proxy ?? "the proxy") cannot be found; fix the proxy variable, or exclude the API host with NO_PROXY"
+    case CURLE_PROXY where connectCode == 407:
+      return "\(proxy ?? "the proxy") rejected its credentials (407); put the right user and password in the proxy URL"
+    case CURLE_PROXY:
+      return "\(proxy ?? "the proxy") refused the connection; check it, or exclude the API host with NO_PROXY"
+    case CURLE_RECV_ERROR where connectCode == 407, CURLE_COULDNT_CONNECT where connectCode == 407:
+      return "\(proxy ?? "the proxy") rejected its credentials (407); put the right user and password in the proxy URL"
+    case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
+      return "check OPENAI_BASE_URL"
+    default:
+      return nil
+    }
+  }
+
+  /// Failures that are true of every request when the first requests all end in them (the
+  /// API or the proxy is down, https:// to a plain-http port), though one of them alone could
+  /// be a bad moment.
+  static func mayBeRunWide(_ code: CURLcode) -> Bool {
+    switch code {
+    case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SSL_CONNECT_ERROR, CURLE_OPERATION_TIMEDOUT:
+      return true
+    default:
+      return false
+    }
   }
 
   static func describe(_ code: CURLcode) -> String {
@@ -88,5 +123,12 @@ struct CurlEasy {
   func info(_ info: CURLINFO) -> Int {
     var value = 0
     return ccurl_easy_getinfo_long(handle, info, &value) == CURLE_OK ? value : 0
+  }
+
+  /// A string the transfer knows (the effective URL); nil when libcurl cannot say.
+  func text(_ info: CURLINFO) -> String? {
+    var value: UnsafeMutableRawPointer?
+    guard ccurl_easy_getinfo_pointer(handle, info, &value) == CURLE_OK, let value else { return nil }
+    return String(cString: value.assumingMemoryBound(to: CChar.self))
   }
 }

@@ -18,6 +18,12 @@ enum TransferTarget {
 
 enum TransferVerdict {
   case success(TransferResult)
+  /// True of every request, not one file's fault (a certificate, a proxy, the base URL): the
+  /// run stops at once, and no file's state changes.
+  case runWide(String)
+  /// A failure that may be run-wide: retried like a transient one, and taken as run-wide
+  /// when the first requests of a run all end this way (`signature` tells them apart).
+  case suspect(String, signature: String)
   /// The answer is final for this request: lost when the reason is the server's word that
   /// the file or container is gone, failed (tried again by a later run) otherwise.
   case unarchived(UnarchivedReason)
@@ -137,7 +143,23 @@ final class Transfer {
     try options.set(CURLOPT_SSL_VERIFYHOST, "CURLOPT_SSL_VERIFYHOST", 2)
     try options.set(CURLOPT_HTTP_VERSION, "CURLOPT_HTTP_VERSION", Int(CURL_HTTP_VERSION_2TLS))
     try options.set(CURLOPT_PIPEWAIT, "CURLOPT_PIPEWAIT", 1)
-    if let bundle = configuration.caBundlePath { try options.set(CURLOPT_CAINFO, "CURLOPT_CAINFO", bundle) }
+    if configuration.isLoopback {
+      // Loopback traffic never goes through a proxy: the key would travel to it in clear text.
+      try options.set(CURLOPT_NOPROXY, "CURLOPT_NOPROXY", "*")
+    }
+    let trust = configuration.trust
+    if let bundle = trust.bundleForCurl {
+      try options.set(CURLOPT_CAINFO, "CURLOPT_CAINFO", bundle)
+      try options.set(CURLOPT_PROXY_CAINFO, "CURLOPT_PROXY_CAINFO", bundle)
+    }
+    if let directory = trust.directory {
+      try options.set(CURLOPT_CAPATH, "CURLOPT_CAPATH", directory)
+      try options.set(CURLOPT_PROXY_CAPATH, "CURLOPT_PROXY_CAPATH", directory)
+    } else if !trust.keepsSystemDirectory {
+      // A bundle named by the environment replaces the system's authorities, directory too.
+      try options.set(CURLOPT_CAPATH, "CURLOPT_CAPATH", pointer: nil)
+      try options.set(CURLOPT_PROXY_CAPATH, "CURLOPT_PROXY_CAPATH", pointer: nil)
+    }
     try options.set(CURLOPT_ERRORBUFFER, "CURLOPT_ERRORBUFFER", pointer: UnsafeMutableRawPointer(errorBuffer))
     try options.set(CURLOPT_WRITEDATA, "CURLOPT_WRITEDATA", pointer: me)
     try options.set(CURLOPT_WRITEFUNCTION, "CURLOPT_WRITEFUNCTION") { data, size, count, context in
@@ -248,6 +270,12 @@ final class Transfer {
         (status == 200 || status == 206) && Self.errorMessage(inBody: prefix, size: size) == nil
       let detail = String(cString: errorBuffer)
       let reason = "\(Curl.describe(result))\(detail.isEmpty ? "" : ": \(detail)") for GET \(url)"
+      if let advice = Curl.runWideAdvice(result, configuration: configuration, connectCode: connectCode) {
+        return .runWide("\(reason); \(advice)")
+      }
+      if Curl.mayBeRunWide(result) {
+        return .suspect(reason, signature: "curl \(result.rawValue)")
+      }
       return Curl.isTransient(result)
         ? .transient(reason, headers: headers) : .unarchived(UnarchivedReason(.transport, reason))
     }
@@ -287,6 +315,13 @@ final class Transfer {
       ?? String(decoding: errorBody.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     let reason = "HTTP \(status)\(message.isEmpty ? "" : ": \(message)")\(requestID)"
     switch status {
+    case 401 where redirectedHost(configuration) != nil, 403 where redirectedHost(configuration) != nil:
+      let elsewhere = redirectedHost(configuration) ?? ""
+      return .runWide(
+        "GET \(url) was redirected to \(elsewhere), another host, which answered \(reason); the key is not sent to another host: point OPENAI_BASE_URL at the API itself")
+    case 407:
+      return .runWide(
+        "the proxy \(configuration.proxy.map { "\($0.url) (from \($0.variable))" } ?? "") rejected its credentials (\(reason)); put the right user and password in the proxy URL, or exclude the API host with NO_PROXY")
     case 401, 403:
       return .rejected(
         status: status,
@@ -300,7 +335,9 @@ final class Transfer {
       if let kind = apiMessage.flatMap({ Self.gone(status: status, message: $0) }) {
         return .unarchived(UnarchivedReason(kind, reason))
       }
-      return .unarchived(UnarchivedReason(.rejected, "\(reason) for GET \(url)"))
+      // Not the API's word about this container or file: a wrong base URL or a gateway's page
+      // answers every request so.
+      return .suspect("\(reason) for GET \(url)", signature: "HTTP \(status)")
     case _ where shouldRetry == "false":
       return .unarchived(UnarchivedReason(.rejected, reason))
     case 408, 409, 429, 500...599:
@@ -308,6 +345,21 @@ final class Transfer {
     default:
       return .unarchived(UnarchivedReason(.rejected, reason))
     }
+  }
+
+  /// The host a redirect ended on, when it is not the host asked.
+  func redirectedHost(_ configuration: APIConfiguration) -> String? {
+    guard let easy, let effective = CurlEasy(handle: easy).text(CURLINFO_EFFECTIVE_URL),
+      let asked = URL(string: url)?.host?.lowercased(), let ended = URL(string: effective)?.host?.lowercased(),
+      asked != ended
+    else { return nil }
+    return effective
+  }
+
+  /// The proxy's answer to CONNECT, when a tunnel was asked for.
+  private var connectCode: Int {
+    guard let easy else { return 0 }
+    return CurlEasy(handle: easy).info(CURLINFO_HTTP_CONNECTCODE)
   }
 
   /// What an API error message says is gone, if it says so: `Container is expired.`,

@@ -49,6 +49,13 @@ public final class TransferEngine: @unchecked Sendable {
   private var delayed: [Transfer] = []
   private var stopping = false
   private var fatal: FetchError?
+  /// Some request has had an answer from the API (a file, or the API's own error): failures
+  /// from here on are one request's, not the run's.
+  private var healthy = false
+  /// Failures that may be run-wide, counted by kind until the API has answered once.
+  private var suspicions: [String: Int] = [:]
+  /// This many attempts failing the same way, before any answer, stop the run.
+  static let runWideThreshold = 3
 
   private let configuration: APIConfiguration
   private let policy: RetryPolicy
@@ -290,27 +297,29 @@ public final class TransferEngine: @unchecked Sendable {
   }
 
   private func finish(_ transfer: Transfer, result: CURLcode) {
-    switch transfer.verdict(result: result, configuration: configuration) {
+    var verdict = transfer.verdict(result: result, configuration: configuration)
+    if case .suspect(let reason, let signature) = verdict {
+      verdict = judge(reason, signature: signature)
+    }
+    switch verdict {
     case .success(let result):
+      lock.withLock { healthy = true }
       transfer.release()
       transfer.complete(.completed(result))
+    case .runWide(let message):
+      transfer.discard()
+      stop(with: FetchError(.runWide, configuration.redact(message)))
+      transfer.complete(.cancelled)
+    case .suspect(let reason, _):
+      // Not decided yet: tried again like a transient failure.
+      retry(transfer, reason: configuration.redact(reason), headers: [:])
     case .unarchived(var reason):
+      if reason.isFinal { lock.withLock { healthy = true } }  // the API itself said so
       transfer.discard()
       reason.message = configuration.redact(reason.message)
       transfer.complete(.unarchived(reason))
     case .transient(let reason, let headers):
-      let reason = configuration.redact(reason)
-      guard transfer.attempts < policy.maximumAttempts else {
-        transfer.discard()
-        transfer.complete(
-          .unarchived(UnarchivedReason(.gaveUp, "\(reason) (gave up after \(transfer.attempts) attempts)")))
-        return
-      }
-      transfer.releaseForRetry()
-      let delay = policy.delay(afterAttempt: transfer.attempts, headers: headers)
-      onRetry?(transfer.subject, transfer.attempts + 1, reason, delay)
-      transfer.notBefore = DispatchTime.now().uptimeNanoseconds + UInt64(delay * 1_000_000_000)
-      lock.withLock { delayed.append(transfer) }
+      retry(transfer, reason: configuration.redact(reason), headers: headers)
     case .rejected(let status, let reason):
       transfer.discard()
       let message = configuration.redact(reason)
@@ -319,5 +328,53 @@ public final class TransferEngine: @unchecked Sendable {
       }
       transfer.complete(.cancelled)
     }
+  }
+
+  /// A failure that may be true of every request: run-wide when the first attempts of the
+  /// run all end this way, one request's once the API has answered anything.
+  private func judge(_ reason: String, signature: String) -> TransferVerdict {
+    let (isHealthy, count): (Bool, Int) = lock.withLock {
+      if healthy { return (true, 0) }
+      suspicions[signature, default: 0] += 1
+      return (false, suspicions[signature]!)
+    }
+    if isHealthy {
+      return signature.hasPrefix("HTTP")
+        ? .unarchived(UnarchivedReason(.rejected, reason)) : .transient(reason, headers: [:])
+    }
+    guard count >= Self.runWideThreshold else { return .suspect(reason, signature: signature) }
+    return .runWide("every request fails the same way: \(reason); \(advice(for: signature))")
+  }
+
+  private func advice(for signature: String) -> String {
+    let base = configuration.baseURL
+    let proxy = configuration.proxy.map { "the proxy \($0.url) (from \($0.variable))" }
+    switch signature {
+    case _ where signature.hasPrefix("HTTP"):
+      return "that is not the Containers API answering: check OPENAI_BASE_URL=\(base) (it ends in /v1, as https://api.openai.com/v1 does)"
+    case "curl \(CURLE_COULDNT_CONNECT.rawValue)":
+      if let proxy { return "\(proxy) cannot be reached: check it, or exclude the API host with NO_PROXY" }
+      return "nothing answers at \(base): check OPENAI_BASE_URL"
+    case "curl \(CURLE_SSL_CONNECT_ERROR.rawValue)":
+      return "TLS could not be set up with \(base)\(proxy.map { " through \($0)" } ?? ""): is that an https port? (a plain-http server answers https:// so) check OPENAI_BASE_URL"
+    case "curl \(CURLE_COULDNT_RESOLVE_HOST.rawValue)":
+      return "the host of \(base) cannot be resolved: check OPENAI_BASE_URL and DNS"
+    default:
+      return "check OPENAI_BASE_URL=\(base)\(proxy.map { " and \($0)" } ?? "")"
+    }
+  }
+
+  private func retry(_ transfer: Transfer, reason: String, headers: [String: String]) {
+    guard transfer.attempts < policy.maximumAttempts else {
+      transfer.discard()
+      transfer.complete(
+        .unarchived(UnarchivedReason(.gaveUp, "\(reason) (gave up after \(transfer.attempts) attempts)")))
+      return
+    }
+    transfer.releaseForRetry()
+    let delay = policy.delay(afterAttempt: transfer.attempts, headers: headers)
+    onRetry?(transfer.subject, transfer.attempts + 1, reason, delay)
+    transfer.notBefore = DispatchTime.now().uptimeNanoseconds + UInt64(delay * 1_000_000_000)
+    lock.withLock { delayed.append(transfer) }
   }
 }

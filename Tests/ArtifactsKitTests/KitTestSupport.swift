@@ -63,7 +63,7 @@ struct KitWorld {
       handle.write(Data((line + "\n").utf8))
       handle.closeFile()
     } else {
-      FileManager.default.createFile(atPath: path, contents: Data((line + "\n").utf8))
+      _ = FileManager.default.createFile(atPath: path, contents: Data((line + "\n").utf8))
     }
     return container
   }

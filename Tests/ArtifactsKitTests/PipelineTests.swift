@@ -32,16 +32,20 @@ struct PipelineTests {
     #expect(world.downloads.filter { $0.contains(expired) }.isEmpty)
   }
 
-  @Test func aBaseURLTheAPIDoesNotServeLosesNothing() async throws {
+  @Test func aBaseURLTheAPIDoesNotServeStopsTheRunAndLosesNothing() async throws {
     let world = try KitWorld()
     defer { world.emulator.stop() }
     world.cite(3)
     let store = try world.store()
     // Missing /v1: every call gets 404 "Invalid URL", which says nothing about any file.
-    let wrong = try await sync(world, store, baseURL: "http://127.0.0.1:\(world.emulator.port)")
-    #expect(wrong.lost == 0)
-    #expect(wrong.failed == 3)
-    #expect(wrong.unarchived.allSatisfy { $0.reasonKind == .rejected && $0.state == .failed })
+    await #expect {
+      _ = try await sync(world, store, baseURL: "http://127.0.0.1:\(world.emulator.port)")
+    } throws: { error in
+      guard let error = error as? KitError else { return false }
+      return error.code == .configuration && error.message.contains("OPENAI_BASE_URL")
+    }
+    let states = try store.catalog.find(FindQuery(states: Set(FileState.allCases))).map(\.state)
+    #expect(states == [.pending, .pending, .pending])
     let right = try await sync(world, store)
     #expect(right.archived == 3 && right.lost == 0 && right.failed == 0)
   }
