@@ -94,6 +94,34 @@ public struct TestCA: Sendable {
         + "-extfile \(label).ext 2>&1")
     return (directory + "/\(label).pem", directory + "/\(label).key")
   }
+
+  /// A certificate for `names` that expired in 2020 (`openssl ca` can date one in the past).
+  public func issueExpired(_ label: String, names: [String]) throws -> (certificate: String, key: String) {
+    let alternatives = names.map { $0.first?.isNumber == true ? "IP:\($0)" : "DNS:\($0)" }.joined(separator: ",")
+    let configuration = """
+      [ca]
+      default_ca = test
+      [test]
+      dir = .
+      database = index.txt
+      serial = serial
+      new_certs_dir = .
+      certificate = ca.pem
+      private_key = ca.key
+      default_md = sha256
+      policy = anything
+      copy_extensions = copy
+      [anything]
+      commonName = supplied
+      """
+    try configuration.write(toFile: directory + "/ca.cnf", atomically: true, encoding: .utf8)
+    try shell(
+      "cd '\(directory)' && : > index.txt && echo 01 > serial && "
+        + "openssl req -newkey rsa:2048 -nodes -keyout \(label).key -out \(label).csr -subj '/CN=\(names[0])' "
+        + "-addext 'subjectAltName=\(alternatives)' 2>&1 && openssl ca -batch -config ca.cnf "
+        + "-startdate 20200101000000Z -enddate 20200102000000Z -in \(label).csr -out \(label).pem 2>&1")
+    return (directory + "/\(label).pem", directory + "/\(label).key")
+  }
 }
 
 /// nginx in front of a backend: TLS with HTTP/2 (or HTTP/1.1 only), or a redirect elsewhere.
@@ -193,8 +221,10 @@ public final class TestSquid: @unchecked Sendable {
   /// through the proxy (a loopback name would never go through one).
   public static let apiHost = "api.artifacts.test"
 
-  /// With `credentials` ("user:password"), clients must authenticate (407 otherwise).
-  public init(in directory: String, credentials: String? = nil) throws {
+  /// With `credentials` ("user:password"), clients must authenticate (407 otherwise). With
+  /// `tls`, clients reach the proxy itself over TLS (an HTTPS proxy) with that certificate.
+  public init(in directory: String, credentials: String? = nil, tls: (certificate: String, key: String)? = nil) throws {
+    self.isTLS = tls != nil
     self.directory = directory
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     port = freePort()
@@ -211,8 +241,12 @@ public final class TestSquid: @unchecked Sendable {
         """
       access = "http_access allow localhost_clients authenticated"
     }
+    let listenPort = port
+    let listen =
+      tls.map { "https_port 127.0.0.1:\(listenPort) tls-cert=\($0.certificate) tls-key=\($0.key)" }
+      ?? "http_port 127.0.0.1:\(listenPort)"
     let configuration = """
-      http_port 127.0.0.1:\(port)
+      \(listen)
       hosts_file \(directory)/hosts
       pid_filename \(directory)/squid.pid
       logformat withheaders %ts.%03tu %>a %rm %ru %>Hs [%>h]
@@ -229,8 +263,9 @@ public final class TestSquid: @unchecked Sendable {
       """
     try configuration.write(toFile: directory + "/squid.conf", atomically: true, encoding: .utf8)
     try "127.0.0.1 localhost \(Self.apiHost)\n".write(toFile: directory + "/hosts", atomically: true, encoding: .utf8)
-    // squid drops to the `proxy` user: its folder must be that user's.
+    // squid drops to the `proxy` user: its folder (and a key it reads) must be that user's.
     try shell("chown -R proxy '\(directory)' && chmod 755 '\(directory)'")
+    if let tls { try shell("chmod 644 '\(tls.key)' '\(tls.certificate)' && chmod o+x \"$(dirname '\(tls.key)')\"") }
     process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/sbin/squid")
     process.arguments = ["-N", "-f", directory + "/squid.conf"]
@@ -244,7 +279,8 @@ public final class TestSquid: @unchecked Sendable {
     }
   }
 
-  public var url: String { "http://127.0.0.1:\(port)" }
+  private let isTLS: Bool
+  public var url: String { "\(isTLS ? "https" : "http")://127.0.0.1:\(port)" }
 
   public var log: String { (try? String(contentsOfFile: accessLog, encoding: .utf8)) ?? "" }
 
