@@ -102,6 +102,14 @@ public struct APISettings: Sendable {
     self.caBundlePath = caBundlePath
   }
 
+  /// Checks the certificate authorities named (`--cacert`, `SSL_CERT_FILE`, …) before any work:
+  /// a missing or non-PEM bundle is said at start, not after the logs were read.
+  func checkTrust() throws(KitError) {
+    do { _ = try TrustSettings.from(environment: environment, extra: caBundlePath) } catch {
+      throw KitError(.configuration, error.message)
+    }
+  }
+
   func configuration(connectTimeout: Int = 20, stallTimeout: Int = 60) throws(KitError) -> APIConfiguration {
     do {
       var configuration = try APIConfiguration.fromEnvironment(
@@ -130,6 +138,7 @@ public struct Sync: Sendable {
 
   public func run(_ options: SyncOptions) async throws(KitError) -> SyncSummary {
     let store = self.store
+    if !options.dryRun { try api.checkTrust() }
     let (files, missing) = await blocking { LogDiscovery.logFiles(in: options.paths) }
     if !missing.isEmpty {
       throw KitError(.missingInput, "no such file or directory: \(missing.joined(separator: ", "))")

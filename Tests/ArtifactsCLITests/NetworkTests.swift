@@ -299,6 +299,9 @@ struct NetworkTests {
         environment: environment(base: world.emulator.baseURL))
       #expect(result.status == 1)
       for word in words { #expect(result.stderr.contains(word), "\(result.stderr)") }
+      // Said at start: before a log is read.
+      let recorded = FileManager.default.fileExists(atPath: world.store + "/catalog.sqlite") ? try states(world) : []
+      #expect(recorded.isEmpty, "the logs were read before the bundle was checked")
     }
     #expect(world.emulator.requestLog.isEmpty)
   }
