@@ -1,6 +1,5 @@
 import ArgumentParser
 import ArtifactsCore
-
 import ArtifactsKit
 import Foundation
 

@@ -252,10 +252,12 @@ final class SyncEventPrinter: EventSink {
     }
     for file in summary.unarchived {
       lines.append(
-        "  \(terminal.styled(file.state.rawValue, .red)) \(Format.printable(file.filename)) (\(file.containerID)/\(file.fileID)): \(file.reason)")
+        "  \(terminal.styled(file.state.rawValue, .red)) \(Format.printable(file.filename)) (\(file.containerID)/\(file.fileID)): \(file.reason)"
+      )
     }
     if summary.unarchivedNotListed > 0 {
-      lines.append("  … and \(summary.unarchivedNotListed) more (artifacts find --state lost --state failed lists them all)")
+      lines.append(
+        "  … and \(summary.unarchivedNotListed) more (artifacts find --state lost --state failed lists them all)")
     }
     for line in lines { terminal.out(line) }
   }

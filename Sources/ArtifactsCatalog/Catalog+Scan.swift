@@ -124,7 +124,8 @@ extension Catalog: ScanRecorder {
       return LogCheckpoint(
         device: UInt64(bitPattern: row[0]), inode: UInt64(bitPattern: row[1]), size: row[2],
         modifiedNanoseconds: row[3],
-        headFingerprint: row[4], bytesConsumed: row[5], linesConsumed: row[6], format: LogFormat(rawValue: row[7] ?? "") ?? .unrecognized, compressed: row[8],
+        headFingerprint: row[4], bytesConsumed: row[5], linesConsumed: row[6],
+        format: LogFormat(rawValue: row[7] ?? "") ?? .unrecognized, compressed: row[8],
         streamResponse: stream)
     }
   }

@@ -111,8 +111,10 @@ public struct CitationRecord: Sendable, Hashable, Codable {
 
   /// The most recent citing response among `citations` (by created_at; the later one on a tie).
   public static func latest(in citations: [CitationRecord]) -> CitationRecord? {
-    citations.enumerated().max { ($0.element.createdAt ?? .min, $0.offset) < ($1.element.createdAt ?? .min, $1.offset) }?
-      .element
+    citations.enumerated().max {
+      ($0.element.createdAt ?? .min, $0.offset) < ($1.element.createdAt ?? .min, $1.offset)
+    }?
+    .element
   }
 
   /// The response as far as this citation knows it.

@@ -50,7 +50,8 @@ enum Curl {
     let proxy = configuration.proxy.map { "the proxy \($0.url) (from \($0.variable))" }
     switch code {
     case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_SSL_ISSUER_ERROR:
-      return "the certificate was not trusted with \(configuration.trust); add the CA that signed it with --cacert FILE (or SSL_CERT_FILE), and check that the host name matches the certificate"
+      return
+        "the certificate was not trusted with \(configuration.trust); add the CA that signed it with --cacert FILE (or SSL_CERT_FILE), and check that the host name matches the certificate"
     case CURLE_COULDNT_RESOLVE_PROXY:
       return "\(proxy ?? "the proxy") cannot be found; fix the proxy variable, or exclude the API host with NO_PROXY"
     case CURLE_PROXY where connectCode == 407:

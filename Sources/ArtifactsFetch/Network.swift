@@ -99,10 +99,14 @@ public struct ProxySettings: Sendable, Equatable {
   public static func from(environment: [String: String], for target: URL) -> ProxySettings? {
     let scheme = target.scheme?.lowercased() ?? "https"
     // libcurl reads http_proxy in lower case only (a CGI program could be handed HTTP_PROXY).
-    let names = scheme == "https" ? ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] : ["http_proxy", "all_proxy", "ALL_PROXY"]
+    let names =
+      scheme == "https"
+      ? ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] : ["http_proxy", "all_proxy", "ALL_PROXY"]
     guard let name = names.first(where: { environment[$0].map { !$0.isEmpty } ?? false }), let value = environment[name]
     else { return nil }
-    if let host = target.host, Self.excluded(host, by: environment["no_proxy"] ?? environment["NO_PROXY"]) { return nil }
+    if let host = target.host, Self.excluded(host, by: environment["no_proxy"] ?? environment["NO_PROXY"]) {
+      return nil
+    }
     return ProxySettings(url: Self.withoutCredentials(value), variable: name)
   }
 

@@ -318,10 +318,12 @@ final class Transfer {
     case 401 where redirectedHost(configuration) != nil, 403 where redirectedHost(configuration) != nil:
       let elsewhere = redirectedHost(configuration) ?? ""
       return .runWide(
-        "GET \(url) was redirected to \(elsewhere), another host, which answered \(reason); the key is not sent to another host: point OPENAI_BASE_URL at the API itself")
+        "GET \(url) was redirected to \(elsewhere), another host, which answered \(reason); the key is not sent to another host: point OPENAI_BASE_URL at the API itself"
+      )
     case 407:
       return .runWide(
-        "the proxy \(configuration.proxy.map { "\($0.url) (from \($0.variable))" } ?? "") rejected its credentials (\(reason)); put the right user and password in the proxy URL, or exclude the API host with NO_PROXY")
+        "the proxy \(configuration.proxy.map { "\($0.url) (from \($0.variable))" } ?? "") rejected its credentials (\(reason)); put the right user and password in the proxy URL, or exclude the API host with NO_PROXY"
+      )
     case 401, 403:
       return .rejected(
         status: status,
@@ -368,7 +370,9 @@ final class Transfer {
     let text = message.lowercased()
     if text.contains("expired") { return .containerExpired }
     guard status == 404 else { return nil }
-    if text.contains("no container found") || (text.contains("container") && text.contains("not found") && !text.contains("file")) {
+    if text.contains("no container found")
+      || (text.contains("container") && text.contains("not found") && !text.contains("file"))
+    {
       return .containerNotFound
     }
     if text.contains("not found") && text.contains("file") { return .fileNotFound }

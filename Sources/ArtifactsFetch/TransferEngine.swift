@@ -136,7 +136,8 @@ public final class TransferEngine: @unchecked Sendable {
   public func get(_ path: String, about subject: ContainerFileRef? = nil) async -> GetOutcome {
     switch await submit(subject: subject, url: configuration.baseURL + path, target: .memory) {
     case .completed(.memory(let response)): return .ok(response)
-    case .completed(.file): return .unarchived(UnarchivedReason(.storage, "internal error: a JSON answer went to a file"))
+    case .completed(.file):
+      return .unarchived(UnarchivedReason(.storage, "internal error: a JSON answer went to a file"))
     case .unarchived(let reason): return .unarchived(reason)
     case .cancelled: return .cancelled
     }
@@ -351,12 +352,14 @@ public final class TransferEngine: @unchecked Sendable {
     let proxy = configuration.proxy.map { "the proxy \($0.url) (from \($0.variable))" }
     switch signature {
     case _ where signature.hasPrefix("HTTP"):
-      return "that is not the Containers API answering: check OPENAI_BASE_URL=\(base) (it ends in /v1, as https://api.openai.com/v1 does)"
+      return
+        "that is not the Containers API answering: check OPENAI_BASE_URL=\(base) (it ends in /v1, as https://api.openai.com/v1 does)"
     case "curl \(CURLE_COULDNT_CONNECT.rawValue)":
       if let proxy { return "\(proxy) cannot be reached: check it, or exclude the API host with NO_PROXY" }
       return "nothing answers at \(base): check OPENAI_BASE_URL"
     case "curl \(CURLE_SSL_CONNECT_ERROR.rawValue)":
-      return "TLS could not be set up with \(base)\(proxy.map { " through \($0)" } ?? ""): is that an https port? (a plain-http server answers https:// so) check OPENAI_BASE_URL"
+      return
+        "TLS could not be set up with \(base)\(proxy.map { " through \($0)" } ?? ""): is that an https port? (a plain-http server answers https:// so) check OPENAI_BASE_URL"
     case "curl \(CURLE_COULDNT_RESOLVE_HOST.rawValue)":
       return "the host of \(base) cannot be resolved: check OPENAI_BASE_URL and DNS"
     default:

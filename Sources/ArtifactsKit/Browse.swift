@@ -39,7 +39,9 @@ public struct Browse: Sendable {
     if Set(files.map { $0.sha256?.hex ?? "\($0.containerId)/\($0.fileId)" }).count > 1 {
       let list = files.map { "  \($0.fileId)  \($0.sha256?.short ?? $0.state.rawValue)  \($0.filename)" }
       throw KitError(
-        .noMatch, "\(id) names \(files.count) files with different contents; use one of their ids:\n" + list.joined(separator: "\n"))
+        .noMatch,
+        "\(id) names \(files.count) files with different contents; use one of their ids:\n"
+          + list.joined(separator: "\n"))
     }
     return files[0]
   }
@@ -50,7 +52,8 @@ public struct Browse: Sendable {
     guard let digest = file.sha256 else {
       throw KitError(
         .noMatch,
-        "\(file.filename) (\(file.fileId)) is \(file.state.rawValue)\(file.lastError.map { ": \($0)" } ?? ""); it has no bytes")
+        "\(file.filename) (\(file.fileId)) is \(file.state.rawValue)\(file.lastError.map { ": \($0)" } ?? ""); it has no bytes"
+      )
     }
     let store = self.store
     try await blocking { () throws(KitError) in

@@ -84,7 +84,8 @@ public struct Import: Sendable {
       let label = "entry \(index + 1) (\(Self.printable(entry.path)))"
       guard let digest = Digest(hex: entry.sha256) else {
         throw ImportFailure(
-          message: "\(name): MANIFEST.json: \(label): sha256 \"\(Self.printable(entry.sha256))\" is not a SHA-256 digest")
+          message:
+            "\(name): MANIFEST.json: \(label): sha256 \"\(Self.printable(entry.sha256))\" is not a SHA-256 digest")
       }
       guard entry.size >= 0 else {
         throw ImportFailure(message: "\(name): MANIFEST.json: \(label): size \(entry.size) is negative")
@@ -102,7 +103,8 @@ public struct Import: Sendable {
     var summary = ImportSummary()
     summary.files = Set(manifest.entries.map { "\($0.containerId)/\($0.fileId)" }).count
     while let member = try reader.next() {
-      guard member.kind == .file, let (index, claimed) = entryByPath[member.path], let expected = digests[claimed.sha256],
+      guard member.kind == .file, let (index, claimed) = entryByPath[member.path],
+        let expected = digests[claimed.sha256],
         sizes[expected] == nil
       else {
         continue  // directories, links (resolved through the manifest), repeats

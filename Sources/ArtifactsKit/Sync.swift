@@ -155,7 +155,9 @@ public struct Sync: Sendable {
           ? "\(files[0]) could not be read as a log; nothing was recorded"
           : "none of the \(files.count) inputs could be read as a log; nothing was recorded")
     }
-    let work = try await blocking { () throws(KitError) in try backend { try store.catalog.pendingWork(afterRowID: nil, limit: nil) } }
+    let work = try await blocking { () throws(KitError) in
+      try backend { try store.catalog.pendingWork(afterRowID: nil, limit: nil) }
+    }
     let needsListing = options.pipeline.citedOnly ? [] : found.containers
     if options.dryRun || (work.isEmpty && needsListing.isEmpty) {
       summary.pending = work.count

@@ -132,7 +132,9 @@ public struct StagingArea: Sendable {
     var buffer = [CChar](repeating: 0, count: 256)
     guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
     let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-    let name = String(decoding: bytes, as: UTF8.self).filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" }
+    let name = String(decoding: bytes, as: UTF8.self).filter {
+      $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_"
+    }
     return name.isEmpty ? "localhost" : name
   }()
 }
@@ -150,7 +152,8 @@ final class LazyArea: Sendable {
         try FileManager.default.createDirectory(
           atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
       } catch {
-        return .failure(StoreError(.cannotCreate, path: parent, detail: "cannot create it: \(error.localizedDescription)"))
+        return .failure(
+          StoreError(.cannotCreate, path: parent, detail: "cannot create it: \(error.localizedDescription)"))
       }
       do throws(StoreError) {
         let made = try TemporaryArea(in: parent)
@@ -219,4 +222,3 @@ final class TemporaryArea: Sendable {
     try? FileManager.default.removeItem(atPath: path)
   }
 }
-

@@ -10,7 +10,9 @@ import Foundation
 /// One store for the whole fuzzing run, in a temporary directory.
 let fuzzStore: ArtifactStore = {
   let root = NSTemporaryDirectory() + "artifacts-fuzz-import-\(getpid())"
-  do { return try ArtifactStore(root: root, access: .create) } catch { fatalError("cannot make the fuzz store: \(error)") }
+  do { return try ArtifactStore(root: root, access: .create) } catch {
+    fatalError("cannot make the fuzz store: \(error)")
+  }
 }()
 let fuzzInput = NSTemporaryDirectory() + "artifacts-fuzz-import-\(getpid()).tar"
 

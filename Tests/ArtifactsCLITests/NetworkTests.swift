@@ -34,7 +34,8 @@ struct NetworkTests {
       let container = emulator.addContainer(id: FakeID.container(900 + containerNumber), files: files)
       lines.append(
         responseLine(
-          id: FakeID.response(90 + containerNumber), container: container, files: files.map { ($0.id, "\($0.id).csv") }))
+          id: FakeID.response(90 + containerNumber), container: container, files: files.map { ($0.id, "\($0.id).csv") })
+      )
     }
     _ = world.directory.write("logs/run.jsonl", lines.joined(separator: "\n") + "\n")
     return world
@@ -44,7 +45,8 @@ struct NetworkTests {
   /// in (an empty `https_proxy` would hide `HTTPS_PROXY` from libcurl, so none is set at all).
   func environment(base: String, _ extra: [String: String] = [:]) -> [String: String] {
     var environment = [
-      "OPENAI_API_KEY": key, "OPENAI_BASE_URL": base, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+      "OPENAI_API_KEY": key, "OPENAI_BASE_URL": base,
+      "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
       "HOME": NSTemporaryDirectory(),
     ]
     for (name, value) in extra { environment[name] = value }
@@ -277,7 +279,8 @@ struct NetworkTests {
     let base = "https://\(TestSquid.apiHost):\(nginx.port)/v1"
     #expect(squid.url.hasPrefix("https://"))
     // Without the CA, the proxy's own certificate is not trusted: one message, nothing changed.
-    try expectRunWideStop(world, base: base, extra: ["HTTPS_PROXY": squid.url], mentioning: ["certificate", "--cacert"])
+    try expectRunWideStop(
+      world, base: base, extra: ["HTTPS_PROXY": squid.url], mentioning: ["certificate", "--cacert"])
     // squid's TLS port now and then leaves one tunnelled transfer without a byte; a short
     // stall timeout retries it (the default, 60 s, would hold the test for a minute).
     let through = try isolated(

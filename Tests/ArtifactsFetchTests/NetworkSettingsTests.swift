@@ -29,7 +29,8 @@ struct NetworkSettingsTests {
     #expect(proxy == ProxySettings(url: "http://proxy.corp:3128", variable: "HTTPS_PROXY"))
     #expect(ProxySettings.from(environment: ["http_proxy": "http://p:1"], for: target) == nil)  // http only
     #expect(
-      ProxySettings.from(environment: ["HTTPS_PROXY": "http://p:1", "NO_PROXY": "example.org,.openai.com"], for: target)
+      ProxySettings.from(
+        environment: ["HTTPS_PROXY": "http://p:1", "NO_PROXY": "example.org,.openai.com"], for: target)
         == nil)
     // A loopback base URL never goes through one, whatever the environment says.
     let configuration = try APIConfiguration.fromEnvironment(

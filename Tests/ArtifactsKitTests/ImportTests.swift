@@ -50,13 +50,17 @@ struct ImportTests {
 
   @Test func aManifestDigestThatIsNotHexIsAMessageNotACrash() async throws {
     // The member the entry names is not in the archive: the digest was once force-unwrapped.
-    let result = try await importing { try archive(manifest: manifest(sha256: "not-hex!", size: 8), members: [], at: $0) }
-    #expect(message(result).contains("entry 1 (a.csv): sha256 \"not-hex!\" is not a SHA-256 digest"), "\(message(result))")
+    let result = try await importing {
+      try archive(manifest: manifest(sha256: "not-hex!", size: 8), members: [], at: $0)
+    }
+    #expect(
+      message(result).contains("entry 1 (a.csv): sha256 \"not-hex!\" is not a SHA-256 digest"), "\(message(result))")
   }
 
   @Test func sizesComeFromTheBytes() async throws {
     let result = try await importing {
-      try archive(manifest: manifest(sha256: digest.hex, size: 1_000_000_000_000_000), members: [("a.csv", bytes)], at: $0)
+      try archive(
+        manifest: manifest(sha256: digest.hex, size: 1_000_000_000_000_000), members: [("a.csv", bytes)], at: $0)
     }
     #expect(message(result).contains("entry 1 (a.csv): the manifest says 1000000000000000 bytes, the archive holds 8"))
   }
@@ -70,7 +74,10 @@ struct ImportTests {
   }
 
   @Test(arguments: [
-    (#"{"format":"artifacts-export","version":1,"layout":"flat","entries":[{"path":"a"}]}"#, #"entry 1, field "sha256" is missing"#),
+    (
+      #"{"format":"artifacts-export","version":1,"layout":"flat","entries":[{"path":"a"}]}"#,
+      #"entry 1, field "sha256" is missing"#
+    ),
     (
       #"{"format":"artifacts-export","version":1,"layout":"flat","entries":[{"path":"a","sha256":"0","size":"big","media_type":"t","container_id":"c","file_id":"f","filename":"a","source":"cited","citations":[]}]}"#,
       #"entry 1, field "size" has the wrong type; expected a number"#
@@ -113,7 +120,8 @@ struct ImportTests {
     _ = try await Sync(store: source, sink: RecordingSink(), api: world.api()).run(
       SyncOptions(paths: [world.directory.file("logs")], pipeline: PipelineOptions(jobs: 2)))
     let exported = world.directory.file("good.tar")
-    _ = try await Export(store: source).run(ExportOptions(query: FindQuery(), layout: .flat, destination: .file(exported)))
+    _ = try await Export(store: source).run(
+      ExportOptions(query: FindQuery(), layout: .flat, destination: .file(exported)))
     let original = Array(try Data(contentsOf: URL(fileURLWithPath: exported)))
     var generator = SeededGenerator(seed: 0xA57_1FAC7)
     var imported = 0
@@ -134,7 +142,9 @@ struct ImportTests {
       default:
         let from = Int.random(in: 0..<mutant.count, using: &generator)
         let length = Int.random(in: 1...1024, using: &generator)
-        mutant.insert(contentsOf: original[from..<min(from + length, original.count)], at: Int.random(in: 0..<mutant.count, using: &generator))
+        mutant.insert(
+          contentsOf: original[from..<min(from + length, original.count)],
+          at: Int.random(in: 0..<mutant.count, using: &generator))
       }
       let result = try await importing { path in try Data(mutant).write(to: URL(fileURLWithPath: path)) }
       switch result {

@@ -44,7 +44,9 @@ struct KitWorld {
 
   /// A container holding `count` files, and a log line citing them; returns the container id.
   @discardableResult
-  func cite(_ count: Int, first: Int = 1, missing: Set<Int> = [], log name: String = "logs/a.jsonl", at created: Date = Date())
+  func cite(
+    _ count: Int, first: Int = 1, missing: Set<Int> = [], log name: String = "logs/a.jsonl", at created: Date = Date()
+  )
     -> String
   {
     let numbers = Array(first..<(first + count))

@@ -103,8 +103,10 @@ struct PipelineTests {
     // 185 s after the probe: alive only if it was kept alive.
     let listing = try run(
       URL(fileURLWithPath: "/usr/bin/curl"),
-      ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(world.key)",
-       "\(world.emulator.baseURL)/containers/\(container)"])
+      [
+        "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(world.key)",
+        "\(world.emulator.baseURL)/containers/\(container)",
+      ])
     #expect(listing.stdout == (keepAlive ? "200" : "400"))
   }
 }

@@ -124,7 +124,8 @@ struct KeepAlivePolicyTests {
   }
 
   @Test func everyContainerNearItsDeadlineIsRefreshedAtOnce() {
-    let due = KeepAlivePolicy.due([container(1000), container(300), container(10), container(0.5, lifetime: 1.2)], now: now)
+    let due = KeepAlivePolicy.due(
+      [container(1000), container(300), container(10), container(0.5, lifetime: 1.2)], now: now)
     #expect(due.map(\.id).sorted() == ["c0.5", "c10.0", "c300.0"])
   }
 

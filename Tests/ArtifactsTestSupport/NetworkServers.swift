@@ -16,7 +16,9 @@ public func freePort() -> Int {
   address.sin_addr.s_addr = inet_addr("127.0.0.1")
   address.sin_port = 0
   _ = withUnsafePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
   }
   var length = socklen_t(MemoryLayout<sockaddr_in>.size)
   _ = withUnsafeMutablePointer(to: &address) {
