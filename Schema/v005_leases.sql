@@ -6,7 +6,6 @@ ALTER TABLE container_file ADD COLUMN lease_expires_at TEXT;
 ALTER TABLE container_file ADD COLUMN last_error_kind TEXT
   CHECK (last_error_kind IN ('container_expired', 'container_not_found', 'file_not_found', 'damaged', 'rejected',
     'gave_up', 'transport', 'storage'));
-CREATE INDEX container_file_waiting ON container_file(id) WHERE state IN ('pending', 'failed');
 
 DROP VIEW unarchived_file;
 CREATE VIEW unarchived_file AS

@@ -9,32 +9,22 @@ import GRDB
 extension Catalog: WorkQueue {
   /// Files still to download, earliest container deadline first. `failed` files are tried
   /// again on every run; `lost` ones never (the server said they are gone).
-  public func pendingWork(afterRowID: Int64? = nil, limit: Int? = nil) throws(CatalogError) -> [WorkItem] {
+  public func pendingWork() throws(CatalogError) -> [WorkItem] {
     try read { db in
-      var sql = """
-        SELECT f.id, f.container_id, f.file_id, f.filename, c.deadline_estimate
-        FROM container_file f JOIN container c ON c.id = f.container_id
-        WHERE f.state IN ('pending', 'failed')
-        """
-      var arguments = StatementArguments()
-      if let afterRowID {
-        // Batches are taken in row order, so a long queue is planned a slice at a time.
-        sql += " AND f.id > ? ORDER BY f.id"
-        _ = arguments.append(contentsOf: [afterRowID])
-      } else {
-        sql += " ORDER BY c.deadline_estimate IS NULL, c.deadline_estimate, f.id"
-      }
-      if let limit { sql += " LIMIT \(max(0, limit))" }
-      return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+      let rows = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT f.id, f.container_id, f.file_id, f.filename, c.deadline_estimate
+          FROM container_file f JOIN container c ON c.id = f.container_id
+          WHERE f.state IN ('pending', 'failed')
+          ORDER BY c.deadline_estimate IS NULL, c.deadline_estimate, f.id
+          """)
+      return rows.map { row in
         WorkItem(
           rowID: row[0], file: ContainerFileRef(containerID: row[1], fileID: row[2]), filename: row[3],
           deadline: (row[4] as String?).flatMap(CatalogTime.date))
       }
     }
-  }
-
-  public func pendingWork() throws(CatalogError) -> [WorkItem] {
-    try pendingWork(afterRowID: nil, limit: nil)
   }
 
   /// The commit point of an ingest: the blob row and the file's new state in one transaction.

@@ -164,8 +164,6 @@ public struct FoundFile: Sendable, Equatable {
     self.citations = citations
   }
 
-  public var ref: ContainerFileRef { ContainerFileRef(containerID: containerID, fileID: fileID) }
-
   /// The most recent citing response (by its created_at; the later citation on a tie).
   public var latestCitation: CitationRecord? { CitationRecord.latest(in: citations) }
 }

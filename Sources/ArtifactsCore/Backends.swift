@@ -22,8 +22,8 @@ public protocol ScanRecorder: Sendable {
 /// The download queue: which files wait, who is downloading them, and what became of them.
 public protocol WorkQueue: Sendable {
   /// Files still to download (`pending`, and `failed` ones, which every run retries),
-  /// earliest container deadline first; at most `limit`, after `afterRowID`.
-  func pendingWork(afterRowID: Int64?, limit: Int?) throws -> [WorkItem]
+  /// earliest container deadline first.
+  func pendingWork() throws -> [WorkItem]
   /// The current state of each of `files` the catalog knows.
   func states(of files: Set<ContainerFileRef>) throws -> [ContainerFileRef: FileState]
   /// Takes a lease on `item` for `lease.owner` until `lease.expiresAt`. False when the file
@@ -51,7 +51,6 @@ public protocol ArchiveIndex: Sendable {
   func lookup(_ id: String) throws -> [FoundFile]
   /// Every file whose bytes are one of `digests`, with provenance.
   func files(withDigests digests: Set<Digest>) throws -> [FoundFile]
-  func stateCounts() throws -> [FileState: Int]
 }
 
 /// What `check`, `gc`, `import` and repair ask of the catalog.

@@ -67,10 +67,15 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
   /// Reads `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`, the
   /// CA variables (`CURL_CA_BUNDLE`, `SSL_CERT_FILE`, `SSL_CERT_DIR`) and the proxy ones.
   public static func fromEnvironment(
-    _ environment: [String: String], userAgent: String, caBundlePath: String? = nil
+    _ environment: [String: String], userAgent: String, caBundlePath: String? = nil, trust checked: TrustSettings? = nil
   ) throws(FetchError) -> APIConfiguration {
     let base = environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultBaseURL
-    let trust = try TrustSettings.from(environment: environment, extra: caBundlePath)
+    let trust: TrustSettings
+    if let checked {
+      trust = checked
+    } else {
+      trust = try TrustSettings.from(environment: environment, extra: caBundlePath)
+    }
     let proxy = URL(string: base).flatMap { ProxySettings.from(environment: environment, for: $0) }
     return try APIConfiguration(
       baseURL: base, apiKey: environment["OPENAI_API_KEY"] ?? "", organization: environment["OPENAI_ORG_ID"],

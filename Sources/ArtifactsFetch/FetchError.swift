@@ -47,24 +47,27 @@ enum Curl {
 
   /// Failures that cannot be one file's fault, with what to do about them.
   static func runWideAdvice(_ code: CURLcode, configuration: APIConfiguration, connectCode: Int) -> String? {
-    let proxy = configuration.proxy.map { "the proxy \($0.url) (from \($0.variable))" }
+    let proxy = configuration.proxy?.description ?? "the proxy"
     switch code {
     case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_SSL_ISSUER_ERROR:
       return
         "the certificate was not trusted with \(configuration.trust); add the CA that signed it with --cacert FILE (or SSL_CERT_FILE), and check that the host name matches the certificate"
     case CURLE_COULDNT_RESOLVE_PROXY:
-      return "\(proxy ?? "the proxy") cannot be found; fix the proxy variable, or exclude the API host with NO_PROXY"
-    case CURLE_PROXY where connectCode == 407:
-      return "\(proxy ?? "the proxy") rejected its credentials (407); put the right user and password in the proxy URL"
+      return "\(proxy) cannot be found; fix the proxy variable, or exclude the API host with NO_PROXY"
+    case _ where connectCode == 407 && [CURLE_PROXY, CURLE_RECV_ERROR, CURLE_COULDNT_CONNECT].contains(code):
+      return "407: " + proxyRejected(configuration)
     case CURLE_PROXY:
-      return "\(proxy ?? "the proxy") refused the connection; check it, or exclude the API host with NO_PROXY"
-    case CURLE_RECV_ERROR where connectCode == 407, CURLE_COULDNT_CONNECT where connectCode == 407:
-      return "\(proxy ?? "the proxy") rejected its credentials (407); put the right user and password in the proxy URL"
+      return "\(proxy) refused the connection; check it, or exclude the API host with NO_PROXY"
     case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
       return "check OPENAI_BASE_URL"
     default:
       return nil
     }
+  }
+
+  /// What to say when the proxy refuses its credentials, however libcurl reports it.
+  static func proxyRejected(_ configuration: APIConfiguration) -> String {
+    "\(configuration.proxy?.description ?? "the proxy") rejected its credentials; put the right user and password in the proxy URL, or exclude the API host with NO_PROXY"
   }
 
   /// Failures that are true of every request when the first requests all end in them (the

@@ -30,8 +30,8 @@ public struct TrustSettings: Sendable, Equatable, CustomStringConvertible {
     func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
     let bundle = value("CURL_CA_BUNDLE") ?? value("SSL_CERT_FILE")
     let directory = value("SSL_CERT_DIR")
-    if let bundle {
-      try Self.checkBundle(bundle, named: value("CURL_CA_BUNDLE") != nil ? "CURL_CA_BUNDLE" : "SSL_CERT_FILE")
+    let bundleContents = try bundle.map { bundle throws(FetchError) in
+      try Self.readBundle(bundle, named: value("CURL_CA_BUNDLE") != nil ? "CURL_CA_BUNDLE" : "SSL_CERT_FILE")
     }
     if let directory {
       var isDirectory: ObjCBool = false
@@ -42,19 +42,24 @@ public struct TrustSettings: Sendable, Equatable, CustomStringConvertible {
     guard let extra else {
       return TrustSettings(bundle: bundle, directory: directory, extra: nil, mergedBundle: nil)
     }
-    try Self.checkBundle(extra, named: "--cacert")
+    let extraContents = try Self.readBundle(extra, named: "--cacert")
     // libcurl takes one bundle file: the extra authorities are added to the ones trusted
     // anyway (the environment's bundle, else the system's), in a private file of this run.
-    let base = bundle ?? (directory == nil ? systemBundles.first { access($0, R_OK) == 0 } : nil)
+    let base =
+      bundleContents
+      ?? (directory == nil
+        ? systemBundles.lazy.compactMap { FileManager.default.contents(atPath: $0) }.first : nil)
     var merged = Data()
-    if let base, let contents = FileManager.default.contents(atPath: base) { merged.append(contents + Data("\n".utf8)) }
-    merged.append(FileManager.default.contents(atPath: extra) ?? Data())
+    if let base { merged.append(base + Data("\n".utf8)) }
+    merged.append(extraContents)
     let path = NSTemporaryDirectory() + "artifacts-ca-\(getpid())-\(UUID().uuidString.lowercased()).pem"
     guard FileManager.default.createFile(atPath: path, contents: merged, attributes: [.posixPermissions: 0o600]) else {
       throw FetchError(.invalidConfiguration, "cannot write the merged CA bundle \(path)")
     }
-    atexit { TrustSettings.removeMerged() }
-    TrustSettings.mergedPaths.withLock { $0.append(path) }
+    TrustSettings.mergedPaths.withLock { paths in
+      if paths.isEmpty { atexit { TrustSettings.removeMerged() } }  // once per process
+      paths.append(path)
+    }
     return TrustSettings(bundle: bundle, directory: directory, extra: extra, mergedBundle: path)
   }
 
@@ -72,13 +77,15 @@ public struct TrustSettings: Sendable, Equatable, CustomStringConvertible {
     return parts.joined(separator: " ")
   }
 
-  static func checkBundle(_ path: String, named name: String) throws(FetchError) {
+  /// The bundle's bytes, once it is known to be a PEM bundle.
+  static func readBundle(_ path: String, named name: String) throws(FetchError) -> Data {
     guard let contents = FileManager.default.contents(atPath: path) else {
       throw FetchError(.invalidConfiguration, "\(name) \(path): \(String(cString: strerror(errno)))")
     }
     guard contents.range(of: Data("-----BEGIN CERTIFICATE-----".utf8)) != nil else {
       throw FetchError(.invalidConfiguration, "\(name) \(path) is not a PEM certificate bundle (no BEGIN CERTIFICATE)")
     }
+    return contents
   }
 
   private static let mergedPaths = Mutex<[String]>([])
@@ -90,11 +97,13 @@ public struct TrustSettings: Sendable, Equatable, CustomStringConvertible {
 
 /// The proxy libcurl will use for a URL, as the environment says (libcurl reads the same
 /// variables itself; this is for saying which one, in messages).
-public struct ProxySettings: Sendable, Equatable {
+public struct ProxySettings: Sendable, Equatable, CustomStringConvertible {
   /// With any user and password removed.
   public var url: String
   /// The variable it came from.
   public var variable: String
+
+  public var description: String { "the proxy \(url) (from \(variable))" }
 
   public static func from(environment: [String: String], for target: URL) -> ProxySettings? {
     let scheme = target.scheme?.lowercased() ?? "https"

@@ -22,13 +22,21 @@ enum TransferVerdict {
   /// run stops at once, and no file's state changes.
   case runWide(String)
   /// A failure that may be run-wide: retried like a transient one, and taken as run-wide
-  /// when the first requests of a run all end this way (`signature` tells them apart).
-  case suspect(String, signature: String)
+  /// when the first requests of a run all end this way.
+  case suspect(String, Suspicion)
   /// The answer is final for this request: lost when the reason is the server's word that
   /// the file or container is gone, failed (tried again by a later run) otherwise.
   case unarchived(UnarchivedReason)
   case transient(String, headers: [String: String])
   case rejected(status: Int, String)
+}
+
+/// How a possibly run-wide failure looked, so that alike ones are counted together.
+enum Suspicion: Hashable {
+  /// An HTTP status that is not the API's word about any file (a 404 from a wrong base URL).
+  case http(Int)
+  /// A libcurl result (its raw value): the server or the proxy is unreachable, TLS to a plain port.
+  case curl(UInt32)
 }
 
 enum TransferResult: Sendable {
@@ -274,7 +282,7 @@ final class Transfer {
         return .runWide("\(reason); \(advice)")
       }
       if Curl.mayBeRunWide(result) {
-        return .suspect(reason, signature: "curl \(result.rawValue)")
+        return .suspect(reason, .curl(result.rawValue))
       }
       return Curl.isTransient(result)
         ? .transient(reason, headers: headers) : .unarchived(UnarchivedReason(.transport, reason))
@@ -315,20 +323,18 @@ final class Transfer {
       ?? String(decoding: errorBody.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     let reason = "HTTP \(status)\(message.isEmpty ? "" : ": \(message)")\(requestID)"
     switch status {
-    case 401 where redirectedHost(configuration) != nil, 403 where redirectedHost(configuration) != nil:
-      let elsewhere = redirectedHost(configuration) ?? ""
-      return .runWide(
-        "GET \(url) was redirected to \(elsewhere), another host, which answered \(reason); the key is not sent to another host: point OPENAI_BASE_URL at the API itself"
-      )
-    case 407:
-      return .runWide(
-        "the proxy \(configuration.proxy.map { "\($0.url) (from \($0.variable))" } ?? "") rejected its credentials (\(reason)); put the right user and password in the proxy URL, or exclude the API host with NO_PROXY"
-      )
     case 401, 403:
+      if let elsewhere = redirectedHost() {
+        return .runWide(
+          "GET \(url) was redirected to \(elsewhere), another host, which answered \(reason); the key is not sent to another host: point OPENAI_BASE_URL at the API itself"
+        )
+      }
       return .rejected(
         status: status,
         "the API rejected the credentials (\(reason)) for GET \(url); check OPENAI_API_KEY, OPENAI_ORG_ID and OPENAI_PROJECT_ID"
       )
+    case 407:
+      return .runWide("\(reason): \(Curl.proxyRejected(configuration))")
     case _ where shouldRetry == "true":
       return .transient(reason, headers: headers)
     case 400, 404:
@@ -339,7 +345,7 @@ final class Transfer {
       }
       // Not the API's word about this container or file: a wrong base URL or a gateway's page
       // answers every request so.
-      return .suspect("\(reason) for GET \(url)", signature: "HTTP \(status)")
+      return .suspect("\(reason) for GET \(url)", .http(status))
     case _ where shouldRetry == "false":
       return .unarchived(UnarchivedReason(.rejected, reason))
     case 408, 409, 429, 500...599:
@@ -349,8 +355,8 @@ final class Transfer {
     }
   }
 
-  /// The host a redirect ended on, when it is not the host asked.
-  func redirectedHost(_ configuration: APIConfiguration) -> String? {
+  /// Where a redirect ended, when that is another host than the one asked.
+  func redirectedHost() -> String? {
     guard let easy, let effective = CurlEasy(handle: easy).text(CURLINFO_EFFECTIVE_URL),
       let asked = URL(string: url)?.host?.lowercased(), let ended = URL(string: effective)?.host?.lowercased(),
       asked != ended

@@ -53,7 +53,7 @@ public final class TransferEngine: @unchecked Sendable {
   /// from here on are one request's, not the run's.
   private var healthy = false
   /// Failures that may be run-wide, counted by kind until the API has answered once.
-  private var suspicions: [String: Int] = [:]
+  private var suspicions: [Suspicion: Int] = [:]
   /// This many attempts failing the same way, before any answer, stop the run.
   static let runWideThreshold = 3
 
@@ -299,8 +299,8 @@ public final class TransferEngine: @unchecked Sendable {
 
   private func finish(_ transfer: Transfer, result: CURLcode) {
     var verdict = transfer.verdict(result: result, configuration: configuration)
-    if case .suspect(let reason, let signature) = verdict {
-      verdict = judge(reason, signature: signature)
+    if case .suspect(let reason, let suspicion) = verdict {
+      verdict = judge(reason, suspicion)
     }
     switch verdict {
     case .success(let result):
@@ -333,36 +333,36 @@ public final class TransferEngine: @unchecked Sendable {
 
   /// A failure that may be true of every request: run-wide when the first attempts of the
   /// run all end this way, one request's once the API has answered anything.
-  private func judge(_ reason: String, signature: String) -> TransferVerdict {
+  private func judge(_ reason: String, _ suspicion: Suspicion) -> TransferVerdict {
     let (isHealthy, count): (Bool, Int) = lock.withLock {
       if healthy { return (true, 0) }
-      suspicions[signature, default: 0] += 1
-      return (false, suspicions[signature]!)
+      suspicions[suspicion, default: 0] += 1
+      return (false, suspicions[suspicion]!)
     }
     if isHealthy {
-      return signature.hasPrefix("HTTP")
-        ? .unarchived(UnarchivedReason(.rejected, reason)) : .transient(reason, headers: [:])
+      if case .http = suspicion { return .unarchived(UnarchivedReason(.rejected, reason)) }
+      return .transient(reason, headers: [:])
     }
-    guard count >= Self.runWideThreshold else { return .suspect(reason, signature: signature) }
-    return .runWide("every request fails the same way: \(reason); \(advice(for: signature))")
+    guard count >= Self.runWideThreshold else { return .suspect(reason, suspicion) }
+    return .runWide("every request fails the same way: \(reason); \(advice(for: suspicion))")
   }
 
-  private func advice(for signature: String) -> String {
+  private func advice(for suspicion: Suspicion) -> String {
     let base = configuration.baseURL
-    let proxy = configuration.proxy.map { "the proxy \($0.url) (from \($0.variable))" }
-    switch signature {
-    case _ where signature.hasPrefix("HTTP"):
+    let proxy = configuration.proxy?.description
+    switch suspicion {
+    case .http:
       return
         "that is not the Containers API answering: check OPENAI_BASE_URL=\(base) (it ends in /v1, as https://api.openai.com/v1 does)"
-    case "curl \(CURLE_COULDNT_CONNECT.rawValue)":
+    case .curl(CURLE_COULDNT_CONNECT.rawValue):
       if let proxy { return "\(proxy) cannot be reached: check it, or exclude the API host with NO_PROXY" }
       return "nothing answers at \(base): check OPENAI_BASE_URL"
-    case "curl \(CURLE_SSL_CONNECT_ERROR.rawValue)":
+    case .curl(CURLE_SSL_CONNECT_ERROR.rawValue):
       return
         "TLS could not be set up with \(base)\(proxy.map { " through \($0)" } ?? ""): is that an https port? (a plain-http server answers https:// so) check OPENAI_BASE_URL"
-    case "curl \(CURLE_COULDNT_RESOLVE_HOST.rawValue)":
+    case .curl(CURLE_COULDNT_RESOLVE_HOST.rawValue):
       return "the host of \(base) cannot be resolved: check OPENAI_BASE_URL and DNS"
-    default:
+    case .curl:
       return "check OPENAI_BASE_URL=\(base)\(proxy.map { " and \($0)" } ?? "")"
     }
   }

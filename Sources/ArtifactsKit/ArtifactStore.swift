@@ -60,10 +60,7 @@ public final class ArtifactStore: Sendable {
 
   /// Opens the local store at `root`: the SQLite catalog and the blob tree beside it.
   public static func open(root: String, access: StoreAccess) async throws(KitError) -> ArtifactStore {
-    let result = await blocking { () -> Result<ArtifactStore, KitError> in
-      Result { () throws(KitError) in try ArtifactStore(root: root, access: access) }
-    }
-    return try result.get()
+    try await blocking { () throws(KitError) in try ArtifactStore(root: root, access: access) }
   }
 
   /// The same, for callers that are not async (tests, tools); blocks the calling thread.
@@ -120,9 +117,6 @@ public final class ArtifactStore: Sendable {
       throw KitError(.unusableStore, "\(error.description); gc needs the store to itself, try again when it is done")
     }
   }
-
-  /// Where a user finds a blob: its path on this machine, or its URI.
-  func location(of digest: Digest) -> BlobLocation { blobs.location(of: digest) }
 }
 
 /// Runs blocking work (file I/O, SQLite, fsync) on a Dispatch queue rather than on Swift's

@@ -17,7 +17,7 @@ public struct Browse: Sendable {
     let store = self.store
     return try await blocking { () throws(KitError) in
       let files = try backend { try store.catalog.find(query) }
-      return files.map { FileRecord($0, location: $0.digest.map(store.location)) }
+      return files.map { FileRecord($0, location: $0.digest.map(store.blobs.location)) }
     }
   }
 
@@ -30,7 +30,7 @@ public struct Browse: Sendable {
       throw KitError(
         .noMatch, "nothing in the store is called \(id) (try a cfile_ id, a digest prefix, or artifacts find \(id))")
     }
-    return files.map { FileRecord($0, location: $0.digest.map(store.location)) }
+    return files.map { FileRecord($0, location: $0.digest.map(store.blobs.location)) }
   }
 
   /// The one content `id` names; `noMatch` when it names none, or several different contents.

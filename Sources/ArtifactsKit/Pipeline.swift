@@ -176,10 +176,21 @@ public final class Pipeline: Sendable {
     return result
   }
 
-  /// A snapshot of the counts so far (the watcher's status line).
-  public var countsSoFar: PipelineCounts { counts.withLock { $0 } }
-
   private var canGoOn: Bool { engine.fatalError == nil && storeFailure.withLock { $0 == nil } }
+
+  /// Runs a catalog write off the pool; a failure stops the run with the store's message.
+  /// Returns whether it succeeded.
+  @discardableResult
+  private func persist(_ write: @escaping @Sendable () throws -> Void) async -> Bool {
+    let failure = await blocking { () -> String? in
+      do {
+        try write()
+        return nil
+      } catch { return "\(error)" }
+    }
+    if let failure { failStore(failure) }
+    return failure == nil
+  }
 
   private func failStore(_ message: String) {
     storeFailure.withLock { failure in
@@ -203,13 +214,7 @@ public final class Pipeline: Sendable {
       await scheduler.update(id, deadline: deadline, lifetime: status.lifetimeSeconds)
       let store = self.store
       let now = clock.now()
-      let failure = await blocking { () -> String? in
-        do {
-          try store.catalog.recordContainerStatus(id, status: status.status, deadline: deadline, now: now)
-          return nil
-        } catch { return "\(error)" }
-      }
-      if let failure { failStore(failure) }
+      await persist { try store.catalog.recordContainerStatus(id, status: status.status, deadline: deadline, now: now) }
       return true
     case .gone(let reason):
       await containerGone(id, reason: reason)
@@ -225,13 +230,7 @@ public final class Pipeline: Sendable {
     let waiting = await scheduler.markGone(id)
     let store = self.store
     let now = clock.now()
-    let failure = await blocking { () -> String? in
-      do {
-        try store.catalog.recordContainerStatus(id, status: "expired", deadline: nil, now: now)
-        return nil
-      } catch { return "\(error)" }
-    }
-    if let failure { failStore(failure) }
+    await persist { try store.catalog.recordContainerStatus(id, status: "expired", deadline: nil, now: now) }
     guard !waiting.isEmpty else { return }
     // How long ago it expired, as far as the logs date it (its last citing response + 20 min).
     var when = ""
@@ -294,10 +293,11 @@ public final class Pipeline: Sendable {
           }
         }
       }
-      // A container whose lifetime the server has not told yet is looked at again soon.
-      let lifetimes = waiting.map { $0.lifetime }
-      let tick = await scheduler.hasUnprobedWork ? 0.1 : KeepAlivePolicy.tick(shortestLifetime: lifetimes.min())
-      do { try await clock.sleep(seconds: waiting.isEmpty ? min(tick, 0.25) : tick) } catch { return }
+      // A container's lifetime is not known yet, or nothing waits yet: look again soon.
+      let unprobed = await scheduler.hasUnprobedWork
+      let tick =
+        unprobed ? 0.1 : waiting.isEmpty ? 0.25 : KeepAlivePolicy.tick(shortestLifetime: waiting.map(\.lifetime).min())
+      do { try await clock.sleep(seconds: tick) } catch { return }
     }
   }
 
@@ -310,13 +310,7 @@ public final class Pipeline: Sendable {
       guard !items.isEmpty else { continue }
       let store = self.store
       let lease = Lease(owner: leaseOwner, now: clock.now(), duration: options.leaseSeconds)
-      let failure = await blocking { () -> String? in
-        do {
-          try store.catalog.renew(items, lease: lease)
-          return nil
-        } catch { return "\(error)" }
-      }
-      if let failure { failStore(failure) }
+      await persist { try store.catalog.renew(items, lease: lease) }
     }
   }
 
@@ -423,13 +417,10 @@ public final class Pipeline: Sendable {
 
   private func record(_ item: WorkItem, state: FileState, reason: UnarchivedReason) async -> FileResult {
     let store = self.store
-    let failure = await blocking { () -> String? in
-      do {
-        try store.catalog.markUnarchived(item, state: state, reason: reason, attempts: 1)
-        return nil
-      } catch { return "\(error)" }
+    // A failed write has already stopped the run (persist says why); the file is not counted.
+    guard await persist({ try store.catalog.markUnarchived(item, state: state, reason: reason, attempts: 1) }) else {
+      return .notAttempted
     }
-    if let failure { return .storeFailed(failure) }
     sink.emit(
       state == .lost
         ? .lost(file: item.file, filename: item.filename, reason: reason)

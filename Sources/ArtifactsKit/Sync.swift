@@ -102,18 +102,21 @@ public struct APISettings: Sendable {
     self.caBundlePath = caBundlePath
   }
 
-  /// Checks the certificate authorities named (`--cacert`, `SSL_CERT_FILE`, …) before any work:
-  /// a missing or non-PEM bundle is said at start, not after the logs were read.
-  func checkTrust() throws(KitError) {
-    do { _ = try TrustSettings.from(environment: environment, extra: caBundlePath) } catch {
+  /// The certificate authorities named (`--cacert`, `SSL_CERT_FILE`, …), read and checked: a
+  /// missing or non-PEM bundle is said at start, not after the logs were read.
+  func trust() throws(KitError) -> TrustSettings {
+    do { return try TrustSettings.from(environment: environment, extra: caBundlePath) } catch {
       throw KitError(.configuration, error.message)
     }
   }
 
-  func configuration(connectTimeout: Int = 20, stallTimeout: Int = 60) throws(KitError) -> APIConfiguration {
+  /// `trust`: from `trust()` when it was checked already, so the bundles are read once.
+  func configuration(trust: TrustSettings? = nil, connectTimeout: Int = 20, stallTimeout: Int = 60) throws(KitError)
+    -> APIConfiguration
+  {
     do {
       var configuration = try APIConfiguration.fromEnvironment(
-        environment, userAgent: userAgent, caBundlePath: caBundlePath)
+        environment, userAgent: userAgent, caBundlePath: caBundlePath, trust: trust)
       configuration.connectTimeout = connectTimeout
       configuration.stallTimeout = stallTimeout
       return configuration
@@ -138,7 +141,7 @@ public struct Sync: Sendable {
 
   public func run(_ options: SyncOptions) async throws(KitError) -> SyncSummary {
     let store = self.store
-    if !options.dryRun { try api.checkTrust() }
+    let trust = options.dryRun ? nil : try api.trust()
     let (files, missing) = await blocking { LogDiscovery.logFiles(in: options.paths) }
     if !missing.isEmpty {
       throw KitError(.missingInput, "no such file or directory: \(missing.joined(separator: ", "))")
@@ -156,7 +159,7 @@ public struct Sync: Sendable {
           : "none of the \(files.count) inputs could be read as a log; nothing was recorded")
     }
     let work = try await blocking { () throws(KitError) in
-      try backend { try store.catalog.pendingWork(afterRowID: nil, limit: nil) }
+      try backend { try store.catalog.pendingWork() }
     }
     let needsListing = options.pipeline.citedOnly ? [] : found.containers
     if options.dryRun || (work.isEmpty && needsListing.isEmpty) {
@@ -164,7 +167,7 @@ public struct Sync: Sendable {
       return summary
     }
     let configuration = try api.configuration(
-      connectTimeout: options.connectTimeout, stallTimeout: options.stallTimeout)
+      trust: trust, connectTimeout: options.connectTimeout, stallTimeout: options.stallTimeout)
     let pipeline = try Pipeline(
       store: store, sink: sink, options: options.pipeline, configuration: configuration, clock: clock)
     pipeline.start()

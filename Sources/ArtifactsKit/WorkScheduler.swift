@@ -98,11 +98,7 @@ actor WorkScheduler {
     wakeAll()
   }
 
-  var isDrained: Bool {
-    !feeding && probing.isEmpty && holds == 0 && queued == 0 && queues.values.allSatisfy { $0.inFlight == 0 }
-  }
   var queuedCount: Int { queued }
-  var shortestLifetime: Double? { queues.values.compactMap(\.lifetime).min() }
   func isGone(_ id: String) -> Bool { queues[id]?.gone ?? false }
   func deadline(of id: String) -> Date? { queues[id]?.deadline }
 

@@ -58,6 +58,19 @@ struct NetworkTests {
     try run(executable, arguments, environment: environment, inherit: false)
   }
 
+  /// A private CA, a certificate it signed for `names`, and nginx with that certificate in front
+  /// of the world's emulator.
+  func tlsFront(
+    _ world: World, _ label: String = "localhost", names: [String] = ["localhost", "127.0.0.1"], http2: Bool = true
+  ) throws -> (ca: TestCA, server: (certificate: String, key: String), nginx: TestNginx) {
+    let ca = try TestCA(in: world.directory.file("ca"))
+    let server = try ca.issue(label, names: names)
+    let nginx = try TestNginx(
+      in: world.directory.file("nginx"), certificate: server.certificate, key: server.key, http2: http2,
+      mode: .proxy(backendPort: world.emulator.port))
+    return (ca, server, nginx)
+  }
+
   func summary(_ result: ProcessResult) -> [String: Any] {
     guard let last = result.stdoutLines.last,
       let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
@@ -81,11 +94,7 @@ struct NetworkTests {
   @Test func tlsAndHTTP2UnderFaultsArchiveEverythingOnceOnOneConnection() throws {
     let world = try makeWorld(files: 40)
     defer { world.emulator.stop() }
-    let ca = try TestCA(in: world.directory.file("ca"))
-    let server = try ca.issue("localhost", names: ["localhost", "127.0.0.1"])
-    let nginx = try TestNginx(
-      in: world.directory.file("nginx"), certificate: server.certificate, key: server.key,
-      mode: .proxy(backendPort: world.emulator.port))
+    let (ca, server, nginx) = try tlsFront(world)
     defer { nginx.stop() }
     let result = try isolated(
       binary, ["sync", "--json", "--jobs", "16", "--cacert", ca.certificate, "--store", world.store, world.logs],
@@ -117,11 +126,7 @@ struct NetworkTests {
   @Test func http11OnlyAndTheCertificateAuthoritiesOfTheEnvironment() throws {
     let world = try makeWorld()
     defer { world.emulator.stop() }
-    let ca = try TestCA(in: world.directory.file("ca"))
-    let server = try ca.issue("localhost", names: ["localhost", "127.0.0.1"])
-    let nginx = try TestNginx(
-      in: world.directory.file("nginx"), certificate: server.certificate, key: server.key, http2: false,
-      mode: .proxy(backendPort: world.emulator.port))
+    let (ca, _, nginx) = try tlsFront(world, http2: false)
     defer { nginx.stop() }
     // SSL_CERT_FILE, as the official SDKs' HTTP stacks read it, with no --cacert.
     let result = try isolated(
@@ -135,11 +140,7 @@ struct NetworkTests {
   @Test func throughSquidTheKeyNeverReachesTheProxyAndLoopbackNeverGoesThroughIt() throws {
     let world = try makeWorld()
     defer { world.emulator.stop() }
-    let ca = try TestCA(in: world.directory.file("ca"))
-    let server = try ca.issue("api", names: [TestSquid.apiHost, "localhost", "127.0.0.1"])
-    let nginx = try TestNginx(
-      in: world.directory.file("nginx"), certificate: server.certificate, key: server.key,
-      mode: .proxy(backendPort: world.emulator.port))
+    let (ca, _, nginx) = try tlsFront(world, "api", names: [TestSquid.apiHost, "localhost", "127.0.0.1"])
     defer { nginx.stop() }
     let squid = try TestSquid(in: world.directory.file("squid"))
     defer { squid.stop() }
@@ -188,12 +189,8 @@ struct NetworkTests {
   @Test func certificatesTheRunCannotTrustStopIt() throws {
     let world = try makeWorld()
     defer { world.emulator.stop() }
-    let ca = try TestCA(in: world.directory.file("ca"))
-    let server = try ca.issue("localhost", names: ["localhost", "127.0.0.1"])
+    let (ca, _, nginx) = try tlsFront(world)
     let wrongName = try ca.issue("other", names: ["other.example"])
-    let nginx = try TestNginx(
-      in: world.directory.file("nginx"), certificate: server.certificate, key: server.key,
-      mode: .proxy(backendPort: world.emulator.port))
     defer { nginx.stop() }
     let mismatched = try TestNginx(
       in: world.directory.file("nginx-other"), certificate: wrongName.certificate, key: wrongName.key,
@@ -235,11 +232,7 @@ struct NetworkTests {
   @Test func proxiesThatRejectOrAreDownStopTheRun() throws {
     let world = try makeWorld()
     defer { world.emulator.stop() }
-    let ca = try TestCA(in: world.directory.file("ca"))
-    let server = try ca.issue("api", names: [TestSquid.apiHost, "localhost", "127.0.0.1"])
-    let nginx = try TestNginx(
-      in: world.directory.file("nginx"), certificate: server.certificate, key: server.key,
-      mode: .proxy(backendPort: world.emulator.port))
+    let (ca, _, nginx) = try tlsFront(world, "api", names: [TestSquid.apiHost, "localhost", "127.0.0.1"])
     defer { nginx.stop() }
     let guarded = try TestSquid(in: world.directory.file("squid"), credentials: "alice:right-password")
     defer { guarded.stop() }
@@ -267,12 +260,8 @@ struct NetworkTests {
   @Test func anHTTPSProxyIsTrustedThroughCACert() throws {
     let world = try makeWorld()
     defer { world.emulator.stop() }
-    let ca = try TestCA(in: world.directory.file("ca"))
-    let server = try ca.issue("api", names: [TestSquid.apiHost, "localhost", "127.0.0.1"])
+    let (ca, _, nginx) = try tlsFront(world, "api", names: [TestSquid.apiHost, "localhost", "127.0.0.1"])
     let proxyCertificate = try ca.issue("proxy", names: ["127.0.0.1"])
-    let nginx = try TestNginx(
-      in: world.directory.file("nginx"), certificate: server.certificate, key: server.key,
-      mode: .proxy(backendPort: world.emulator.port))
     defer { nginx.stop() }
     let squid = try TestSquid(in: world.directory.file("squid"), tls: proxyCertificate)
     defer { squid.stop() }

@@ -17,7 +17,7 @@ struct LeaseTests {
     let store = try world.store()
     _ = try await Sync(store: store, sink: RecordingSink(), api: world.api()).run(
       SyncOptions(paths: [world.directory.file("logs")], dryRun: true))
-    return (store, try store.catalog.pendingWork(afterRowID: nil, limit: nil), world)
+    return (store, try store.catalog.pendingWork(), world)
   }
 
   @Test func aLiveLeaseKeepsOthersOutUntilItLapses() async throws {
