@@ -25,13 +25,21 @@ extension ArtifactsCommand {
         Needs OPENAI_API_KEY when there is something to download; honours OPENAI_BASE_URL, \
         OPENAI_ORG_ID and OPENAI_PROJECT_ID.
 
-        Exit status: 0 done; 3 done, but some cited files could not be archived (listed); \
-        1 could not run; 64 usage.
+        With --watch, sync first, then follow the logs as the app writes them (inotify, with \
+        a rescan every few seconds): each new citing line is read once it is complete and its \
+        file downloaded at once. Rotations are followed (rename and create, copytruncate, \
+        truncate and rewrite); a log that disappears keeps its history. SIGINT or SIGTERM \
+        stops reading, gives transfers under way a few seconds, and exits 0; a second \
+        signal exits at once.
+
+        Exit status: 0 done (or a watch stopped by a signal); 3 done, but some cited files \
+        could not be archived (listed); 1 could not run; 64 usage.
 
         Examples:
           artifacts sync ~/app/logs
           artifacts sync --jobs 32 logs/2026-11-*.jsonl.gz
           artifacts sync --dry-run --json logs | jq 'select(.event == "summary")'
+          artifacts sync --watch /var/log/myapp --json | jq -c 'select(.event == "download")'
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -50,6 +58,21 @@ extension ArtifactsCommand {
 
     @Flag(name: .long, help: "Scan and record citations, but download nothing.")
     var dryRun = false
+
+    @Flag(
+      name: .long,
+      help: ArgumentHelp(
+        "After the sync, keep following the logs and archive each cited file as soon as its line is written.",
+        discussion: "Runs until SIGINT or SIGTERM; see Documentation/artifacts-watch.service for running it beside an app."
+      ))
+    var watch = false
+
+    @Option(
+      name: .long,
+      help: ArgumentHelp(
+        "With --watch: seconds between walks of every path, under inotify (which can drop events).",
+        valueName: "seconds"))
+    var rescanInterval: Double = 5
 
     @Flag(name: .long, help: "Print JSON Lines events on stdout; the last one is the summary.")
     var json = false
@@ -77,6 +100,10 @@ extension ArtifactsCommand {
       if paths.isEmpty { throw ValidationError("name at least one log file or directory to read") }
       if !(1...256).contains(jobs) { throw ValidationError("--jobs takes a number from 1 to 256") }
       if stallTimeout < 1 { throw ValidationError("--stall-timeout takes a positive number of seconds") }
+      if watch && dryRun { throw ValidationError("--watch downloads as it goes; it cannot be a --dry-run") }
+      if !(0.1...3600).contains(rescanInterval) {
+        throw ValidationError("--rescan-interval takes a number of seconds from 0.1 to 3600")
+      }
     }
 
     func run() async throws {
@@ -88,19 +115,24 @@ extension ArtifactsCommand {
           environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)",
           caBundlePath: caBundle)
         let sync = ArtifactsKit.Sync(store: store, sink: printer, api: api)
+        let options = SyncOptions(
+          paths: paths, dryRun: dryRun,
+          pipeline: PipelineOptions(jobs: jobs, keepAlive: !noKeepAlive, citedOnly: citedOnly),
+          stallTimeout: stallTimeout)
         do {
-          return try await sync.run(
-            SyncOptions(
-              paths: paths, dryRun: dryRun,
-              pipeline: PipelineOptions(jobs: jobs, keepAlive: !noKeepAlive, citedOnly: citedOnly),
-              stallTimeout: stallTimeout))
+          guard watch else { return try await sync.run(options) }
+          let stop = StopRequest()
+          let signals = StopSignals(stop: stop) { _ in printer.stopping() }
+          defer { withExtendedLifetime(signals) {} }
+          return try await sync.watch(options, watch: WatchOptions(rescanInterval: rescanInterval), stop: stop)
         } catch let error as KitError {
           printer.fatal(error.message)
           throw CommandFailure(error)
         }
       }
       printer.finish(summary, dryRun: dryRun)
-      if summary.lost + summary.failed > 0 { throw ExitCode.incomplete }
+      // A watch ends when it is told to: what it could not archive was reported as it happened.
+      if !watch && summary.lost + summary.failed > 0 { throw ExitCode.incomplete }
     }
   }
 }

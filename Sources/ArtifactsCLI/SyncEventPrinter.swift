@@ -39,6 +39,9 @@ final class SyncEventPrinter: EventSink {
     var reason: String?
     var reasonKind: String?
     var secondsLeft: Double?
+    var logs: Int?
+    var folders: Int?
+    var polled: Int?
 
     init(_ event: String) { self.event = event }
   }
@@ -52,8 +55,14 @@ final class SyncEventPrinter: EventSink {
     status?.record(event)
     defer { status?.draw() }
     switch event {
-    case .scanPlanned, .risk:
+    case .scanPlanned, .risk, .containerAlive:
       break
+    case .watching(let logs, let folders, let polled):
+      if status == nil && !terminal.quiet {
+        terminal.err(
+          "watching \(logs) log\(logs == 1 ? "" : "s") in \(folders + polled) folder\(folders + polled == 1 ? "" : "s")"
+            + (polled > 0 ? " (\(polled) polled)" : "") + "; SIGINT or SIGTERM stops")
+      }
     case .diagnostic(let diagnostic):
       if diagnostic.severity == .error {
         terminal.error(diagnostic.description)
@@ -169,7 +178,25 @@ final class SyncEventPrinter: EventSink {
       record.containerId = container
       record.files = files
       return record
+    case .containerAlive(let container, let secondsLeft):
+      var record = Event("container")
+      record.containerId = container
+      record.secondsLeft = (secondsLeft * 1000).rounded() / 1000
+      return record
+    case .watching(let logs, let folders, let polled):
+      var record = Event("watching")
+      record.logs = logs
+      record.folders = folders
+      record.polled = polled
+      return record
     }
+  }
+
+  /// A signal asked a watch to stop.
+  func stopping() {
+    guard !json && !terminal.quiet else { return }
+    status?.clearForMessage()
+    terminal.err("stopping: transfers under way get a few seconds to finish (signal again to quit at once)")
   }
 
   /// A run that could not go on.
@@ -277,6 +304,11 @@ final class SyncStatusLine: Sendable {
     var downloadStarted: Date?
     var atRisk = 0
     var nearestDeadline: Double?
+    /// Once a watch follows the logs: what it follows, what it archived, which containers live.
+    var watchedLogs: Int?
+    var archived = 0
+    var lastArchived: String?
+    var aliveUntil: [String: Date] = [:]
     var lastDraw = Date.distantPast
     var visible = false
     var stopped = false
@@ -296,9 +328,17 @@ final class SyncStatusLine: Sendable {
         state.filesTotal += files
         state.downloadStarted = state.downloadStarted ?? Date()
       case .uncitedFound(_, let files): state.filesTotal += files
-      case .downloaded(_, _, _, let size, _):
+      case .downloaded(_, let filename, _, let size, _):
         state.filesDone += 1
         state.bytes += size
+        state.archived += 1
+        state.lastArchived = filename
+      case .watching(let logs, _, _):
+        state.watchedLogs = logs
+      case .containerAlive(let id, let secondsLeft):
+        state.aliveUntil[id] = Date().addingTimeInterval(secondsLeft)
+      case .containerGone(let id, _, _):
+        state.aliveUntil[id] = nil
       case .lost, .failed: state.filesDone += 1
       case .risk(let containers, let seconds):
         state.atRisk = containers
@@ -311,6 +351,14 @@ final class SyncStatusLine: Sendable {
   /// The current line, or nil when there is nothing to show yet.
   func text(now: Date = Date()) -> String? {
     state.withLock { state in
+      if let logs = state.watchedLogs {
+        state.aliveUntil = state.aliveUntil.filter { $0.value > now }
+        var line = "watching \(logs) log\(logs == 1 ? "" : "s") · \(state.archived) archived"
+        if let last = state.lastArchived { line += ", last \(Format.printable(last))" }
+        line += " · \(state.aliveUntil.count) container\(state.aliveUntil.count == 1 ? "" : "s") alive"
+        if state.filesDone < state.filesTotal { line += " · \(state.filesTotal - state.filesDone) waiting" }
+        return line
+      }
       if let started = state.downloadStarted {
         let elapsed = max(now.timeIntervalSince(started), 0.001)
         let rate = Double(state.bytes) / elapsed

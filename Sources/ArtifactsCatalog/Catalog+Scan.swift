@@ -130,6 +130,40 @@ extension Catalog: ScanRecorder {
     }
   }
 
+  public func carryCheckpoint(from: String, to: String, identity: LogFileIdentity) throws(CatalogError) -> Bool {
+    try write { db in
+      guard
+        let row = try Row.fetchOne(
+          db,
+          sql: """
+            SELECT format, device, inode, size, mtime_ns, head_fingerprint, bytes_consumed, lines_consumed,
+              stream_response, compressed, last_scanned_at
+            FROM log_file WHERE path = ? AND device = ? AND inode = ? AND head_fingerprint IS NOT NULL
+            """, arguments: [from, Int64(bitPattern: identity.device), Int64(bitPattern: identity.inode)])
+      else { return false }
+      var arguments: [DatabaseValue] = [to.databaseValue]
+      for index in 0..<11 { arguments.append(row[index]) }
+      try db.execute(
+        sql: """
+          INSERT INTO log_file (path, format, device, inode, size, mtime_ns, head_fingerprint, bytes_consumed,
+            lines_consumed, stream_response, compressed, last_scanned_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT(path) DO UPDATE SET format = excluded.format, device = excluded.device, inode = excluded.inode,
+            size = excluded.size, mtime_ns = excluded.mtime_ns, head_fingerprint = excluded.head_fingerprint,
+            bytes_consumed = excluded.bytes_consumed, lines_consumed = excluded.lines_consumed,
+            stream_response = excluded.stream_response, compressed = excluded.compressed,
+            last_scanned_at = excluded.last_scanned_at
+          """, arguments: StatementArguments(arguments))
+      // The old name keeps its history (the citations read from it); what appears there next is new.
+      try db.execute(
+        sql: """
+          UPDATE log_file SET device = NULL, inode = NULL, size = NULL, mtime_ns = NULL, head_fingerprint = NULL,
+            bytes_consumed = 0, lines_consumed = 0, stream_response = NULL WHERE path = ?
+          """, arguments: [from])
+      return true
+    }
+  }
+
   /// Records an image that came inside the log: archived at once, since its bytes are stored.
   /// Returns whether the file was new.
   private func recordInline(_ stored: StoredInlineImage, logID: Int64?, seenAt: String, _ db: Database) throws -> Bool {

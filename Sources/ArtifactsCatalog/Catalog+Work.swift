@@ -19,12 +19,39 @@ extension Catalog: WorkQueue {
           WHERE f.state IN ('pending', 'failed')
           ORDER BY c.deadline_estimate IS NULL, c.deadline_estimate, f.id
           """)
-      return rows.map { row in
-        WorkItem(
-          rowID: row[0], file: ContainerFileRef(containerID: row[1], fileID: row[2]), filename: row[3],
-          deadline: (row[4] as String?).flatMap(CatalogTime.date))
-      }
+      return rows.map(Self.workItem)
     }
+  }
+
+  /// Of `files`, those still to download (`pending` or `failed`): the work a watcher's scan of
+  /// a few logs just found, without reading the whole queue.
+  public func pendingWork(among files: Set<ContainerFileRef>) throws(CatalogError) -> [WorkItem] {
+    try read { db in
+      var work: [WorkItem] = []
+      let all = Array(files)
+      // SQLite limits bound parameters; go in slices of 400 pairs.
+      for start in stride(from: 0, to: all.count, by: 400) {
+        let slice = all[start..<min(start + 400, all.count)]
+        var arguments = StatementArguments()
+        for file in slice { _ = arguments.append(contentsOf: [file.containerID, file.fileID]) }
+        let pairs = Array(repeating: "(?, ?)", count: slice.count).joined(separator: ", ")
+        let rows = try Row.fetchAll(
+          db,
+          sql: """
+            SELECT f.id, f.container_id, f.file_id, f.filename, c.deadline_estimate
+            FROM container_file f JOIN container c ON c.id = f.container_id
+            WHERE (f.container_id, f.file_id) IN (VALUES \(pairs)) AND f.state IN ('pending', 'failed')
+            """, arguments: arguments)
+        work += rows.map(Self.workItem)
+      }
+      return work.sorted { ($0.deadline ?? .distantFuture, $0.rowID) < ($1.deadline ?? .distantFuture, $1.rowID) }
+    }
+  }
+
+  private static func workItem(_ row: Row) -> WorkItem {
+    WorkItem(
+      rowID: row[0], file: ContainerFileRef(containerID: row[1], fileID: row[2]), filename: row[3],
+      deadline: (row[4] as String?).flatMap(CatalogTime.date))
   }
 
   /// The commit point of an ingest: the blob row and the file's new state in one transaction.

@@ -17,6 +17,10 @@ public protocol ScanRecorder: Sendable {
   func logCheckpoint(path: String) throws -> LogCheckpoint?
   /// Everything one log contributed, and its new checkpoint, in one transaction.
   func record(_ contribution: LogContribution, now: Date) throws -> RecordOutcome
+  /// A log renamed from `from` to `to` keeps its scan position under the new name, if the
+  /// position is of the file now at `to` (`identity`); whatever appears at `from` next is
+  /// read from its start. Returns whether the position moved.
+  func carryCheckpoint(from: String, to: String, identity: LogFileIdentity) throws -> Bool
 }
 
 /// The download queue: which files wait, who is downloading them, and what became of them.
@@ -24,6 +28,8 @@ public protocol WorkQueue: Sendable {
   /// Files still to download (`pending`, and `failed` ones, which every run retries),
   /// earliest container deadline first.
   func pendingWork() throws -> [WorkItem]
+  /// Of `files`, those still to download.
+  func pendingWork(among files: Set<ContainerFileRef>) throws -> [WorkItem]
   /// The current state of each of `files` the catalog knows.
   func states(of files: Set<ContainerFileRef>) throws -> [ContainerFileRef: FileState]
   /// Takes a lease on `item` for `lease.owner` until `lease.expiresAt`. False when the file

@@ -53,6 +53,11 @@ public enum SyncEvent: Sendable {
   case containerGone(containerID: String, files: Int, reason: String)
   /// A container refreshed so its waiting files are not lost.
   case keptAlive(containerID: String, secondsLeft: Double, waitingFiles: Int)
+  /// A container's status as the API gave it: alive, with this long to live unless used again.
+  case containerAlive(containerID: String, secondsLeft: Double)
+  /// A watcher is following `logs` logs in `folders` folders (`polled` of them without
+  /// inotify); said when it starts and whenever those numbers change.
+  case watching(logs: Int, folders: Int, polled: Int)
   /// Files found by listing a container that no citation names.
   case uncitedFound(containerID: String, files: Int)
   /// Containers whose files still wait and that have less than a third of their lifetime

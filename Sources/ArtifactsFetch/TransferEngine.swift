@@ -48,6 +48,8 @@ public final class TransferEngine: @unchecked Sendable {
   private var queued: [Transfer] = []
   private var delayed: [Transfer] = []
   private var stopping = false
+  /// Transfers are to be dropped, not finished: the run is being stopped by a signal.
+  private var abandoning = false
   private var fatal: FetchError?
   /// Some request has had an answer from the API (a file, or the API's own error): failures
   /// from here on are one request's, not the run's.
@@ -147,12 +149,12 @@ public final class TransferEngine: @unchecked Sendable {
     await withCheckedContinuation { continuation in
       let transfer = Transfer(subject: subject, url: url, target: target, continuation: continuation)
       let rejected: Bool = lock.withLock {
-        if fatal == nil && !stopping {
+        if fatal == nil && !stopping && !abandoning {
           // Container calls are small and urgent (a keep-alive must not wait behind a long
           // queue of downloads): they go first.
           if target.isFile { queued.append(transfer) } else { queued.insert(transfer, at: 0) }
         }
-        return fatal != nil || stopping
+        return fatal != nil || stopping || abandoning
       }
       if rejected {
         continuation.resume(returning: .cancelled)
@@ -174,6 +176,13 @@ public final class TransferEngine: @unchecked Sendable {
     }
   }
 
+  /// Drops every transfer, running or queued: each answers `cancelled` and its partial file
+  /// is removed. For a run that was told to stop and cannot wait for them.
+  public func abandon() {
+    lock.withLock { abandoning = true }
+    wake()
+  }
+
   /// Lets running transfers finish, then stops the thread. Call once, after the last download.
   public func shutdown() {
     lock.withLock { stopping = true }
@@ -187,7 +196,7 @@ public final class TransferEngine: @unchecked Sendable {
     while true {
       let now = DispatchTime.now().uptimeNanoseconds
       let (starting, cancelled, done): ([Transfer], [Transfer], Bool) = lock.withLock {
-        if fatal != nil {
+        if fatal != nil || abandoning {
           let cancelled = queued + delayed
           queued = []
           delayed = []
@@ -201,7 +210,7 @@ public final class TransferEngine: @unchecked Sendable {
         return (starting, [], done)
       }
       for transfer in cancelled { transfer.complete(.cancelled) }
-      if fatalError != nil { cancelActive() }
+      if lock.withLock({ fatal != nil || abandoning }) { cancelActive() }
       if done { break }
       for transfer in starting { start(transfer) }
 

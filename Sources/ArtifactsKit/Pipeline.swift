@@ -84,6 +84,8 @@ public final class Pipeline: Sendable {
   /// The workers, and the tasks beside them (keep-alive, lease renewal).
   private let tasks = Mutex<[Task<Void, Never>]>([])
   private let background = Mutex<[Task<Void, Never>]>([])
+  /// Told once when the run cannot go on, so a watcher stops waiting for logs.
+  private let whenFailed = Mutex<[@Sendable () -> Void]>([])
   private let leaseOwner: String
 
   /// Opens the engine (libcurl is loaded here). Nothing runs until `start`.
@@ -123,6 +125,7 @@ public final class Pipeline: Sendable {
             self.count(result)
             await self.scheduler.finished(item)
           }
+          if !self.canGoOn { self.reportFailure() }
         })
     }
     tasks.withLock { $0 = started }
@@ -148,7 +151,10 @@ public final class Pipeline: Sendable {
         await self.refresh(id)
         await self.scheduler.markProbed(id)
       }
-      let atRisk = await self.scheduler.waiting().filter { KeepAlivePolicy.isAtRisk($0, now: self.clock.now()) }.count
+      // Counted once per container, when it is first planned (a watcher feeds again and again).
+      let atRisk = await self.scheduler.waiting().filter {
+        toProbe.contains($0.id) && KeepAlivePolicy.isAtRisk($0, now: self.clock.now())
+      }.count
       self.counts.withLock { $0.containersAtRisk += atRisk }
       if self.canGoOn { await self.listUncited(listing) }
       await self.scheduler.releaseFeed()
@@ -160,6 +166,26 @@ public final class Pipeline: Sendable {
   public func finish() async throws(KitError) -> PipelineCounts {
     await scheduler.closeFeed()
     for task in tasks.withLock({ $0 }) { await task.value }
+    return try await wrapUp()
+  }
+
+  /// Stops early (a signal): nothing more is handed out, transfers under way get `grace`
+  /// seconds to finish and are then dropped (their files stay pending, their leases free
+  /// once this run has exited). Every file either committed or untouched.
+  public func stop(grace: Double) async throws(KitError) -> PipelineCounts {
+    await scheduler.stop()
+    let engine = self.engine
+    let clock = self.clock
+    let deadline = Task {
+      do { try await clock.sleep(seconds: grace) } catch { return }
+      engine.abandon()
+    }
+    for task in tasks.withLock({ $0 }) { await task.value }
+    deadline.cancel()
+    return try await wrapUp()
+  }
+
+  private func wrapUp() async throws(KitError) -> PipelineCounts {
     let others = background.withLock { $0 }
     for task in others { task.cancel() }  // keep-alive and renewal sleep until cancelled
     for task in others { await task.value }
@@ -176,7 +202,21 @@ public final class Pipeline: Sendable {
     return result
   }
 
-  private var canGoOn: Bool { engine.fatalError == nil && storeFailure.withLock { $0 == nil } }
+  /// False once the run cannot go on: `finish` or `stop` then says why.
+  public var canGoOn: Bool { engine.fatalError == nil && storeFailure.withLock { $0 == nil } }
+
+  /// Runs `body` once when the run cannot go on (at once if it already cannot).
+  public func onFailure(_ body: @escaping @Sendable () -> Void) {
+    let now = whenFailed.withLock { handlers -> Bool in
+      if canGoOn { handlers.append(body) }
+      return !canGoOn
+    }
+    if now { body() }
+  }
+
+  private func reportFailure() {
+    for handler in whenFailed.withLock({ handlers in defer { handlers = [] }; return handlers }) { handler() }
+  }
 
   /// Runs a catalog write off the pool; a failure stops the run with the store's message.
   /// Returns whether it succeeded.
@@ -198,6 +238,7 @@ public final class Pipeline: Sendable {
     }
     let scheduler = self.scheduler
     Task { await scheduler.stop() }
+    reportFailure()
   }
 
   // MARK: Containers
@@ -212,6 +253,7 @@ public final class Pipeline: Sendable {
       // On this pipeline's clock: the time left, from when the question was asked.
       let deadline = sent.addingTimeInterval(status.secondsLeft)
       await scheduler.update(id, deadline: deadline, lifetime: status.lifetimeSeconds)
+      sink.emit(.containerAlive(containerID: id, secondsLeft: status.secondsLeft))
       let store = self.store
       let now = clock.now()
       await persist { try store.catalog.recordContainerStatus(id, status: status.status, deadline: deadline, now: now) }
@@ -293,10 +335,12 @@ public final class Pipeline: Sendable {
           }
         }
       }
-      // A container's lifetime is not known yet, or nothing waits yet: look again soon.
+      // A container's lifetime is not known yet: look again soon. Nothing waiting (a watcher
+      // between two writes): once a second, since new work's containers are probed, and so
+      // refreshed, as it is fed.
       let unprobed = await scheduler.hasUnprobedWork
       let tick =
-        unprobed ? 0.1 : waiting.isEmpty ? 0.25 : KeepAlivePolicy.tick(shortestLifetime: waiting.map(\.lifetime).min())
+        unprobed ? 0.1 : waiting.isEmpty ? 1 : KeepAlivePolicy.tick(shortestLifetime: waiting.map(\.lifetime).min())
       do { try await clock.sleep(seconds: tick) } catch { return }
     }
   }

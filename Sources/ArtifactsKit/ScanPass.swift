@@ -9,11 +9,17 @@ struct ScanPass: Sendable {
   let store: ArtifactStore
   let sink: any EventSink
   let clock: any WallClock
+  /// A watcher's pass over the few logs that just changed: logs are being written (an empty
+  /// log or an unfinished last line is normal), a log that vanished was rotated or deleted
+  /// (its history stays), and only what was read is reported.
+  var watching = false
 
   /// What a pass found that the downloader needs.
   struct Found: Sendable {
     /// Containers seen in the logs read (cited, or named by a code_interpreter_call).
     var containers = Set<String>()
+    /// Files cited in the logs read.
+    var cited = Set<ContainerFileRef>()
   }
 
   /// Scans and records `files`, counting into `summary`. The whole pass is one hop off the
@@ -32,18 +38,21 @@ struct ScanPass: Sendable {
 
   private func scanAll(_ files: [String], into summary: inout SyncSummary) throws(KitError) -> Found {
     var found = Found()
-    var cited = Set<ContainerFileRef>()
-    let identities = try backend { try store.catalog.logIdentities() }
-    sink.emit(.scanPlanned(logs: files.count))
+    // For a few logs, each one's checkpoint is read as needed; for many, all identities at
+    // once, so an unchanged log costs a `stat` and no query.
+    let identities = files.count > 64 ? try backend { try store.catalog.logIdentities() } : [:]
+    if !watching { sink.emit(.scanPlanned(logs: files.count)) }
     for path in files {
       switch try scan(path, known: identities[path]) {
+      case .unstattable where watching:
+        continue
       case .unstattable:
         sink.emit(.diagnostic(Diagnostic(.error, "cannot be read (stat failed); skipped", file: path)))
         summary.warnings += 1
         summary.logsSkipped += 1
       case .unchanged:
         summary.logsUnchanged += 1
-        sink.emit(.logScanned(path: path, records: 0, citations: 0, skipped: 0, unchanged: true))
+        if !watching { sink.emit(.logScanned(path: path, records: 0, citations: 0, skipped: 0, unchanged: true)) }
       case .read(let result, let recorded, let inlineImages):
         for diagnostic in result.findings.diagnostics { sink.emit(.diagnostic(diagnostic)) }
         if Self.couldNotRead(result) { summary.logsSkipped += 1 } else { summary.logsScanned += 1 }
@@ -54,7 +63,7 @@ struct ScanPass: Sendable {
         summary.newCitations += recorded.newCitations
         summary.inlineImages += inlineImages
         for citation in result.findings.citations {
-          cited.insert(citation.file)
+          found.cited.insert(citation.file)
           found.containers.insert(citation.file.containerID)
         }
         for sighting in result.findings.sightings { found.containers.insert(sighting.containerID) }
@@ -64,9 +73,9 @@ struct ScanPass: Sendable {
             skipped: result.skippedRecords, unchanged: false))
       }
     }
-    summary.filesCited = cited.count
-    let states = try backend { try store.catalog.states(of: cited) }
-    summary.alreadyArchived = cited.filter { states[$0] == .archived }.count
+    summary.filesCited += found.cited.count
+    let states = try backend { try store.catalog.states(of: found.cited) }
+    summary.alreadyArchived += found.cited.filter { states[$0] == .archived }.count
     return found
   }
 
@@ -91,7 +100,9 @@ struct ScanPass: Sendable {
     }
     if plan == .unchanged { return .unchanged }
     let resume: ResumePoint? = if case .resume(let point) = plan { point } else { nil }
-    let result = LogScanner().scan(path: path, resume: resume)
+    var scanner = LogScanner()
+    scanner.warnsOfUnfinishedLogs = !watching
+    let result = scanner.scan(path: path, resume: resume)
     // Images are stored and recorded under the store's shared lock, so gc cannot take a blob
     // whose row is not committed yet.
     let lock = result.findings.inlineImages.isEmpty ? nil : try store.sharedLockWaiting()

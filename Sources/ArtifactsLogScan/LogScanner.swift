@@ -45,6 +45,9 @@ public struct LogScanner: Sendable {
   /// several threads at once.
   public var parallelThreshold: Int64 = 64 << 20
   public var maximumParallelism = min(4, ProcessInfo.processInfo.activeProcessorCount)
+  /// Warn of an empty log, or a last line with no newline yet. A watcher reads logs while
+  /// they are being written, where both are the normal state between two writes.
+  public var warnsOfUnfinishedLogs = true
 
   /// Scans `path`; problems with the file or its records become diagnostics in the result.
   /// With `resume`, reads a JSON Lines log from where an earlier scan stopped.
@@ -188,7 +191,7 @@ private struct ScanRun {
     try source.detectCompression()
     compressed = source.isGzip
     guard let first = try source.next() else {
-      warn("the file is empty", line: nil)
+      if scanner.warnsOfUnfinishedLogs { warn("the file is empty", line: nil) }
       return
     }
     format = Self.detectFormat(Array(first.prefix(1 << 16)))
@@ -419,7 +422,7 @@ private struct ScanRun {
         carry.withUnsafeBytes { handle(&self, $0, lineNumber, nil) }
         consumed = offset + Int64(carry.count)
         consumedLines = lineNumber
-      } else {
+      } else if scanner.warnsOfUnfinishedLogs {
         warn("the last line is incomplete; it will be read once the log is complete", line: lineNumber)
       }
     }
