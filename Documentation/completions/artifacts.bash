@@ -186,9 +186,9 @@ _artifacts() {
 
 _artifacts_sync() {
     repeating_flags=()
-    non_repeating_flags=(-q --quiet -v --verbose --dry-run --json --no-keepalive --cited-only --version -h --help)
+    non_repeating_flags=(-q --quiet -v --verbose --dry-run --watch --json --no-keepalive --cited-only --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --color -j --jobs --cacert --stall-timeout)
+    non_repeating_options=(--store --color -j --jobs --rescan-interval --cacert --stall-timeout)
     __artifacts_offer_flags_options -1
 
     # Offer option value completions
@@ -201,6 +201,9 @@ _artifacts_sync() {
         return
         ;;
     '-j'|'--jobs')
+        return
+        ;;
+    '--rescan-interval')
         return
         ;;
     '--cacert')

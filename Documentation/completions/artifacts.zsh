@@ -85,6 +85,8 @@ _artifacts_sync() {
         '*:path:'
         '(-j --jobs)'{-j,--jobs}'[Concurrent downloads.]:jobs:'
         '--dry-run[Scan and record citations, but download nothing.]'
+        '--watch[After the sync, keep following the logs and archive each cited file as soon as its line is written.]'
+        '--rescan-interval[With --watch\: seconds between walks of every path, under inotify (which can drop events).]:seconds:'
         '--json[Print JSON Lines events on stdout; the last one is the summary.]'
         '--cacert[Certificate authorities (PEM) to trust beside the system'\''s, for the API and an HTTPS proxy.]:file:'
         '--no-keepalive[Do not refresh containers whose files are still waiting.]'

@@ -200,7 +200,7 @@ public final class TransferEngine: @unchecked Sendable {
           let cancelled = queued + delayed
           queued = []
           delayed = []
-          return ([], cancelled, active.isEmpty)
+          return ([], cancelled, true)  // the active ones are cancelled just below
         }
         let due = delayed.filter { $0.notBefore <= now }
         delayed.removeAll { $0.notBefore <= now }

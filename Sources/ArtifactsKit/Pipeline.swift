@@ -176,12 +176,14 @@ public final class Pipeline: Sendable {
     await scheduler.stop()
     let engine = self.engine
     let clock = self.clock
+    // The grace covers everything still talking to the API: downloads, and the probes,
+    // listings and keep-alives beside them.
     let deadline = Task {
       do { try await clock.sleep(seconds: grace) } catch { return }
       engine.abandon()
     }
+    defer { deadline.cancel() }
     for task in tasks.withLock({ $0 }) { await task.value }
-    deadline.cancel()
     return try await wrapUp()
   }
 

@@ -9,9 +9,11 @@ struct ScanPass: Sendable {
   let store: ArtifactStore
   let sink: any EventSink
   let clock: any WallClock
-  /// A watcher's pass over the few logs that just changed: logs are being written (an empty
-  /// log or an unfinished last line is normal), a log that vanished was rotated or deleted
-  /// (its history stays), and only what was read is reported.
+  /// Logs are being written as they are read (a watch): an empty log or an unfinished last
+  /// line is the normal state between two writes, not worth a warning.
+  var logsMayBeUnfinished = false
+  /// A watcher's pass over the few logs that just changed: a log that vanished was rotated
+  /// or deleted (its history stays), and only what was read is reported.
   var watching = false
 
   /// What a pass found that the downloader needs.
@@ -53,6 +55,8 @@ struct ScanPass: Sendable {
       case .unchanged:
         summary.logsUnchanged += 1
         if !watching { sink.emit(.logScanned(path: path, records: 0, citations: 0, skipped: 0, unchanged: true)) }
+      case .read(let result, _, _) where watching && Self.couldNotRead(result) && LogFileStatus.read(path: path) == nil:
+        continue  // rotated or deleted between its stat and its reading
       case .read(let result, let recorded, let inlineImages):
         for diagnostic in result.findings.diagnostics { sink.emit(.diagnostic(diagnostic)) }
         if Self.couldNotRead(result) { summary.logsSkipped += 1 } else { summary.logsScanned += 1 }
@@ -101,7 +105,7 @@ struct ScanPass: Sendable {
     if plan == .unchanged { return .unchanged }
     let resume: ResumePoint? = if case .resume(let point) = plan { point } else { nil }
     var scanner = LogScanner()
-    scanner.warnsOfUnfinishedLogs = !watching
+    scanner.warnsOfUnfinishedLogs = !logsMayBeUnfinished
     let result = scanner.scan(path: path, resume: resume)
     // Images are stored and recorded under the store's shared lock, so gc cannot take a blob
     // whose row is not committed yet.

@@ -103,7 +103,8 @@ extension Sync {
 
     var summary = SyncSummary()
     let listing = !options.pipeline.citedOnly
-    let first = ScanPass(store: store, sink: sink, clock: clock)
+    var first = ScanPass(store: store, sink: sink, clock: clock)
+    first.logsMayBeUnfinished = true
     let found = try await first.run(files, into: &summary)
     await pipeline.feed(
       try await blocking { () throws(KitError) in try backend { try store.catalog.pendingWork() } },
