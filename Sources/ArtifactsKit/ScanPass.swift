@@ -97,13 +97,19 @@ struct ScanPass: Sendable {
   /// Reads and records one log (blocking: file reads, hashing, SQLite).
   private func scan(_ path: String, known: LogFileIdentity?) throws(KitError) -> Outcome {
     guard let status = LogFileStatus.read(path: path) else { return .unstattable }
-    var plan = ScanPlan.unchanged
-    if known != status {
-      let previous = try backend { try store.catalog.logCheckpoint(path: path) }
-      plan = IncrementalScan.plan(path: path, status: status, previous: previous)
-    }
+    if known == status { return .unchanged }
+    // The head is read once, before the bytes are: both the decision to resume and the new
+    // checkpoint's fingerprint come from it. Fingerprinted after the read instead, a log
+    // truncated and rewritten meanwhile (copytruncate) would leave the new head beside the
+    // old content's offset, and the next scan would resume past lines it never read; taken
+    // first, a rewrite during the read only means the next scan reads it all again.
+    // (A log that cannot be opened is read all the same, so the scanner says why it failed.)
+    let head = IncrementalScan.head(path: path)
+    let previous = try backend { try store.catalog.logCheckpoint(path: path) }
+    let plan = IncrementalScan.plan(head: head ?? [], status: status, previous: previous)
     if plan == .unchanged { return .unchanged }
     let resume: ResumePoint? = if case .resume(let point) = plan { point } else { nil }
+    let fingerprint = head.map(IncrementalScan.fingerprint(of:))
     var scanner = LogScanner()
     scanner.warnsOfUnfinishedLogs = !logsMayBeUnfinished
     let result = scanner.scan(path: path, resume: resume)
@@ -113,7 +119,10 @@ struct ScanPass: Sendable {
     defer { lock?.release() }
     let inline = try storeInlineImages(result.findings.inlineImages)
     // A log that could not be read at all keeps no checkpoint, so the next run tries again.
-    let checkpoint = Self.couldNotRead(result) ? nil : checkpoint(for: result, status: status, path: path)
+    var checkpoint: LogCheckpoint?
+    if let fingerprint, !Self.couldNotRead(result) {
+      checkpoint = self.checkpoint(for: result, status: status, fingerprint: fingerprint)
+    }
     let contribution = LogContribution(
       path: path, format: result.format, citations: result.findings.citations,
       sightings: result.findings.sightings, responses: result.findings.responses, inlineImages: inline,
@@ -123,9 +132,8 @@ struct ScanPass: Sendable {
     return .read(result, recorded, inlineImages: inline.count)
   }
 
-  private func checkpoint(for result: LogScanResult, status: LogFileStatus, path: String) -> LogCheckpoint? {
-    guard let fingerprint = IncrementalScan.fingerprint(path: path) else { return nil }
-    return LogCheckpoint(
+  private func checkpoint(for result: LogScanResult, status: LogFileStatus, fingerprint: String) -> LogCheckpoint {
+    LogCheckpoint(
       device: status.device, inode: status.inode, size: status.size, modifiedNanoseconds: status.modifiedNanoseconds,
       headFingerprint: fingerprint, bytesConsumed: result.consumedBytes, linesConsumed: result.consumedLines,
       format: result.format, compressed: result.compressed, streamResponse: result.streamResponse)

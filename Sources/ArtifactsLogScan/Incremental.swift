@@ -39,6 +39,12 @@ public enum IncrementalScan {
   public static let fingerprintLength = 4096
 
   public static func plan(path: String, status: LogFileStatus, previous: LogCheckpoint?) -> ScanPlan {
+    plan(head: head(path: path) ?? [], status: status, previous: previous)
+  }
+
+  /// `head`: the file's first bytes (`head(path:)`), read once for both this decision and the
+  /// checkpoint the scan will leave, so the two describe the same content.
+  public static func plan(head: [UInt8], status: LogFileStatus, previous: LogCheckpoint?) -> ScanPlan {
     guard let previous else { return .full }
     let sameFile = previous.device == status.device && previous.inode == status.inode
     if sameFile && previous.size == status.size && previous.modifiedNanoseconds == status.modifiedNanoseconds {
@@ -49,7 +55,7 @@ public enum IncrementalScan {
     // and citations already recorded are recognised by their identity.
     guard sameFile, !previous.compressed, previous.format == .jsonLines,
       status.size >= previous.size, previous.bytesConsumed <= status.size,
-      fingerprint(path: path, matching: previous.headFingerprint)
+      matches(head, previous.headFingerprint)
     else { return .full }
     if previous.bytesConsumed == status.size && previous.size == status.size { return .unchanged }
     return .resume(
@@ -57,25 +63,37 @@ public enum IncrementalScan {
         offset: previous.bytesConsumed, line: previous.linesConsumed + 1, streamResponse: previous.streamResponse))
   }
 
-  /// `"<n>:<hash>"` of the first n (up to 4 KiB) bytes of the file as stored on disk.
-  public static func fingerprint(path: String, length: Int = fingerprintLength) -> String? {
+  /// The first `fingerprintLength` bytes of the file (fewer if it is shorter).
+  public static func head(path: String) -> [UInt8]? {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return nil }
     defer { close(descriptor) }
-    var buffer = [UInt8](repeating: 0, count: length)
+    var buffer = [UInt8](repeating: 0, count: fingerprintLength)
     var filled = 0
-    while filled < length {
-      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, length - filled) }
+    while filled < fingerprintLength {
+      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, fingerprintLength - filled) }
       if count < 0 && errno == EINTR { continue }
       if count <= 0 { break }
       filled += count
     }
-    return "\(filled):\(fnv1a(buffer[..<filled]))"
+    return Array(buffer[..<filled])
   }
 
-  static func fingerprint(path: String, matching expected: String) -> Bool {
-    guard let colon = expected.firstIndex(of: ":"), let length = Int(expected[..<colon]) else { return false }
-    return fingerprint(path: path, length: length) == expected
+  /// `"<n>:<hash>"` of `head`, the first n (up to 4 KiB) bytes of a file as stored on disk.
+  public static func fingerprint(of head: [UInt8]) -> String {
+    "\(head.count):\(fnv1a(head[...]))"
+  }
+
+  /// `"<n>:<hash>"` of the first n (up to 4 KiB) bytes of the file as stored on disk.
+  public static func fingerprint(path: String) -> String? {
+    head(path: path).map(fingerprint(of:))
+  }
+
+  /// Whether `head` starts with the bytes `expected` fingerprinted.
+  static func matches(_ head: [UInt8], _ expected: String) -> Bool {
+    guard let colon = expected.firstIndex(of: ":"), let length = Int(expected[..<colon]), length <= head.count
+    else { return false }
+    return "\(length):\(fnv1a(head[..<length]))" == expected
   }
 
   /// FNV-1a, 64 bits: not cryptographic, only telling whether a file's head changed.
