@@ -56,9 +56,9 @@ struct GlobalOptions: ParsableArguments {
   }
 
   /// Opens the store: only `sync` and `import` create one; the others need it to exist.
-  func openStore(_ access: StoreAccess) async throws -> ArtifactStore {
+  func openStore(_ access: StoreAccess, longRunning: Bool = false) async throws -> ArtifactStore {
     do {
-      return try await ArtifactStore.open(root: storeRoot, access: access)
+      return try await ArtifactStore.open(root: storeRoot, access: access, longRunning: longRunning)
     } catch {
       throw CommandFailure(error)
     }

@@ -19,11 +19,18 @@ public final class Catalog: Sendable {
     case read
   }
 
+  /// Commands that run a few seconds map up to 1 GiB of the catalog (big result sets touch
+  /// many pages); one that runs for days (a watcher) maps none, so its resident memory does
+  /// not grow with the catalog.
+  public static let defaultMemoryMap: Int64 = 1 << 30
+
   /// Opens (creating and migrating as needed) the catalog at `path`, in WAL mode, private to
   /// its owner (0600).
-  public init(path: String, access: Access = .readWrite) throws(CatalogError) {
+  public init(path: String, access: Access = .readWrite, memoryMap: Int64 = Catalog.defaultMemoryMap)
+    throws(CatalogError)
+  {
     self.path = path
-    let configuration = Self.configuration
+    let configuration = Self.configuration(memoryMap: memoryMap)
     if access == .read, let queue = Self.openCurrent(path: path, configuration: configuration) {
       writer = queue
       return
@@ -47,7 +54,7 @@ public final class Catalog: Sendable {
     }
   }
 
-  private static var configuration: Configuration {
+  private static func configuration(memoryMap: Int64 = defaultMemoryMap) -> Configuration {
     var configuration = Configuration()
     configuration.busyMode = .timeout(30)
     configuration.foreignKeysEnabled = true
@@ -59,7 +66,7 @@ public final class Catalog: Sendable {
       try db.execute(sql: "PRAGMA synchronous = NORMAL")
       // Read pages straight from the page cache instead of copying each with pread; big
       // result sets (find over a million files) touch many pages.
-      try db.execute(sql: "PRAGMA mmap_size = 1073741824")
+      try db.execute(sql: "PRAGMA mmap_size = \(memoryMap)")
       db.add(function: NameFolding.containsFunction)
     }
     return configuration
@@ -88,7 +95,7 @@ public final class Catalog: Sendable {
   public init(inMemory: ()) throws(CatalogError) {
     path = ":memory:"
     do {
-      let queue = try DatabaseQueue(configuration: Self.configuration)
+      let queue = try DatabaseQueue(configuration: Self.configuration())
       writer = queue
       try Self.migrate(queue, path: path)
     } catch {

@@ -59,12 +59,17 @@ public final class ArtifactStore: Sendable {
   }
 
   /// Opens the local store at `root`: the SQLite catalog and the blob tree beside it.
-  public static func open(root: String, access: StoreAccess) async throws(KitError) -> ArtifactStore {
-    try await blocking { () throws(KitError) in try ArtifactStore(root: root, access: access) }
+  /// `longRunning` (a watcher): keep resident memory flat however large the catalog grows.
+  public static func open(root: String, access: StoreAccess, longRunning: Bool = false) async throws(KitError)
+    -> ArtifactStore
+  {
+    try await blocking { () throws(KitError) in
+      try ArtifactStore(root: root, access: access, longRunning: longRunning)
+    }
   }
 
   /// The same, for callers that are not async (tests, tools); blocks the calling thread.
-  public init(root: String, access: StoreAccess = .create) throws(KitError) {
+  public init(root: String, access: StoreAccess = .create, longRunning: Bool = false) throws(KitError) {
     let standardized = URL(fileURLWithPath: root).standardizedFileURL.path
     let catalogPath = standardized + "/catalog.sqlite"
     if access != .create && Foundation.access(catalogPath, F_OK) != 0 {
@@ -86,7 +91,9 @@ public final class ArtifactStore: Sendable {
       throw KitError(.unusableStore, "cannot use the store at \(standardized): \(error.detail)")
     }
     do {
-      catalog = try Catalog(path: catalogPath, access: access == .read ? .read : .readWrite)
+      catalog = try Catalog(
+        path: catalogPath, access: access == .read ? .read : .readWrite,
+        memoryMap: longRunning ? 0 : Catalog.defaultMemoryMap)
     } catch {
       throw KitError(.unusableStore, error.description)
     }

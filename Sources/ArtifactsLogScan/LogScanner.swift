@@ -373,7 +373,9 @@ private struct ScanRun {
         guard let newline = memchr(base + start, 0x0A, buffer.count - start) else { break }
         let end = base.distance(to: UnsafeRawPointer(newline))
         let length = end - start
-        if carryTooLong || carry.count + length > scanner.maximumRecordBytes {
+        // The whole line: what was carried from earlier reads and what this one adds.
+        let lineLength = carry.count + length
+        if carryTooLong || lineLength > scanner.maximumRecordBytes {
           records += 1
           skipped += 1
           warn("a line longer than \(scanner.maximumRecordBytes >> 20) MiB was skipped", line: lineNumber)
@@ -383,7 +385,7 @@ private struct ScanRun {
           carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
           carry.withUnsafeBytes { handle(&self, $0, lineNumber, nil) }
         }
-        offset += Int64(carry.count + length + 1)
+        offset += Int64(lineLength + 1)
         consumed = offset
         consumedLines = lineNumber
         carry.removeAll(keepingCapacity: carry.count < (1 << 20))

@@ -89,7 +89,7 @@ struct WatchTests {
     // Rename + create: a line written just before the rename is read under the new name.
     append(log, citingLine(world, 4) + "\n")
     try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
-    FileManager.default.createFile(atPath: log, contents: Data((citingLine(world, 5) + "\n").utf8))
+    _ = FileManager.default.createFile(atPath: log, contents: Data((citingLine(world, 5) + "\n").utf8))
     #expect(try await eventually(timeout: 30) { try archived(world).isSuperset(of: [FakeID.file(4), FakeID.file(5)]) })
 
     // Copytruncate: copied aside, truncated to nothing, written again.

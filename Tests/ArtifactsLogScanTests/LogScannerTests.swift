@@ -190,6 +190,31 @@ struct IncrementalScanTests {
       streamResponse: result.streamResponse)
   }
 
+  /// Lines that straddle the scanner's 1 MiB reads (and, in a log being written, its short
+  /// reads) end the scan exactly where the bytes do: counted twice, the offset ran ahead, and
+  /// the next scan resumed past lines it had never read.
+  @Test func linesAcrossReadsLeaveTheExactOffset() throws {
+    let directory = TemporaryDirectory()
+    let lines = (1...3000).map(line)
+    let path = directory.write("app.jsonl", lines.joined(separator: "\n") + "\n")
+    let size = try #require(LogFileStatus.read(path: path)).size
+    #expect(size > 2 << 20)
+    let first = LogScanner().scan(path: path)
+    #expect(first.consumedBytes == size)
+    #expect(first.consumedLines == 3000)
+    let saved = try checkpoint(first, path)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data((line(3001) + "\n").utf8))
+    try handle.close()
+    let plan = IncrementalScan.plan(path: path, status: LogFileStatus.read(path: path)!, previous: saved)
+    guard case .resume(let point) = plan else { Issue.record("expected resume, got \(plan)"); return }
+    let second = LogScanner().scan(path: path, resume: point)
+    #expect(second.findings.citations.map(\.filename) == ["f3001.csv"])
+    #expect(second.findings.citations.map(\.location.line) == [3001])
+    #expect(second.findings.diagnostics.isEmpty)
+  }
+
   @Test func appendedLogIsReadFromWhereTheLastScanStopped() throws {
     let directory = TemporaryDirectory()
     let path = directory.write("app.jsonl", line(1) + "\n" + line(2) + "\n" + String(line(3).prefix(40)))
