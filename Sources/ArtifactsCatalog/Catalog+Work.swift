@@ -27,25 +27,30 @@ extension Catalog: WorkQueue {
   /// a few logs just found, without reading the whole queue.
   public func pendingWork(among files: Set<ContainerFileRef>) throws(CatalogError) -> [WorkItem] {
     try read { db in
-      var work: [WorkItem] = []
-      let all = Array(files)
-      // SQLite limits bound parameters; go in slices of 400 pairs.
-      for start in stride(from: 0, to: all.count, by: 400) {
-        let slice = all[start..<min(start + 400, all.count)]
-        var arguments = StatementArguments()
-        for file in slice { _ = arguments.append(contentsOf: [file.containerID, file.fileID]) }
-        let pairs = Array(repeating: "(?, ?)", count: slice.count).joined(separator: ", ")
-        let rows = try Row.fetchAll(
-          db,
-          sql: """
-            SELECT f.id, f.container_id, f.file_id, f.filename, c.deadline_estimate
-            FROM container_file f JOIN container c ON c.id = f.container_id
-            WHERE (f.container_id, f.file_id) IN (VALUES \(pairs)) AND f.state IN ('pending', 'failed')
-            """, arguments: arguments)
-        work += rows.map(Self.workItem)
-      }
+      let work = try Self.rows(of: files, db) { pairs in
+        """
+        SELECT f.id, f.container_id, f.file_id, f.filename, c.deadline_estimate
+        FROM container_file f JOIN container c ON c.id = f.container_id
+        WHERE (f.container_id, f.file_id) IN (VALUES \(pairs)) AND f.state IN ('pending', 'failed')
+        """
+      }.map(Self.workItem)
       return work.sorted { ($0.deadline ?? .distantFuture, $0.rowID) < ($1.deadline ?? .distantFuture, $1.rowID) }
     }
+  }
+
+  /// The rows `sql` selects for `files`, given the `(?, ?), …` list of pairs to put in its
+  /// `IN (VALUES …)`; in slices of 400 pairs, since SQLite limits bound parameters.
+  private static func rows(of files: Set<ContainerFileRef>, _ db: Database, sql: (String) -> String) throws -> [Row] {
+    var rows: [Row] = []
+    let all = Array(files)
+    for start in stride(from: 0, to: all.count, by: 400) {
+      let slice = all[start..<min(start + 400, all.count)]
+      var arguments = StatementArguments()
+      for file in slice { _ = arguments.append(contentsOf: [file.containerID, file.fileID]) }
+      let pairs = Array(repeating: "(?, ?)", count: slice.count).joined(separator: ", ")
+      rows += try Row.fetchAll(db, sql: sql(pairs), arguments: arguments)
+    }
+    return rows
   }
 
   private static func workItem(_ row: Row) -> WorkItem {
@@ -131,22 +136,12 @@ extension Catalog: WorkQueue {
   public func states(of files: Set<ContainerFileRef>) throws(CatalogError) -> [ContainerFileRef: FileState] {
     try read { db in
       var states: [ContainerFileRef: FileState] = [:]
-      let all = Array(files)
-      // SQLite limits bound parameters; go in slices of 400 pairs.
-      for start in stride(from: 0, to: all.count, by: 400) {
-        let slice = all[start..<min(start + 400, all.count)]
-        var arguments = StatementArguments()
-        for file in slice { _ = arguments.append(contentsOf: [file.containerID, file.fileID]) }
-        let pairs = Array(repeating: "(?, ?)", count: slice.count).joined(separator: ", ")
-        let rows = try Row.fetchAll(
-          db,
-          sql:
-            "SELECT container_id, file_id, state FROM container_file WHERE (container_id, file_id) IN (VALUES \(pairs))",
-          arguments: arguments)
-        for row in rows {
-          if let state = FileState(rawValue: row[2]) {
-            states[ContainerFileRef(containerID: row[0], fileID: row[1])] = state
-          }
+      let rows = try Self.rows(of: files, db) { pairs in
+        "SELECT container_id, file_id, state FROM container_file WHERE (container_id, file_id) IN (VALUES \(pairs))"
+      }
+      for row in rows {
+        if let state = FileState(rawValue: row[2]) {
+          states[ContainerFileRef(containerID: row[0], fileID: row[1])] = state
         }
       }
       return states

@@ -109,15 +109,6 @@ struct WatchEndToEndTests {
     { ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": $0.baseURL] }
   }
 
-  func append(_ path: String, _ text: String) {
-    if let handle = FileHandle(forWritingAtPath: path) {
-      handle.seekToEndOfFile()
-      handle.write(Data(text.utf8))
-      handle.closeFile()
-    } else {
-      _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
-    }
-  }
 
   func archived(_ store: String) throws -> [String] {
     let found = try run(binary, ["find", "--store", store, "--state", "archived", "--json"], environment: [:])
@@ -142,21 +133,21 @@ struct WatchEndToEndTests {
     let (container, files) = cited(emulator, container: 1, count: 3)
     let logs = TemporaryDirectory("logs")
     let log = logs.file("app.jsonl")
-    append(
+    appendToFile(
       log, responseLine(id: FakeID.response(1), container: container, files: [(files[0].id, "f0.csv")]) + "\n")
     let store = TemporaryDirectory("store")
     let watch = try WatchProcess(
       store: store.path, paths: [logs.path], environment: environment(emulator), extra: ["--cited-only"])
     #expect(await waitUntil(timeout: 30) { watch.isWatching && watch.events("download").count == 1 })
     // A line written now is archived while the watcher runs, and said at once on stdout.
-    append(
+    appendToFile(
       log, responseLine(id: FakeID.response(2), container: container, files: [(files[1].id, "f1.csv")]) + "\n")
     #expect(await waitUntil(timeout: 30) { watch.events("download").count == 2 })
     #expect(watch.events("download").last?["file_id"] as? String == files[1].id)
 
     // A transfer under way when SIGTERM comes: the exit is clean and within 10 s.
     emulator.setLatency(60)
-    append(
+    appendToFile(
       log, responseLine(id: FakeID.response(3), container: container, files: [(files[2].id, "f2.csv")]) + "\n")
     await pause(0.5)
     watch.signal(SIGTERM)
@@ -236,7 +227,7 @@ struct WatchEndToEndTests {
     let logs = TemporaryDirectory("logs")
     let store = TemporaryDirectory("store")
     var active = logs.file("app.jsonl")
-    append(active, line())
+    appendToFile(active, line())
     // Cited files only: the containers hold many more that no line names.
     let cliFlags = ["--cited-only"]
     var watch = try WatchProcess(
@@ -248,30 +239,30 @@ struct WatchEndToEndTests {
     let moves = 60
     for _ in 0..<moves {
       if let rest = pendingHalf {
-        append(active, rest)
+        appendToFile(active, rest)
         pendingHalf = nil
       }
       let move = Int.random(in: 0..<100, using: &random)
       history.append("move \(move) on \(active.dropFirst(logs.path.count))")
       switch move {
       case 0..<35:
-        append(active, (0..<Int.random(in: 1...3, using: &random)).map { _ in line() }.joined())
+        appendToFile(active, (0..<Int.random(in: 1...3, using: &random)).map { _ in line() }.joined())
       case 35..<45:
         let whole = line()
         let cut = whole.index(whole.startIndex, offsetBy: Int.random(in: 1..<(whole.count - 1), using: &random))
-        append(active, String(whole[..<cut]))
+        appendToFile(active, String(whole[..<cut]))
         pendingHalf = String(whole[cut...])
       case 45..<53:
         rotations += 1
         try FileManager.default.moveItem(atPath: active, toPath: active + ".\(rotations)")
-        append(active, line())
+        appendToFile(active, line())
       case 53..<60:
         rotations += 1
         try FileManager.default.copyItem(atPath: active, toPath: active + ".\(rotations)")
         let handle = FileHandle(forWritingAtPath: active)!
         handle.truncateFile(atOffset: 0)
         handle.closeFile()
-        append(active, line())
+        appendToFile(active, line())
       case 60..<65:
         #expect(try await waitUntil(timeout: 30) { Set(try archived(store.path)).isSuperset(of: expected) })
         try Data(line().utf8).write(to: URL(fileURLWithPath: active))
@@ -292,12 +283,12 @@ struct WatchEndToEndTests {
         watch.signal(SIGKILL)
         _ = await watch.waitForExit()
         kills.append(Date())
-        if Bool.random(using: &random) { append(active, line()) }  // written while nobody watched
+        if Bool.random(using: &random) { appendToFile(active, line()) }  // written while nobody watched
         watch = try WatchProcess(
           store: store.path, paths: [logs.path], environment: environment(emulator), extra: cliFlags)
       }
     }
-    if let rest = pendingHalf { append(active, rest) }
+    if let rest = pendingHalf { appendToFile(active, rest) }
     let complete = try await waitUntil(timeout: 60) { Set(try archived(store.path)).isSuperset(of: expected) }
     let missing = expected.subtracting(try archived(store.path)).sorted()
     #expect(

@@ -47,12 +47,6 @@ struct WatchTests {
     return Set(try store.catalog.find(FindQuery()).filter { $0.state == .archived }.map(\.fileID))
   }
 
-  func append(_ path: String, _ text: String) {
-    let handle = FileHandle(forWritingAtPath: path)!
-    handle.seekToEndOfFile()
-    handle.write(Data(text.utf8))
-    handle.closeFile()
-  }
 
   /// A line citing file `number` in a new container (nothing written).
   func citingLine(_ world: KitWorld, _ number: Int) -> String {
@@ -74,31 +68,31 @@ struct WatchTests {
 
     let log = logs + "/a.jsonl"
     // Appended.
-    append(log, citingLine(world, 2) + "\n")
+    appendToFile(log, citingLine(world, 2) + "\n")
     #expect(try await eventually(timeout: 30) { try archived(world).contains(FakeID.file(2)) })
 
     // Half a line waits for its newline.
     let third = citingLine(world, 3)
     let cut = third.index(third.startIndex, offsetBy: third.count / 2)
-    append(log, String(third[..<cut]))
+    appendToFile(log, String(third[..<cut]))
     try await Task.sleep(nanoseconds: 300_000_000)
     #expect(try !archived(world).contains(FakeID.file(3)))
-    append(log, String(third[cut...]) + "\n")
+    appendToFile(log, String(third[cut...]) + "\n")
     #expect(try await eventually(timeout: 30) { try archived(world).contains(FakeID.file(3)) })
 
     // Rename + create: a line written just before the rename is read under the new name.
-    append(log, citingLine(world, 4) + "\n")
+    appendToFile(log, citingLine(world, 4) + "\n")
     try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
     _ = FileManager.default.createFile(atPath: log, contents: Data((citingLine(world, 5) + "\n").utf8))
     #expect(try await eventually(timeout: 30) { try archived(world).isSuperset(of: [FakeID.file(4), FakeID.file(5)]) })
 
     // Copytruncate: copied aside, truncated to nothing, written again.
-    append(log, citingLine(world, 6) + "\n")
+    appendToFile(log, citingLine(world, 6) + "\n")
     try FileManager.default.copyItem(atPath: log, toPath: log + ".2")
     let truncating = FileHandle(forWritingAtPath: log)!
     truncating.truncateFile(atOffset: 0)
     truncating.closeFile()
-    append(log, citingLine(world, 7) + "\n")
+    appendToFile(log, citingLine(world, 7) + "\n")
     #expect(try await eventually(timeout: 30) { try archived(world).isSuperset(of: [FakeID.file(6), FakeID.file(7)]) })
 
     // Truncate and rewrite in place, and a new subfolder.
@@ -108,7 +102,7 @@ struct WatchTests {
 
     // Deleted: its history stays.
     try FileManager.default.removeItem(atPath: log + ".2")
-    append(log, citingLine(world, 10) + "\n")
+    appendToFile(log, citingLine(world, 10) + "\n")
     #expect(try await eventually(timeout: 30) { try archived(world).contains(FakeID.file(10)) })
 
     let summary = try await watch.finish()
@@ -134,7 +128,7 @@ struct WatchTests {
       world, paths: [world.directory.file("logs")],
       options: WatchOptions(rescanInterval: 60, pollInterval: 0.1, maximumWatches: 1))
     #expect(await eventually(timeout: 30) { watch.isWatching })
-    append(world.directory.file("logs/deep/b.jsonl"), citingLine(world, 2) + "\n")
+    appendToFile(world.directory.file("logs/deep/b.jsonl"), citingLine(world, 2) + "\n")
     #expect(try await eventually(timeout: 30) { try archived(world).contains(FakeID.file(2)) })
     _ = try await watch.finish()
     let notices = watch.sink.all.compactMap { event -> Diagnostic? in

@@ -31,12 +31,6 @@ struct LogWatcherTests {
     return gathered
   }
 
-  func append(_ path: String, _ text: String) {
-    let handle = FileHandle(forWritingAtPath: path)!
-    handle.seekToEndOfFile()
-    handle.write(Data(text.utf8))
-    handle.closeFile()
-  }
 
   @Test func reportsWritesNewFoldersAndRenames() async throws {
     let directory = TemporaryDirectory("watch")
@@ -45,7 +39,7 @@ struct LogWatcherTests {
     watcher.start()
     defer { watcher.stop() }
 
-    append(log, "{\"a\":1}\n")
+    appendToFile(log, "{\"a\":1}\n")
     var changes = await gather(watcher) { $0.paths.contains(log) }
     #expect(changes.paths == [log])
     #expect(!changes.rescan)
@@ -54,7 +48,7 @@ struct LogWatcherTests {
     let nested = directory.write("logs/2026/12/new.jsonl", "{}\n")
     changes = await gather(watcher) { $0.paths.contains(nested) }
     #expect(changes.paths.contains(nested))
-    append(nested, "{\"b\":2}\n")
+    appendToFile(nested, "{\"b\":2}\n")
     changes = await gather(watcher) { $0.paths.contains(nested) }
     #expect(changes.paths == [nested])
 
@@ -77,7 +71,7 @@ struct LogWatcherTests {
     let watcher = try LogWatcher(roots: [log], options: LogWatcherOptions(rescanInterval: 60))
     watcher.start()
     defer { watcher.stop() }
-    append(other, "{}\n")
+    appendToFile(other, "{}\n")
     // Replaced by a new file of the same name (rename + create): still followed.
     try FileManager.default.removeItem(atPath: log)
     directory.write("app.jsonl", "{\"new\":1}\n")
@@ -134,7 +128,7 @@ struct LogWatcherTests {
     #expect(changes.notices.count == 1)
     #expect(changes.notices.first?.message.contains("max_user_watches") == true)
     #expect(changes.notices.first?.file == directory.file("logs/b"))
-    append(deep, "{\"x\":1}\n")
+    appendToFile(deep, "{\"x\":1}\n")
     changes = await gather(watcher) { $0.paths.contains(deep) }
     #expect(changes.paths.contains(deep))
     // A folder made below a polled one is found by the poll.

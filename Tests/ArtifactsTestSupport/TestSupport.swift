@@ -166,3 +166,14 @@ extension ContainersEmulator {
 public func partialFiles(in directory: String) -> [String] {
   (FileManager.default.subpaths(atPath: directory) ?? []).filter { $0.hasSuffix(".part") }
 }
+
+/// Appends `text` to the file at `path` (creating it if needed), as a log writer does.
+public func appendToFile(_ path: String, _ text: String) {
+  if let handle = FileHandle(forWritingAtPath: path) {
+    handle.seekToEndOfFile()
+    handle.write(Data(text.utf8))
+    handle.closeFile()
+  } else {
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+  }
+}
