@@ -283,9 +283,12 @@ public final class LogWatcher: Sendable {
       guard !name.isEmpty else { return }
       let path = folder == "/" ? "/" + name : folder + "/" + name
       let recursive = isRecursive(folder, folders)
+      // A log followed by name that is renamed (rotated) is followed to its new name once,
+      // so what was written just before the rename is still read.
+      let renamedFollowedLog = mask & UInt32(IN_MOVED_TO) != 0 && movedFrom[cookie] != nil
       if !recursive {
-        guard folders.namedFiles[folder]?.contains(name) == true || isNamed(path, folders) else { return }
-      } else if name.hasPrefix(".") {
+        guard folders.namedFiles[folder]?.contains(name) == true || renamedFollowedLog else { return }
+      } else if name.hasPrefix(".") && !renamedFollowedLog {
         return  // hidden, as discovery skips them
       }
       if mask & UInt32(IN_ISDIR) != 0 {
@@ -313,11 +316,6 @@ public final class LogWatcher: Sendable {
 
   private func isRecursive(_ folder: String, _ folders: Folders) -> Bool {
     folders.recursiveRoots.contains { folder == $0 || folder.hasPrefix($0 == "/" ? "/" : $0 + "/") }
-  }
-
-  private func isNamed(_ path: String, _ folders: Folders) -> Bool {
-    let url = URL(fileURLWithPath: path)
-    return folders.namedFiles[url.deletingLastPathComponent().path]?.contains(url.lastPathComponent) == true
   }
 
   /// Watches `folder` and every folder below it (links to folders are not followed).

@@ -75,8 +75,12 @@ struct LogWatcherTests {
     // Replaced by a new file of the same name (rename + create): still followed.
     try FileManager.default.removeItem(atPath: log)
     directory.write("app.jsonl", "{\"new\":1}\n")
-    let changes = await gather(watcher) { $0.paths.contains(log) }
+    var changes = await gather(watcher) { $0.paths.contains(log) }
     #expect(changes.paths == [log])
+    // Rotated: followed to its new name, so its last lines are read there.
+    try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+    changes = await gather(watcher) { !$0.renames.isEmpty }
+    #expect(changes.renames.map { [$0.from, $0.to] } == [[log, log + ".1"]])
   }
 
   @Test func rescansOnItsTick() async throws {
