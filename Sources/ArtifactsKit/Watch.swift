@@ -102,6 +102,25 @@ extension Sync {
     defer { watcher.stop() }
 
     var summary = SyncSummary()
+    do {
+      try await follow(
+        files, roots: roots, watcher: watcher, pipeline: pipeline, options: options, watch: watch, stop: stop,
+        into: &summary)
+    } catch {
+      // The store failed under a scan: the downloads stop too, and the error is the run's.
+      _ = try? await pipeline.stop(grace: watch.stopGrace)
+      throw error
+    }
+    summary.add(try await pipeline.stop(grace: watch.stopGrace))
+    return summary
+  }
+
+  /// The first pass, then every change until a stop or a failure.
+  private func follow(
+    _ files: [String], roots: [String], watcher: LogWatcher, pipeline: Pipeline, options: SyncOptions,
+    watch: WatchOptions, stop: StopRequest, into summary: inout SyncSummary
+  ) async throws(KitError) {
+    let store = self.store
     let listing = !options.pipeline.citedOnly
     var first = ScanPass(store: store, sink: sink, clock: clock)
     first.logsMayBeUnfinished = true
@@ -123,11 +142,11 @@ extension Sync {
         summary.warnings += 1
       }
       try await carryRenamed(changes.renames)
-      var paths: [String]
+      // A rescan walks the roots; a log followed to a new name outside them is read as well.
+      var paths = changes.paths.sorted()
       if changes.rescan {
-        paths = await blocking { LogDiscovery.logFiles(in: roots).files }
-      } else {
-        paths = changes.paths.sorted()
+        let walked = await blocking { LogDiscovery.logFiles(in: roots).files }
+        paths = walked + Set(paths).subtracting(walked).sorted()
       }
       let found = try await pass.run(paths, into: &summary)
       let now = clock.now()
@@ -148,8 +167,6 @@ extension Sync {
         }
       }
     }
-    summary.add(try await pipeline.stop(grace: watch.stopGrace))
-    return summary
   }
 
   /// A log renamed within the watched folders (rotation) keeps its position: what was
