@@ -63,7 +63,8 @@ extension ArtifactsCommand {
       name: .long,
       help: ArgumentHelp(
         "After the sync, keep following the logs and archive each cited file as soon as its line is written.",
-        discussion: "Runs until SIGINT or SIGTERM; see Documentation/artifacts-watch.service for running it beside an app."
+        discussion:
+          "Runs until SIGINT or SIGTERM; see Documentation/artifacts-watch.service for running it beside an app."
       ))
     var watch = false
 

@@ -217,7 +217,9 @@ public final class Pipeline: Sendable {
   }
 
   private func reportFailure() {
-    for handler in whenFailed.withLock({ handlers in defer { handlers = [] }; return handlers }) { handler() }
+    for handler in whenFailed.withLock({ handlers in
+      defer { handlers = [] }; return handlers
+    }) { handler() }
   }
 
   /// Runs a catalog write off the pool; a failure stops the run with the store's message.

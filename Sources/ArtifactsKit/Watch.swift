@@ -68,9 +68,9 @@ public struct WatchOptions: Sendable {
 extension Sync {
   /// Syncs `options.paths`, then follows them until `stop` is requested (or the run cannot
   /// go on: the key refused, the store failing). Returns what the whole watch did.
-  public func watch(_ options: SyncOptions, watch: WatchOptions = WatchOptions(), stop: StopRequest) async throws(
-    KitError
-  ) -> SyncSummary {
+  public func watch(_ options: SyncOptions, watch: WatchOptions = WatchOptions(), stop: StopRequest)
+    async throws(KitError) -> SyncSummary
+  {
     let store = self.store
     let trust = try api.trust()
     let roots = options.paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }

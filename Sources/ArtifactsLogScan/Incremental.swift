@@ -71,7 +71,9 @@ public enum IncrementalScan {
     var buffer = [UInt8](repeating: 0, count: fingerprintLength)
     var filled = 0
     while filled < fingerprintLength {
-      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, fingerprintLength - filled) }
+      let count = buffer.withUnsafeMutableBytes {
+        read(descriptor, $0.baseAddress! + filled, fingerprintLength - filled)
+      }
       if count < 0 && errno == EINTR { continue }
       if count <= 0 { break }
       filled += count

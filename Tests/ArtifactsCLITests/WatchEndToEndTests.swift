@@ -109,7 +109,6 @@ struct WatchEndToEndTests {
     { ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": $0.baseURL] }
   }
 
-
   func archived(_ store: String) throws -> [String] {
     let found = try run(binary, ["find", "--store", store, "--state", "archived", "--json"], environment: [:])
     return found.stdoutLines.compactMap { line in
@@ -174,7 +173,8 @@ struct WatchEndToEndTests {
     defer { emulator.stop() }
     let (container, files) = cited(emulator, container: 2, count: 1)
     let logs = TemporaryDirectory("logs")
-    logs.write("app.jsonl", responseLine(id: FakeID.response(1), container: container, files: [(files[0].id, "a")]) + "\n")
+    logs.write(
+      "app.jsonl", responseLine(id: FakeID.response(1), container: container, files: [(files[0].id, "a")]) + "\n")
     emulator.setLatency(60)
     let store = TemporaryDirectory("store")
     let watch = try WatchProcess(store: store.path, paths: [logs.path], environment: environment(emulator))
@@ -271,7 +271,9 @@ struct WatchEndToEndTests {
         let rotated = (try FileManager.default.contentsOfDirectory(atPath: logs.path)).filter {
           $0.hasPrefix("app.jsonl.")
         }
-        if let victim = rotated.randomElement(using: &random) { try FileManager.default.removeItem(atPath: logs.file(victim)) }
+        if let victim = rotated.randomElement(using: &random) {
+          try FileManager.default.removeItem(atPath: logs.file(victim))
+        }
       case 69..<75:
         folders += 1
         logs.write("2026/\(folders)/more.jsonl", line())

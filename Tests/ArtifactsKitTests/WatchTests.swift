@@ -47,7 +47,6 @@ struct WatchTests {
     return Set(try store.catalog.find(FindQuery()).filter { $0.state == .archived }.map(\.fileID))
   }
 
-
   /// A line citing file `number` in a new container (nothing written).
   func citingLine(_ world: KitWorld, _ number: Int) -> String {
     let container = world.emulator.addContainer(files: [

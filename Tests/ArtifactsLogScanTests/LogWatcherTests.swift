@@ -31,7 +31,6 @@ struct LogWatcherTests {
     return gathered
   }
 
-
   @Test func reportsWritesNewFoldersAndRenames() async throws {
     let directory = TemporaryDirectory("watch")
     let log = directory.write("logs/app.jsonl", "{}\n")
