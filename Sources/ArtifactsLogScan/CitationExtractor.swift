@@ -28,6 +28,10 @@ struct CitationExtractor {
   var streamResponse: ResponseInfo?
   private var inlineImageKeys: Set<String> = []
   private(set) var findings = LogFindings()
+  /// How many strings deep the walk is: a response kept inside a string (an HTTP body
+  /// logger's `response_body`, a whole stream in one string) is decoded, up to a limit.
+  private var stringDepth = 0
+  static let maximumStringDepth = 3
 
   static let annotationAddedEvents: Set<String> = [
     "response.output_text.annotation.added",
@@ -108,12 +112,97 @@ struct CitationExtractor {
   private mutating func walk(_ value: JSONValue, response: ResponseInfo?, outputIndex: Int?, at location: LogLocation) {
     switch value {
     case .array(let elements):
+      // A recorded stream kept as its lines (test-proxy recordings): one stream, not many.
+      if let lines = Self.eventStreamLines(elements) {
+        addEmbedded(lines.joined(separator: "\n"), at: location)
+        return
+      }
       for element in elements { walk(element, response: response, outputIndex: outputIndex, at: location) }
     case .object(let members):
       walkObject(members, value: value, response: response, outputIndex: outputIndex, at: location)
+    case .string(let text):
+      addEmbedded(text, at: location)
     default:
       return
     }
+  }
+
+  // MARK: Responses kept inside strings
+
+  /// Decodes a string that holds the citation keywords — JSON (a response, an event, an
+  /// array of SSE lines) or the text of a stream of events — and reads what is inside, with
+  /// the outer record's location. Strings inside those are decoded too, a few levels deep.
+  private mutating func addEmbedded(_ text: String, at location: LogLocation) {
+    guard stringDepth < Self.maximumStringDepth, text.utf8.count > 24, Self.mentionsContainers(text) else { return }
+    stringDepth += 1
+    // An embedded stream is its own stream: its events name their own response.
+    let outerStream = streamResponse
+    streamResponse = nil
+    defer {
+      streamResponse = outerStream
+      stringDepth -= 1
+    }
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    if trimmed.hasPrefix("{") || trimmed.hasPrefix("["), let value = try? JSONParser.parse(trimmed) {
+      if let elements = value.arrayValue {
+        if let lines = Self.eventStreamLines(elements) {
+          addEventStream(lines.joined(separator: "\n"), at: location)
+        } else {
+          for element in elements { add(record: element, at: location) }
+        }
+      } else {
+        add(record: value, at: location)
+      }
+    } else if trimmed.hasPrefix("event:") || trimmed.hasPrefix("data:") || trimmed.contains("\ndata:") {
+      addEventStream(trimmed, at: location)
+    }
+  }
+
+  /// `event:`/`data:` text, as a server sends it: each event's data lines joined, decoded as
+  /// one record.
+  private mutating func addEventStream(_ text: String, at location: LogLocation) {
+    var data: [Substring] = []
+    func flush(_ extractor: inout CitationExtractor) {
+      defer { data = [] }
+      let joined = data.joined(separator: "\n")
+      guard !data.isEmpty, joined != "[DONE]", let value = try? JSONParser.parse(joined) else { return }
+      extractor.add(record: value, at: location)
+    }
+    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+      if line.isEmpty {
+        flush(&self)
+      } else if line.hasPrefix("data:") {
+        let value = line.dropFirst(5)
+        data.append(value.hasPrefix(" ") ? value.dropFirst() : value)
+      } else if line.hasPrefix("event:") && !data.isEmpty {
+        flush(&self)  // lines recorded without the blank line between events
+      }
+    }
+    flush(&self)
+  }
+
+  /// Whether `text` holds `container_` (the scanner's own prefilter), searched in its bytes.
+  static func mentionsContainers(_ text: String) -> Bool {
+    var text = text
+    return text.withUTF8 { bytes in
+      guard let base = bytes.baseAddress else { return false }
+      return RecordFilter.find(RecordFilter.container, in: UnsafeRawPointer(base), bytes.count, from: 0) != nil
+    }
+  }
+
+  /// The elements as lines of a stream of events, when they are all strings and some are
+  /// `data:` lines.
+  static func eventStreamLines(_ elements: [JSONValue]) -> [String]? {
+    guard elements.count > 1 else { return nil }
+    var lines: [String] = []
+    var sawData = false
+    for element in elements {
+      guard let line = element.stringValue else { return nil }
+      if line.hasPrefix("data:") { sawData = true }
+      lines.append(line)
+    }
+    return sawData ? lines : nil
   }
 
   private mutating func walkObject(
@@ -142,6 +231,25 @@ struct CitationExtractor {
         members, text: nil, response: response, itemID: nil, outputIndex: outputIndex, contentIndex: nil,
         annotationIndex: nil, at: location)
       return
+    case "citation":
+      // Microsoft Agent Framework's normalised form: the container in additional_properties,
+      // the name in `url`, the span (if any) in annotated_regions.
+      if let fileID = members["file_id"]?.stringValue, fileID.hasPrefix("cfile_"),
+        let containerID = members["additional_properties"]?["container_id"]?.stringValue
+      {
+        let region = members["annotated_regions"]?.arrayValue?.first
+        var annotation: [String: JSONValue] = [
+          "container_id": .string(containerID), "file_id": .string(fileID),
+          "start_index": region?["start_index"] ?? .number(0), "end_index": region?["end_index"] ?? .number(0),
+        ]
+        if let url = members["url"]?.stringValue, let name = url.split(separator: "/").last {
+          annotation["filename"] = .string(String(name))
+        }
+        addCitation(
+          annotation, text: nil, response: response, itemID: nil, outputIndex: outputIndex, contentIndex: nil,
+          annotationIndex: nil, at: location)
+        return
+      }
     case "code_interpreter_call":
       if let containerID = members["container_id"]?.stringValue {
         let callID = members["id"]?.stringValue
