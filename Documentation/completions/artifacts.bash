@@ -188,7 +188,7 @@ _artifacts_sync() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --dry-run --watch --json --no-keepalive --cited-only --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --color -j --jobs --rescan-interval --cacert --stall-timeout)
+    non_repeating_options=(--store --color -j --jobs --rescan-interval --cacert --provider --stall-timeout)
     __artifacts_offer_flags_options -1
 
     # Offer option value completions
@@ -207,6 +207,10 @@ _artifacts_sync() {
         return
         ;;
     '--cacert')
+        return
+        ;;
+    '--provider')
+        __artifacts_add_completions -W 'openai'$'\n''azure'
         return
         ;;
     '--stall-timeout')

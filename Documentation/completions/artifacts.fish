@@ -23,7 +23,7 @@ function __artifacts_parse_tokens -S
         __artifacts_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'sync'
-            __artifacts_parse_subcommand -r 1 'store=' 'q/quiet' 'v/verbose' 'color=' 'j/jobs=' 'dry-run' 'watch' 'rescan-interval=' 'json' 'cacert=' 'no-keepalive' 'cited-only' 'stall-timeout=' 'version' 'h/help'
+            __artifacts_parse_subcommand -r 1 'store=' 'q/quiet' 'v/verbose' 'color=' 'j/jobs=' 'dry-run' 'watch' 'rescan-interval=' 'json' 'cacert=' 'provider=' 'no-keepalive' 'cited-only' 'stall-timeout=' 'version' 'h/help'
         case 'find'
             __artifacts_parse_subcommand 1 'store=' 'q/quiet' 'v/verbose' 'color=' 'r/regex' 'x/exact' 'container=' 'response=' 'model=' 'since=' 'until=' 'e/ext=+' 't/type=' 'state=+' 'sort=' 'limit=' 'json' '0/print0' 'version' 'h/help'
         case 'show'
@@ -114,6 +114,7 @@ complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_op
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" rescan-interval' -l 'rescan-interval' -d 'With --watch: seconds between walks of every path, under inotify (which can drop events).' -rfka ''
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" json' -l 'json' -d 'Print JSON Lines events on stdout; the last one is the summary.'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" cacert' -l 'cacert' -d 'Certificate authorities (PEM) to trust beside the system\'s, for the API and an HTTPS proxy.' -rfka ''
+complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" provider' -l 'provider' -d 'Whose API: openai or azure (needed only when the environment configures both).' -rfka 'openai azure'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" no-keepalive' -l 'no-keepalive' -d 'Do not refresh containers whose files are still waiting.'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" cited-only' -l 'cited-only' -d 'Download only cited files; do not list containers for the files no citation names.'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" stall-timeout' -l 'stall-timeout' -d 'Seconds without a byte before a transfer is retried.' -rfka ''

@@ -77,6 +77,7 @@ _artifacts() {
 _artifacts_sync() {
     local -i ret=1
     local -ar ___color=('auto' 'always' 'never')
+    local -ar ___provider=('openai' 'azure')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
@@ -89,6 +90,7 @@ _artifacts_sync() {
         '--rescan-interval[With --watch\: seconds between walks of every path, under inotify (which can drop events).]:seconds:'
         '--json[Print JSON Lines events on stdout; the last one is the summary.]'
         '--cacert[Certificate authorities (PEM) to trust beside the system'\''s, for the API and an HTTPS proxy.]:file:'
+        '--provider[Whose API\: openai or azure (needed only when the environment configures both).]:provider:{__artifacts_complete "${___provider[@]}"}'
         '--no-keepalive[Do not refresh containers whose files are still waiting.]'
         '--cited-only[Download only cited files; do not list containers for the files no citation names.]'
         '--stall-timeout[Seconds without a byte before a transfer is retried.]:seconds:'

@@ -22,8 +22,10 @@ extension ArtifactsCommand {
         turns that off). Transient failures are retried with backoff, honouring Retry-After; \
         a cut-off body resumes with a Range request.
 
-        Needs OPENAI_API_KEY when there is something to download; honours OPENAI_BASE_URL, \
-        OPENAI_ORG_ID and OPENAI_PROJECT_ID.
+        Needs OPENAI_API_KEY when there is something to download; honours OPENAI_BASE_URL \
+        (an OpenAI-compatible server: a LiteLLM proxy, OCI Generative AI), OPENAI_ORG_ID and \
+        OPENAI_PROJECT_ID. Azure OpenAI: AZURE_OPENAI_ENDPOINT with AZURE_OPENAI_API_KEY (or \
+        AZURE_OPENAI_AD_TOKEN, an Entra ID token), and OPENAI_API_VERSION when set.
 
         With --watch, sync first, then follow the logs as the app writes them (inotify, with \
         a rescan every few seconds): each new citing line is read once it is complete and its \
@@ -87,6 +89,12 @@ extension ArtifactsCommand {
         valueName: "file"))
     var caBundle: String?
 
+    @Option(
+      name: .long,
+      help: ArgumentHelp(
+        "Whose API: openai or azure (needed only when the environment configures both).", valueName: "provider"))
+    var provider: APIProvider?
+
     @Flag(name: .customLong("no-keepalive"), help: "Do not refresh containers whose files are still waiting.")
     var noKeepAlive = false
 
@@ -114,7 +122,7 @@ extension ArtifactsCommand {
         let store = try await global.openStore(.create, longRunning: watch)
         let api = APISettings(
           environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)",
-          caBundlePath: caBundle)
+          caBundlePath: caBundle, provider: provider)
         let sync = ArtifactsKit.Sync(store: store, sink: printer, api: api)
         let options = SyncOptions(
           paths: paths, dryRun: dryRun,
@@ -137,3 +145,5 @@ extension ArtifactsCommand {
     }
   }
 }
+
+extension APIProvider: ExpressibleByArgument {}

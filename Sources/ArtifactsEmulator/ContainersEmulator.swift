@@ -26,7 +26,20 @@ public final class ContainersEmulator: Sendable {
 
   /// The port it listens on, once started.
   public var port: Int { channel.withLockedValue { $0?.localAddress?.port ?? 0 } }
-  public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+  public var baseURL: String { "http://127.0.0.1:\(port)\(state.flavor == .azure ? "/openai" : "")/v1" }
+  /// Azure's `AZURE_OPENAI_ENDPOINT`: the resource, without `/openai/v1`.
+  public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+  /// Plays Azure OpenAI (paths under `/openai/v1`, the `api-key` header) or OpenAI.
+  public func setFlavor(_ flavor: EmulatorFlavor) { state.flavor = flavor }
+
+  /// A stored response, served by `GET /v1/responses/{id}` (`json` is the response object).
+  public func storeResponse(id: String, json: String) { state.store(response: id, json: Array(json.utf8)) }
+
+  /// A conversation whose items (`json` objects) `GET /v1/conversations/{id}/items` pages through.
+  public func storeConversation(id: String, items: [String]) {
+    state.store(conversation: id, items: items.map { Array($0.utf8) })
+  }
 
   /// Starts listening (port 0: any free port; read `port` afterwards).
   public func start(host: String = "127.0.0.1", port: Int = 0) throws {

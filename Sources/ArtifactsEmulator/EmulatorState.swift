@@ -50,9 +50,19 @@ public struct LoggedRequest: Sendable, Equatable {
   public var method: String
   public var path: String
   public var status: Int
-  /// True when the Authorization header matched the emulator's key.
+  /// True when the credential (a bearer token, or Azure's `api-key`) matched the emulator's key.
   public var authorized: Bool
   public var headers: [String: String]
+  /// The query string's items (`api-version`, `after`, …).
+  public var query: [String: String] = [:]
+}
+
+/// Whose API the emulator plays.
+public enum EmulatorFlavor: Sendable, Equatable {
+  /// OpenAI: `/v1/…`, `Authorization: Bearer KEY`.
+  case openai
+  /// Azure OpenAI: `/openai/v1/…`, `api-key: KEY` (or a bearer Entra token equal to KEY).
+  case azure
 }
 
 /// What a fault injector may do to one request instead of answering it normally.
@@ -115,7 +125,22 @@ final class EmulatorState: Sendable {
     var requestLog: [LoggedRequest] = []
     var requestCounter = 0
     var faultCounter: UInt64 = 0
+    var flavor = EmulatorFlavor.openai
+    /// Stored responses (`GET /v1/responses/{id}`), as the JSON the API returns.
+    var responses: [String: [UInt8]] = [:]
+    /// Conversations (`GET /v1/conversations/{id}/items`): each item's JSON, in order.
+    var conversations: [String: [[UInt8]]] = [:]
   }
+
+  var flavor: EmulatorFlavor {
+    get { storage.withLockedValue { $0.flavor } }
+    set { storage.withLockedValue { $0.flavor = newValue } }
+  }
+
+  func store(response id: String, json: [UInt8]) { storage.withLockedValue { $0.responses[id] = json } }
+  func response(_ id: String) -> [UInt8]? { storage.withLockedValue { $0.responses[id] } }
+  func store(conversation id: String, items: [[UInt8]]) { storage.withLockedValue { $0.conversations[id] = items } }
+  func conversation(_ id: String) -> [[UInt8]]? { storage.withLockedValue { $0.conversations[id] } }
 
   private let storage = NIOLockedValueBox(Mutable())
   let ttl: TimeInterval

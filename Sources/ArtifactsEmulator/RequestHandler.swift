@@ -61,8 +61,12 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
   }
 
   private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
-    let authorized = head.headers["authorization"].first == "Bearer \(apiKey)"
-    let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
+    let flavor = state.flavor
+    let bearer = head.headers["authorization"].first == "Bearer \(apiKey)"
+    let authorized = flavor == .azure ? (head.headers["api-key"].first == apiKey || bearer) : bearer
+    var path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
+    // Azure serves the same API below /openai; anything else there is not found.
+    if flavor == .azure { path = path.hasPrefix("/openai/") ? String(path.dropFirst("/openai".count)) : "/azure" + path }
     let query = Self.queryItems(head.uri)
     var answer: Answer
     if !authorized {
@@ -77,10 +81,11 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     }
     var headers: [String: String] = [:]
     for (name, value) in head.headers {
-      headers[name.lowercased()] = name.lowercased() == "authorization" ? "<set>" : value
+      headers[name.lowercased()] = ["authorization", "api-key"].contains(name.lowercased()) ? "<set>" : value
     }
     var logged = LoggedRequest(
-      method: "\(head.method)", path: path, status: Int(answer.status.code), authorized: authorized, headers: headers)
+      method: "\(head.method)", path: path, status: Int(answer.status.code), authorized: authorized, headers: headers,
+      query: query)
     let chosenFault = authorized ? fault(logged) : nil
     if case .status(let code, let retryAfter) = chosenFault {
       answer = Self.error(HTTPResponseStatus(statusCode: code), "Injected fault \(code).")
@@ -95,6 +100,18 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
   private func route(path: String, query: [String: String], range: String?) -> Answer {
     let parts = path.split(separator: "/").map(String.init)
+    if parts.count == 3, parts[0] == "v1", parts[1] == "responses" {
+      guard let json = state.response(parts[2]) else {
+        return Self.error(.notFound, "Response with id '\(parts[2])' not found.")
+      }
+      return Answer(status: .ok, headers: [("content-type", "application/json")], body: json)
+    }
+    if parts.count == 4, parts[0] == "v1", parts[1] == "conversations", parts[3] == "items" {
+      guard let items = state.conversation(parts[2]) else {
+        return Self.error(.notFound, "Conversation with id '\(parts[2])' not found.")
+      }
+      return conversationPage(items, query: query)
+    }
     guard parts.count >= 3, parts[0] == "v1", parts[1] == "containers" else {
       return Self.error(.notFound, "Invalid URL (GET \(path))")
     }
@@ -315,6 +332,27 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
   static func json(_ object: [String: Any]) -> Answer {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
     return Answer(status: .ok, headers: [("content-type", "application/json")], body: Array(data))
+  }
+
+  /// A page of a conversation's items, as the API pages: `limit` (default 20), `after` an
+  /// item id, `has_more` and `last_id`.
+  private func conversationPage(_ items: [[UInt8]], query: [String: String]) -> Answer {
+    let limit = max(1, min(100, Int(query["limit"] ?? "") ?? 20))
+    let ids = items.map { item -> String in
+      ((try? JSONSerialization.jsonObject(with: Data(item))) as? [String: Any])?["id"] as? String ?? ""
+    }
+    var start = 0
+    if let after = query["after"], let index = ids.firstIndex(of: after) { start = index + 1 }
+    let page = Array(start..<min(items.count, start + limit))
+    var body = Array(#"{"object":"list","data":["#.utf8)
+    for (position, index) in page.enumerated() {
+      if position > 0 { body.append(UInt8(ascii: ",")) }
+      body += items[index]
+    }
+    let last = page.last.map { "\"\(ids[$0])\"" } ?? "null"
+    let first = page.first.map { "\"\(ids[$0])\"" } ?? "null"
+    body += Array(#"],"first_id":\#(first),"last_id":\#(last),"has_more":\#(start + limit < items.count)}"#.utf8)
+    return Answer(status: .ok, headers: [("content-type", "application/json")], body: body)
   }
 
   static func queryItems(_ uri: String) -> [String: String] {

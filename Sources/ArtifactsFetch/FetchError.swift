@@ -59,7 +59,7 @@ enum Curl {
     case CURLE_PROXY:
       return "\(proxy) refused the connection; check it, or exclude the API host with NO_PROXY"
     case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
-      return "check OPENAI_BASE_URL"
+      return "check \(configuration.baseURLVariable)"
     default:
       return nil
     }

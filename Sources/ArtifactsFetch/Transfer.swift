@@ -128,7 +128,7 @@ final class Transfer {
     self.easy = easy
     let me = Unmanaged.passUnretained(self).toOpaque()
     var headerLines = [
-      "Authorization: Bearer \(configuration.apiKey)",
+      configuration.credentialHeader,
       target.isFile ? "Accept: application/binary" : "Accept: application/json",
     ]
     if let organization = configuration.organization { headerLines.append("OpenAI-Organization: \(organization)") }
@@ -326,7 +326,7 @@ final class Transfer {
     case 401, 403:
       if let elsewhere = redirectedHost() {
         return .runWide(
-          "GET \(url) was redirected to \(elsewhere), another host, which answered \(reason); the key is not sent to another host: point OPENAI_BASE_URL at the API itself"
+          "GET \(url) was redirected to \(elsewhere), another host, which answered \(reason); the key is not sent to another host: point \(configuration.baseURLVariable) at the API itself"
         )
       }
       return .rejected(

@@ -116,7 +116,7 @@ public final class TransferEngine: @unchecked Sendable {
   }
 
   public func url(for file: ContainerFileRef) -> String {
-    "\(configuration.baseURL)/containers/\(file.containerID)/files/\(file.fileID)/content"
+    configuration.url("/containers/\(file.containerID)/files/\(file.fileID)/content")
   }
 
   /// Downloads `file` into `temporaryPath` (created, or truncated, by the engine).
@@ -136,7 +136,7 @@ public final class TransferEngine: @unchecked Sendable {
 
   /// GETs `path` (below the base URL, e.g. `/containers/cntr_…`) and keeps the answer in memory.
   public func get(_ path: String, about subject: ContainerFileRef? = nil) async -> GetOutcome {
-    switch await submit(subject: subject, url: configuration.baseURL + path, target: .memory) {
+    switch await submit(subject: subject, url: configuration.url(path), target: .memory) {
     case .completed(.memory(let response)): return .ok(response)
     case .completed(.file):
       return .unarchived(UnarchivedReason(.storage, "internal error: a JSON answer went to a file"))
@@ -362,15 +362,15 @@ public final class TransferEngine: @unchecked Sendable {
     switch suspicion {
     case .http:
       return
-        "that is not the Containers API answering: check OPENAI_BASE_URL=\(base) (it ends in /v1, as https://api.openai.com/v1 does)"
+        "that is not the Containers API answering: check \(configuration.baseURLVariable)=\(base) (it ends in /v1, as https://api.openai.com/v1 does)"
     case .curl(CURLE_COULDNT_CONNECT.rawValue):
       if let proxy { return "\(proxy) cannot be reached: check it, or exclude the API host with NO_PROXY" }
-      return "nothing answers at \(base): check OPENAI_BASE_URL"
+      return "nothing answers at \(base): check \(configuration.baseURLVariable)"
     case .curl(CURLE_SSL_CONNECT_ERROR.rawValue):
       return
-        "TLS could not be set up with \(base)\(proxy.map { " through \($0)" } ?? ""): is that an https port? (a plain-http server answers https:// so) check OPENAI_BASE_URL"
+        "TLS could not be set up with \(base)\(proxy.map { " through \($0)" } ?? ""): is that an https port? (a plain-http server answers https:// so) check \(configuration.baseURLVariable)"
     case .curl(CURLE_COULDNT_RESOLVE_HOST.rawValue):
-      return "the host of \(base) cannot be resolved: check OPENAI_BASE_URL and DNS"
+      return "the host of \(base) cannot be resolved: check \(configuration.baseURLVariable) and DNS"
     case .curl:
       return "check OPENAI_BASE_URL=\(base)\(proxy.map { " and \($0)" } ?? "")"
     }

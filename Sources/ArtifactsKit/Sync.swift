@@ -95,11 +95,16 @@ public struct APISettings: Sendable {
   public var environment: [String: String]
   public var userAgent: String
   public var caBundlePath: String?
+  /// Whose API (`--provider`); nil: whichever the environment names.
+  public var provider: APIProvider?
 
-  public init(environment: [String: String], userAgent: String, caBundlePath: String? = nil) {
+  public init(
+    environment: [String: String], userAgent: String, caBundlePath: String? = nil, provider: APIProvider? = nil
+  ) {
     self.environment = environment
     self.userAgent = userAgent
     self.caBundlePath = caBundlePath
+    self.provider = provider
   }
 
   /// The certificate authorities named (`--cacert`, `SSL_CERT_FILE`, …), read and checked: a
@@ -116,7 +121,8 @@ public struct APISettings: Sendable {
   {
     do {
       var configuration = try APIConfiguration.fromEnvironment(
-        environment, userAgent: userAgent, caBundlePath: caBundlePath, trust: trust)
+        environment, userAgent: userAgent, caBundlePath: caBundlePath, trust: trust,
+        provider: provider.map { APIConfiguration.Provider(rawValue: $0.rawValue)! })
       configuration.connectTimeout = connectTimeout
       configuration.stallTimeout = stallTimeout
       return configuration
@@ -124,6 +130,14 @@ public struct APISettings: Sendable {
       throw KitError(.configuration, error.message)
     }
   }
+}
+
+/// Whose API the files are fetched from.
+public enum APIProvider: String, Sendable, CaseIterable {
+  /// OpenAI (`OPENAI_API_KEY`), or an OpenAI-compatible server at `OPENAI_BASE_URL`.
+  case openai
+  /// Azure OpenAI / Foundry (`AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY` or `AZURE_OPENAI_AD_TOKEN`).
+  case azure
 }
 
 public struct Sync: Sendable {
