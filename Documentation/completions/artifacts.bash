@@ -187,8 +187,8 @@ _artifacts() {
 _artifacts_sync() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --dry-run --watch --json --no-keepalive --cited-only --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--store --color -j --jobs --rescan-interval --cacert --provider --stall-timeout)
+    repeating_options=(--conversation)
+    non_repeating_options=(--store --color -j --jobs --response-i-ds --rescan-interval --cacert --provider --stall-timeout)
     __artifacts_offer_flags_options -1
 
     # Offer option value completions
@@ -201,6 +201,12 @@ _artifacts_sync() {
         return
         ;;
     '-j'|'--jobs')
+        return
+        ;;
+    '--response-i-ds')
+        return
+        ;;
+    '--conversation')
         return
         ;;
     '--rescan-interval')

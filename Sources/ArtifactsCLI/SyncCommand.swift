@@ -58,6 +58,23 @@ extension ArtifactsCommand {
       ))
     var jobs = PipelineOptions.defaultJobs
 
+    @Option(
+      name: .long,
+      help: ArgumentHelp(
+        "Fetch these responses from the API and read them (one id a line; - reads stdin).",
+        discussion:
+          "For apps that logged only response ids: GET /v1/responses/{id} (stored responses are kept 30 days). Each fetched response is kept in the store (responses/ID.json) as the citations' provenance, and read as a log whose location is its URL; an id the API does not know is a warning about that line.",
+        valueName: "file"))
+    var responseIDs: String?
+
+    @Option(
+      name: .customLong("conversation"),
+      help: ArgumentHelp(
+        "Fetch every item of this conversation (conv_…) and read them; repeatable.",
+        discussion: "Pages through GET /v1/conversations/{id}/items; the items are kept in the store as one list.",
+        valueName: "id"))
+    var conversations: [String] = []
+
     @Flag(name: .long, help: "Scan and record citations, but download nothing.")
     var dryRun = false
 
@@ -106,7 +123,10 @@ extension ArtifactsCommand {
     var stallTimeout = 60
 
     func validate() throws {
-      if paths.isEmpty { throw ValidationError("name at least one log file or directory to read") }
+      if paths.isEmpty && responseIDs == nil && conversations.isEmpty {
+        throw ValidationError("name at least one log file or directory to read (or --response-ids, --conversation)")
+      }
+      if watch && paths.isEmpty { throw ValidationError("--watch follows log files or directories: name some") }
       if !(1...256).contains(jobs) { throw ValidationError("--jobs takes a number from 1 to 256") }
       if stallTimeout < 1 { throw ValidationError("--stall-timeout takes a positive number of seconds") }
       if watch && dryRun { throw ValidationError("--watch downloads as it goes; it cannot be a --dry-run") }
@@ -124,10 +144,12 @@ extension ArtifactsCommand {
           environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)",
           caBundlePath: caBundle, provider: provider)
         let sync = ArtifactsKit.Sync(store: store, sink: printer, api: api)
-        let options = SyncOptions(
+        var options = SyncOptions(
           paths: paths, dryRun: dryRun,
           pipeline: PipelineOptions(jobs: jobs, keepAlive: !noKeepAlive, citedOnly: citedOnly),
           stallTimeout: stallTimeout)
+        options.responseIDs = try responseIDs.map(Self.readIDs)
+        options.conversations = conversations
         do {
           guard watch else { return try await sync.run(options) }
           let stop = StopRequest()
@@ -142,6 +164,18 @@ extension ArtifactsCommand {
       printer.finish(summary, dryRun: dryRun)
       // A watch ends when it is told to: what it could not archive was reported as it happened.
       if !watch && summary.lost + summary.failed > 0 { throw ExitCode.incomplete }
+    }
+
+    /// The lines of `--response-ids`: a file, or stdin for `-`.
+    static func readIDs(_ name: String) throws -> ResponseIDList {
+      let data: Data?
+      if name == "-" {
+        data = FileHandle.standardInput.readDataToEndOfFile()
+      } else {
+        data = FileManager.default.contents(atPath: name)
+      }
+      guard let data else { throw CommandFailure("cannot read \(name)", exitCode: .unusable) }
+      return ResponseIDList(name: name, text: String(decoding: data, as: UTF8.self))
     }
   }
 }

@@ -23,6 +23,9 @@ public struct UnarchivedReason: Sendable, Hashable, Codable, CustomStringConvert
     case containerNotFound = "container_not_found"
     /// The API says the container has no such file.
     case fileNotFound = "file_not_found"
+    /// The API has no such stored response or conversation (deleted, past its 30 days, or
+    /// another project's): said of that id, never of a file.
+    case responseNotFound = "response_not_found"
     /// The stored bytes were damaged (found by `check`), and the file could not be fetched again.
     case damaged
     /// A request the API refused as malformed or not allowed, for this file only.
@@ -47,7 +50,7 @@ public struct UnarchivedReason: Sendable, Hashable, Codable, CustomStringConvert
   /// Only the server's own word makes a file lost for good; everything else may be retried.
   public var isFinal: Bool {
     switch kind {
-    case .containerExpired, .containerNotFound, .fileNotFound, .damaged: true
+    case .containerExpired, .containerNotFound, .fileNotFound, .damaged, .responseNotFound: true
     case .rejected, .gaveUp, .transport, .storage: false
     }
   }

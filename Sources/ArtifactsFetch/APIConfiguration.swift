@@ -166,6 +166,15 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
     return baseURL + path + (path.contains("?") ? "&" : "?") + "api-version=" + (escaped ?? apiVersion)
   }
 
+  /// The variables that hold the credentials, for a message that says what to check.
+  public var credentialVariables: String {
+    switch (provider, authentication) {
+    case (.azure, .apiKeyHeader): "AZURE_OPENAI_API_KEY (the key of the resource AZURE_OPENAI_ENDPOINT names)"
+    case (.azure, .bearer): "AZURE_OPENAI_AD_TOKEN (an Entra ID token for https://cognitiveservices.azure.com)"
+    case (.openai, _): "OPENAI_API_KEY, OPENAI_ORG_ID and OPENAI_PROJECT_ID"
+    }
+  }
+
   /// The header that carries the credential.
   var credentialHeader: String {
     switch authentication {

@@ -331,7 +331,7 @@ final class Transfer {
       }
       return .rejected(
         status: status,
-        "the API rejected the credentials (\(reason)) for GET \(url); check OPENAI_API_KEY, OPENAI_ORG_ID and OPENAI_PROJECT_ID"
+        "the API rejected the credentials (\(reason)) for GET \(url); check \(configuration.credentialVariables)"
       )
     case 407:
       return .runWide("\(reason): \(Curl.proxyRejected(configuration))")
@@ -382,6 +382,9 @@ final class Transfer {
       return .containerNotFound
     }
     if text.contains("not found") && text.contains("file") { return .fileNotFound }
+    if text.contains("not found") && (text.contains("response") || text.contains("conversation")) {
+      return .responseNotFound
+    }
     return nil
   }
 

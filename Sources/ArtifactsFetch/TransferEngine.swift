@@ -59,7 +59,7 @@ public final class TransferEngine: @unchecked Sendable {
   /// This many attempts failing the same way, before any answer, stop the run.
   static let runWideThreshold = 3
 
-  private let configuration: APIConfiguration
+  public let configuration: APIConfiguration
   private let policy: RetryPolicy
   /// Downloads at once (`--jobs`).
   private let maximumConcurrent: Int

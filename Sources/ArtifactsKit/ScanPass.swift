@@ -58,29 +58,62 @@ struct ScanPass: Sendable {
       case .read(let result, _, _) where watching && Self.couldNotRead(result) && LogFileStatus.read(path: path) == nil:
         continue  // rotated or deleted between its stat and its reading
       case .read(let result, let recorded, let inlineImages):
-        for diagnostic in result.findings.diagnostics { sink.emit(.diagnostic(diagnostic)) }
-        if Self.couldNotRead(result) { summary.logsSkipped += 1 } else { summary.logsScanned += 1 }
-        summary.records += result.records
-        summary.skippedRecords += result.skippedRecords
-        summary.warnings += result.findings.diagnostics.count
-        summary.citationsFound += result.findings.citations.count
-        summary.newCitations += recorded.newCitations
-        summary.inlineImages += inlineImages
-        for citation in result.findings.citations {
-          found.cited.insert(citation.file)
-          found.containers.insert(citation.file.containerID)
-        }
-        for sighting in result.findings.sightings { found.containers.insert(sighting.containerID) }
-        sink.emit(
-          .logScanned(
-            path: path, records: result.records, citations: result.findings.citations.count,
-            skipped: result.skippedRecords, unchanged: false))
+        tally(result, recorded, inlineImages: inlineImages, path: path, into: &summary, found: &found)
       }
     }
+    try countCited(found, into: &summary)
+    return found
+  }
+
+  /// Reads documents fetched from the API (stored responses, conversations) as logs whose
+  /// location is their URL: `documents` are (URL, bytes). Nothing is checkpointed: each is
+  /// read once, as fetched.
+  func run(documents: [(location: String, bytes: [UInt8])], into summary: inout SyncSummary) async throws(KitError)
+    -> Found
+  {
+    let start = summary
+    let (counted, found) = try await blocking { () throws(KitError) -> (SyncSummary, Found) in
+      var counted = start
+      var found = Found()
+      for document in documents {
+        let result = LogScanner().scan(bytes: document.bytes, name: document.location)
+        let (recorded, inline) = try self.record(result, path: document.location, checkpoint: nil)
+        self.tally(result, recorded, inlineImages: inline, path: document.location, into: &counted, found: &found)
+      }
+      try self.countCited(found, into: &counted)
+      return (counted, found)
+    }
+    summary = counted
+    return found
+  }
+
+  private func tally(
+    _ result: LogScanResult, _ recorded: RecordOutcome, inlineImages: Int, path: String, into summary: inout SyncSummary,
+    found: inout Found
+  ) {
+    for diagnostic in result.findings.diagnostics { sink.emit(.diagnostic(diagnostic)) }
+    if Self.couldNotRead(result) { summary.logsSkipped += 1 } else { summary.logsScanned += 1 }
+    summary.records += result.records
+    summary.skippedRecords += result.skippedRecords
+    summary.warnings += result.findings.diagnostics.count
+    summary.citationsFound += result.findings.citations.count
+    summary.newCitations += recorded.newCitations
+    summary.inlineImages += inlineImages
+    for citation in result.findings.citations {
+      found.cited.insert(citation.file)
+      found.containers.insert(citation.file.containerID)
+    }
+    for sighting in result.findings.sightings { found.containers.insert(sighting.containerID) }
+    sink.emit(
+      .logScanned(
+        path: path, records: result.records, citations: result.findings.citations.count,
+        skipped: result.skippedRecords, unchanged: false))
+  }
+
+  private func countCited(_ found: Found, into summary: inout SyncSummary) throws(KitError) {
     summary.filesCited += found.cited.count
     let states = try backend { try store.catalog.states(of: found.cited) }
     summary.alreadyArchived += found.cited.filter { states[$0] == .archived }.count
-    return found
   }
 
   /// A log that could not be read at all, or is not a log: nothing in it was recorded.
@@ -113,23 +146,31 @@ struct ScanPass: Sendable {
     var scanner = LogScanner()
     scanner.warnsOfUnfinishedLogs = !logsMayBeUnfinished
     let result = scanner.scan(path: path, resume: resume)
-    // Images are stored and recorded under the store's shared lock, so gc cannot take a blob
-    // whose row is not committed yet.
-    let lock = result.findings.inlineImages.isEmpty ? nil : try store.sharedLockWaiting()
-    defer { lock?.release() }
-    let inline = try storeInlineImages(result.findings.inlineImages)
     // A log that could not be read at all keeps no checkpoint, so the next run tries again.
     var checkpoint: LogCheckpoint?
     if let fingerprint, !Self.couldNotRead(result) {
       checkpoint = self.checkpoint(for: result, status: status, fingerprint: fingerprint)
     }
+    let (recorded, inline) = try record(result, path: path, checkpoint: checkpoint)
+    return .read(result, recorded, inlineImages: inline)
+  }
+
+  /// Records what a scan found, with the log's new checkpoint, in one transaction; returns
+  /// that outcome and how many images the log carried.
+  private func record(_ result: LogScanResult, path: String, checkpoint: LogCheckpoint?) throws(KitError) -> (
+    RecordOutcome, Int
+  ) {
+    // Images are stored and recorded under the store's shared lock, so gc cannot take a blob
+    // whose row is not committed yet.
+    let lock = result.findings.inlineImages.isEmpty ? nil : try store.sharedLockWaiting()
+    defer { lock?.release() }
+    let inline = try storeInlineImages(result.findings.inlineImages)
     let contribution = LogContribution(
       path: path, format: result.format, citations: result.findings.citations,
       sightings: result.findings.sightings, responses: result.findings.responses, inlineImages: inline,
       checkpoint: checkpoint)
     let now = clock.now()
-    let recorded = try backend { try store.catalog.record(contribution, now: now) }
-    return .read(result, recorded, inlineImages: inline.count)
+    return (try backend { try store.catalog.record(contribution, now: now) }, inline.count)
   }
 
   private func checkpoint(for result: LogScanResult, status: LogFileStatus, fingerprint: String) -> LogCheckpoint {

@@ -9,6 +9,10 @@ import Foundation
 
 public struct SyncOptions: Sendable {
   public var paths: [String]
+  /// Responses to fetch by id and read (apps that logged only ids).
+  public var responseIDs: ResponseIDList?
+  /// Conversations whose items are fetched and read.
+  public var conversations: [String] = []
   /// Scan and record, but download nothing.
   public var dryRun: Bool
   public var pipeline: PipelineOptions
@@ -155,7 +159,8 @@ public struct Sync: Sendable {
 
   public func run(_ options: SyncOptions) async throws(KitError) -> SyncSummary {
     let store = self.store
-    let trust = options.dryRun ? nil : try api.trust()
+    let fetching = options.responseIDs != nil || !options.conversations.isEmpty
+    let trust = options.dryRun && !fetching ? nil : try api.trust()
     let (files, missing) = await blocking { LogDiscovery.logFiles(in: options.paths) }
     if !missing.isEmpty {
       throw KitError(.missingInput, "no such file or directory: \(missing.joined(separator: ", "))")
@@ -164,7 +169,31 @@ public struct Sync: Sendable {
 
     var summary = SyncSummary()
     let pass = ScanPass(store: store, sink: sink, clock: clock)
-    let found = try await pass.run(files, into: &summary)
+    // Responses fetched by id need the API before any log is read; the same engine then
+    // downloads what they cite.
+    var pipeline: Pipeline?
+    var fetched = ScanPass.Found()
+    if fetching {
+      let configuration = try api.configuration(
+        trust: trust, connectTimeout: options.connectTimeout, stallTimeout: options.stallTimeout)
+      let started = try Pipeline(
+        store: store, sink: sink, options: options.pipeline, configuration: configuration, clock: clock)
+      started.start()
+      pipeline = started
+      let source = StoredResponses(
+        store: store, sink: sink, engine: started.engine, concurrency: options.pipeline.jobs)
+      let documents: [(location: String, bytes: [UInt8])]
+      do {
+        documents = try await source.fetch(
+          ids: options.responseIDs, conversations: options.conversations, into: &summary)
+      } catch {
+        _ = try? await started.finish()
+        throw error
+      }
+      fetched = try await pass.run(documents: documents, into: &summary)
+    }
+    var found = try await pass.run(files, into: &summary)
+    found.containers.formUnion(fetched.containers)
     if !files.isEmpty && summary.logsSkipped == files.count {
       throw KitError(
         .missingInput,
@@ -177,14 +206,18 @@ public struct Sync: Sendable {
     }
     let needsListing = options.pipeline.citedOnly ? [] : found.containers
     if options.dryRun || (work.isEmpty && needsListing.isEmpty) {
+      if let pipeline { _ = try await pipeline.finish() }
       summary.pending = work.count
       return summary
     }
-    let configuration = try api.configuration(
-      trust: trust, connectTimeout: options.connectTimeout, stallTimeout: options.stallTimeout)
-    let pipeline = try Pipeline(
-      store: store, sink: sink, options: options.pipeline, configuration: configuration, clock: clock)
-    pipeline.start()
+    if pipeline == nil {
+      let configuration = try api.configuration(
+        trust: trust, connectTimeout: options.connectTimeout, stallTimeout: options.stallTimeout)
+      pipeline = try Pipeline(
+        store: store, sink: sink, options: options.pipeline, configuration: configuration, clock: clock)
+      pipeline?.start()
+    }
+    guard let pipeline else { return summary }
     await pipeline.feed(work, containers: needsListing)
     summary.add(try await pipeline.finish())
     return summary
