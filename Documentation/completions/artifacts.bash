@@ -173,13 +173,13 @@ _artifacts() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    sync|find|show|cat|export|import|check|gc|help)
+    sync|find|show|cat|export|import|check|gc|doctor|help)
         # Offer subcommand argument completions
         "_artifacts_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sync find show cat export import check gc help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'sync find show cat export import check gc doctor help' -- "${cur}"))
         ;;
     esac
 }
@@ -435,6 +435,32 @@ _artifacts_gc() {
         return
         ;;
     '--response')
+        return
+        ;;
+    esac
+}
+
+_artifacts_doctor() {
+    repeating_flags=()
+    non_repeating_flags=(-q --quiet -v --verbose --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store --color --provider --cacert)
+    __artifacts_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store')
+        return
+        ;;
+    '--color')
+        __artifacts_add_completions -W 'auto'$'\n''always'$'\n''never'
+        return
+        ;;
+    '--provider')
+        __artifacts_add_completions -W 'openai'$'\n''azure'
+        return
+        ;;
+    '--cacert')
         return
         ;;
     esac

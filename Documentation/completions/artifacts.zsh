@@ -58,13 +58,14 @@ _artifacts() {
             'import:Add the files and provenance of an export to this store.'
             'check:Verify that the catalog and the stored files agree.'
             'gc:Remove stored files nothing needs (a dry run unless --apply).'
+            'doctor:Check the configuration against the provider and say what is wrong.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        sync|find|show|cat|export|import|check|gc|help)
+        sync|find|show|cat|export|import|check|gc|doctor|help)
             "_artifacts_${words[1]}" && ret=0
             ;;
         esac
@@ -254,6 +255,26 @@ _artifacts_gc() {
         '--older-than[Also forget archived files last cited before this long ago (90d) or date.]:when:'
         '--response[Also forget the archived files this response cited.]:resp_…:'
         '--json[Print JSON Lines\: one event per item, then the summary.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_doctor() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar ___provider=('openai' 'azure')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        '--provider[Whose API\: openai or azure (needed only when the environment configures both).]:provider:{__artifacts_complete "${___provider[@]}"}'
+        '--cacert[Certificate authorities (PEM) to trust beside the system'\''s, as sync takes them.]:file:'
+        '--json[Print one JSON object per check (check, status, message, advice).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -155,6 +155,13 @@ final class EmulatorState: Sendable {
     storage.withLockedValue { $0.containers[container.id] = container }
   }
 
+  /// Every container, newest first, as the list endpoint orders them.
+  func containers() -> [Container] {
+    storage.withLockedValue { state in
+      state.containers.values.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+    }
+  }
+
   func expire(_ id: String) {
     storage.withLockedValue { $0.containers[id]?.forcedExpired = true }
   }

@@ -112,6 +112,15 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
       }
       return conversationPage(items, query: query)
     }
+    if parts.count == 2, parts[0] == "v1", parts[1] == "containers" {
+      let limit = max(1, min(100, Int(query["limit"] ?? "") ?? 20))
+      let all = state.containers()
+      let page = all.prefix(limit).map(containerObject)
+      return Self.json([
+        "object": "list", "data": page, "first_id": page.first?["id"] ?? NSNull(),
+        "last_id": page.last?["id"] ?? NSNull(), "has_more": all.count > limit,
+      ])
+    }
     guard parts.count >= 3, parts[0] == "v1", parts[1] == "containers" else {
       return Self.error(.notFound, "Invalid URL (GET \(path))")
     }

@@ -31,6 +31,8 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
   public let apiVersion: String?
   /// The variable the base URL came from, for messages that say what to check.
   public let baseURLVariable: String
+  /// The variable the credential came from (never its value).
+  public let credentialVariable: String
   public let organization: String?
   public let project: String?
   public let userAgent: String
@@ -49,7 +51,7 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
     baseURL: String = APIConfiguration.defaultBaseURL, apiKey: String, organization: String? = nil,
     project: String? = nil, userAgent: String, trust: TrustSettings? = nil, proxy: ProxySettings? = nil,
     provider: Provider = .openai, authentication: Authentication = .bearer, apiVersion: String? = nil,
-    baseURLVariable: String = "OPENAI_BASE_URL"
+    baseURLVariable: String = "OPENAI_BASE_URL", credentialVariable: String = "OPENAI_API_KEY"
   ) throws(FetchError) {
     var base = baseURL.trimmingCharacters(in: .whitespaces)
     while base.hasSuffix("/") { base.removeLast() }
@@ -64,6 +66,7 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
     self.authentication = authentication
     self.apiVersion = apiVersion?.isEmpty == true ? nil : apiVersion
     self.baseURLVariable = baseURLVariable
+    self.credentialVariable = credentialVariable
     let loopback = Loopback.isLoopback(host)
     switch scheme {
     case "https":
@@ -130,7 +133,8 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
       let proxy = URL(string: base).flatMap { ProxySettings.from(environment: environment, for: $0) }
       return try APIConfiguration(
         baseURL: base, apiKey: key, userAgent: userAgent, trust: trust, proxy: proxy, provider: .azure,
-        authentication: authentication, apiVersion: value("OPENAI_API_VERSION"), baseURLVariable: "AZURE_OPENAI_ENDPOINT")
+        authentication: authentication, apiVersion: value("OPENAI_API_VERSION"), baseURLVariable: "AZURE_OPENAI_ENDPOINT",
+        credentialVariable: authentication == .apiKeyHeader ? "AZURE_OPENAI_API_KEY" : "AZURE_OPENAI_AD_TOKEN")
     }
     let base = value("OPENAI_BASE_URL") ?? defaultBaseURL
     let trust: TrustSettings

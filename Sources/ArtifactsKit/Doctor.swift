@@ -1,0 +1,163 @@
+// `doctor`: checks the configuration against the provider — which API, which credential
+// variable, the certificate authorities and proxy in use, whether the key is accepted and the
+// Containers API answers, how far the local clock is from the server's, whether the store
+// opens — and says in plain words what is wrong and what to do. It reads and lists; it never
+// writes to the store or changes a container.
+import ArtifactsCore
+import ArtifactsFetch
+import Foundation
+
+public struct DoctorFinding: Sendable, Codable, Equatable {
+  public enum Status: String, Sendable, Codable {
+    case ok, warning, problem
+  }
+
+  /// What was checked: `configuration`, `certificates`, `proxy`, `api`, `clock`, `store`.
+  public var check: String
+  public var status: Status
+  public var message: String
+  /// What to do about it, when there is something to do.
+  public var advice: String?
+
+  public init(_ check: String, _ status: Status, _ message: String, advice: String? = nil) {
+    self.check = check
+    self.status = status
+    self.message = message
+    self.advice = advice
+  }
+}
+
+public struct Doctor: Sendable {
+  public let api: APISettings
+  public let storeRoot: String
+  /// A local clock this far from the server's is worth saying (deadlines are computed on the
+  /// server's clock anyway, but the catalog's times and `--since` use the local one).
+  public static let clockTolerance: Double = 5
+
+  public init(api: APISettings, storeRoot: String) {
+    self.api = api
+    self.storeRoot = storeRoot
+  }
+
+  public func run() async -> [DoctorFinding] {
+    var findings: [DoctorFinding] = []
+    let configuration: APIConfiguration
+    do throws(KitError) {
+      let trust = try api.trust()
+      configuration = try api.configuration(trust: trust, connectTimeout: 10, stallTimeout: 15)
+    } catch {
+      findings.append(DoctorFinding("configuration", .problem, error.message))
+      findings.append(await store())
+      return findings
+    }
+    findings.append(Self.describe(configuration))
+    findings.append(DoctorFinding("certificates", .ok, "TLS is verified against \(configuration.trust.description)"))
+    if configuration.isLoopback {
+      findings.append(DoctorFinding("proxy", .ok, "none: \(configuration.baseURL) is this machine"))
+    } else if let proxy = configuration.proxy {
+      findings.append(DoctorFinding("proxy", .ok, "requests go through \(proxy.description)"))
+    } else {
+      findings.append(DoctorFinding("proxy", .ok, "none: requests go straight to \(configuration.baseURL)"))
+    }
+    findings += await probe(configuration)
+    findings.append(await store())
+    return findings
+  }
+
+  static func describe(_ configuration: APIConfiguration) -> DoctorFinding {
+    let credential =
+      configuration.authentication == .apiKeyHeader
+      ? "the key in \(configuration.credentialVariable), sent as an api-key header"
+      : "\(configuration.credentialVariable), sent as a bearer token"
+    var message =
+      "\(configuration.provider == .azure ? "Azure OpenAI" : "OpenAI (or a compatible server)") at \(configuration.baseURL) (from \(configuration.baseURLVariable)), with \(credential)"
+    if let version = configuration.apiVersion { message += ", api-version \(version)" }
+    if let organization = configuration.organization { message += ", organization \(organization)" }
+    if let project = configuration.project { message += ", project \(project)" }
+    return DoctorFinding("configuration", .ok, message)
+  }
+
+  /// One listing of containers: the key, the endpoint, and the server's clock.
+  private func probe(_ configuration: APIConfiguration) async -> [DoctorFinding] {
+    let engine: TransferEngine
+    do {
+      engine = try TransferEngine(
+        configuration: configuration, maximumConcurrent: 1,
+        policy: RetryPolicy(maximumAttempts: 3, baseDelay: 0.2, maximumDelay: 1, maximumServerDelay: 5))
+    } catch {
+      return [DoctorFinding("api", .problem, error.message)]
+    }
+    defer { engine.shutdown() }
+    let sent = Date()
+    let outcome = await engine.get("/containers?limit=1")
+    let received = Date()
+    switch outcome {
+    case .ok(let answer):
+      var findings = [
+        DoctorFinding(
+          "api", .ok,
+          "the key was accepted and the Containers API answered GET \(configuration.url("/containers?limit=1")) in \(Int(received.timeIntervalSince(sent) * 1000)) ms"
+        )
+      ]
+      if let serverDate = answer.serverDate {
+        // The Date header has whole seconds; the local midpoint of the request is compared.
+        let local = sent.addingTimeInterval(received.timeIntervalSince(sent) / 2)
+        let skew = local.timeIntervalSince(serverDate) - 0.5
+        if abs(skew) > Self.clockTolerance {
+          findings.append(
+            DoctorFinding(
+              "clock", .warning,
+              "this machine's clock is \(Int(abs(skew).rounded())) s \(skew > 0 ? "ahead of" : "behind") the server's",
+              advice:
+                "expiry is computed on the server's clock, so nothing is lost, but times in the catalog and --since use this one: run an NTP client (timedatectl set-ntp true)"
+            ))
+        } else {
+          findings.append(DoctorFinding("clock", .ok, "within \(Int(Self.clockTolerance)) s of the server's"))
+        }
+      } else {
+        findings.append(DoctorFinding("clock", .warning, "the server sent no Date header: its clock cannot be compared"))
+      }
+      return findings
+    case .unarchived(let reason):
+      return [
+        DoctorFinding(
+          "api", .problem, "GET /containers did not work: \(reason.message)",
+          advice: "check \(configuration.baseURLVariable) and that the key's project can use containers")
+      ]
+    case .cancelled:
+      guard let fatal = engine.fatalError else { return [DoctorFinding("api", .problem, "the request was cancelled")] }
+      if case .credentialsRejected = fatal.code {
+        return [
+          DoctorFinding(
+            "api", .problem, fatal.message,
+            advice: "use a key of the project (or Azure resource) whose logs these are: \(configuration.credentialVariables)")
+        ]
+      }
+      return [DoctorFinding("api", .problem, fatal.message)]
+    }
+  }
+
+  private func store() async -> DoctorFinding {
+    let root = storeRoot
+    return await blocking { () -> DoctorFinding in
+      do throws(KitError) {
+        let store = try ArtifactStore(root: root, access: .existing)
+        guard access(store.root, W_OK) == 0 else {
+          return DoctorFinding(
+            "store", .problem, "the store at \(store.root) cannot be written", advice: "fix its permissions or use --store")
+        }
+        let problems = try backend { try store.catalog.integrityProblems() }
+        if let first = problems.first {
+          return DoctorFinding(
+            "store", .problem, "the catalog in \(store.root) has problems: \(first)",
+            advice: "run artifacts check for the whole report")
+        }
+        return DoctorFinding("store", .ok, "the store at \(store.root) opens and its catalog is consistent")
+      } catch where error.code == .noStore {
+        return DoctorFinding("store", .warning, error.message)
+      } catch {
+        return DoctorFinding("store", .problem, error.message)
+      }
+    }
+  }
+}
