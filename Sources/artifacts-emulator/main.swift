@@ -9,10 +9,13 @@ import Foundation
 let usage = """
   usage: artifacts-emulator [--seed MANIFEST.json]... [--port N] [--ttl SECONDS] [--latency-ms N]
                             [--key KEY] [--port-file FILE] [--log-requests]
-                            [--fault-rate 0..1] [--fault-seed N]
+                            [--fault-rate 0..1] [--fault-seed N] [--azure] [--responses DIR]
 
-  Serves GET /v1/containers/{cid}, /files, /files/{fid} and /files/{fid}/content on 127.0.0.1.
-  The key defaults to $OPENAI_API_KEY, else "sk-emulator". Stops on SIGINT or SIGTERM.
+  Serves GET /v1/containers, /containers/{cid}, /files, /files/{fid} and /files/{fid}/content on
+  127.0.0.1, and GET /v1/responses/{id} for each resp_*.json in --responses DIR. --azure plays
+  Azure OpenAI: the same paths below /openai, the key in an api-key header (point
+  AZURE_OPENAI_ENDPOINT at http://127.0.0.1:PORT). The key defaults to $OPENAI_API_KEY, else
+  "sk-emulator". Stops on SIGINT or SIGTERM.
   """
 
 var seeds: [String] = []
@@ -24,6 +27,8 @@ var portFile: String?
 var logRequests = false
 var faultRate: Double = 0
 var faultSeed: UInt64 = 1
+var azure = false
+var responses: String?
 
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 @MainActor func value(for option: String) -> String {
@@ -44,6 +49,8 @@ while let argument = arguments.next() {
   case "--log-requests": logRequests = true
   case "--fault-rate": faultRate = Double(value(for: argument)) ?? 0
   case "--fault-seed": faultSeed = UInt64(value(for: argument)) ?? 1
+  case "--azure": azure = true
+  case "--responses": responses = value(for: argument)
   case "-h", "--help":
     print(usage)
     exit(0)
@@ -58,6 +65,14 @@ do {
   var files = 0
   for seed in seeds { files += try emulator.load(seed: seed) }
   emulator.setLatency(latency)
+  if azure { emulator.setFlavor(.azure) }
+  if let responses {
+    for name in try FileManager.default.contentsOfDirectory(atPath: responses).sorted()
+    where name.hasPrefix("resp_") && name.hasSuffix(".json") {
+      let json = try String(contentsOfFile: responses + "/" + name, encoding: .utf8)
+      emulator.storeResponse(id: String(name.dropLast(".json".count)), json: json)
+    }
+  }
   if faultRate > 0 { emulator.setFaultPlan(FaultPlan(rate: faultRate, seed: faultSeed)) }
   if logRequests {
     let started = Date()
