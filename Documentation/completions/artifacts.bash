@@ -188,7 +188,7 @@ _artifacts_sync() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --dry-run --watch --json --no-keepalive --cited-only --version -h --help)
     repeating_options=(--conversation)
-    non_repeating_options=(--store --color -j --jobs --response-i-ds --rescan-interval --cacert --provider --stall-timeout)
+    non_repeating_options=(--store --color -j --jobs --response-ids --rescan-interval --cacert --provider --stall-timeout)
     __artifacts_offer_flags_options -1
 
     # Offer option value completions
@@ -203,7 +203,7 @@ _artifacts_sync() {
     '-j'|'--jobs')
         return
         ;;
-    '--response-i-ds')
+    '--response-ids')
         return
         ;;
     '--conversation')

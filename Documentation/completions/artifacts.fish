@@ -23,7 +23,7 @@ function __artifacts_parse_tokens -S
         __artifacts_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'sync'
-            __artifacts_parse_subcommand -r 1 'store=' 'q/quiet' 'v/verbose' 'color=' 'j/jobs=' 'response-i-ds=' 'conversation=+' 'dry-run' 'watch' 'rescan-interval=' 'json' 'cacert=' 'provider=' 'no-keepalive' 'cited-only' 'stall-timeout=' 'version' 'h/help'
+            __artifacts_parse_subcommand -r 1 'store=' 'q/quiet' 'v/verbose' 'color=' 'j/jobs=' 'response-ids=' 'conversation=+' 'dry-run' 'watch' 'rescan-interval=' 'json' 'cacert=' 'provider=' 'no-keepalive' 'cited-only' 'stall-timeout=' 'version' 'h/help'
         case 'find'
             __artifacts_parse_subcommand 1 'store=' 'q/quiet' 'v/verbose' 'color=' 'r/regex' 'x/exact' 'container=' 'response=' 'model=' 'since=' 'until=' 'e/ext=+' 't/type=' 'state=+' 'sort=' 'limit=' 'json' '0/print0' 'version' 'h/help'
         case 'show'
@@ -112,7 +112,7 @@ complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_op
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" v verbose' -s 'v' -l 'verbose' -d 'Print every file as it is handled.'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" color' -l 'color' -d 'When to use colour: auto, always or never (NO_COLOR is honoured).' -rfka 'auto always never'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" j jobs' -s 'j' -l 'jobs' -d 'Concurrent downloads.' -rfka ''
-complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" response-i-ds' -l 'response-i-ds' -d 'Fetch these responses from the API and read them (one id a line; - reads stdin).' -rfka ''
+complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" response-ids' -l 'response-ids' -d 'Fetch these responses from the API and read them (one id a line; - reads stdin).' -rfka ''
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync"' -l 'conversation' -d 'Fetch every item of this conversation (conv_…) and read them; repeatable.' -rfka ''
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" dry-run' -l 'dry-run' -d 'Scan and record citations, but download nothing.'
 complete -c 'artifacts' -n '__artifacts_should_offer_completions_for_flags_or_options "artifacts sync" watch' -l 'watch' -d 'After the sync, keep following the logs and archive each cited file as soon as its line is written.'

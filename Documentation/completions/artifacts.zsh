@@ -86,7 +86,7 @@ _artifacts_sync() {
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
         '*:path:'
         '(-j --jobs)'{-j,--jobs}'[Concurrent downloads.]:jobs:'
-        '--response-i-ds[Fetch these responses from the API and read them (one id a line; - reads stdin).]:file:'
+        '--response-ids[Fetch these responses from the API and read them (one id a line; - reads stdin).]:file:'
         '*--conversation[Fetch every item of this conversation (conv_…) and read them; repeatable.]:id:'
         '--dry-run[Scan and record citations, but download nothing.]'
         '--watch[After the sync, keep following the logs and archive each cited file as soon as its line is written.]'

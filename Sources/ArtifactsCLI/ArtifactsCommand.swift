@@ -22,7 +22,9 @@ public struct ArtifactsCommand: AsyncParsableCommand {
         artifacts export q3.tar.gz --since 90d hand results to someone else
       """,
     version: version,
-    subcommands: [Sync.self, Find.self, Show.self, Cat.self, Export.self, Import.self, Check.self, GC.self, Doctor.self]
+    subcommands: [
+      Sync.self, Find.self, Show.self, Cat.self, Export.self, Import.self, Check.self, GC.self, Doctor.self,
+    ]
   )
 
   public init() {}

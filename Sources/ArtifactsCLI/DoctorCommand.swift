@@ -34,7 +34,8 @@ extension ArtifactsCommand {
 
     @Option(
       name: .customLong("cacert"),
-      help: ArgumentHelp("Certificate authorities (PEM) to trust beside the system's, as sync takes them.", valueName: "file"))
+      help: ArgumentHelp(
+        "Certificate authorities (PEM) to trust beside the system's, as sync takes them.", valueName: "file"))
     var caBundle: String?
 
     @Flag(name: .long, help: "Print one JSON object per check (check, status, message, advice).")
@@ -58,7 +59,8 @@ extension ArtifactsCommand {
             case .problem: ("problem", .red)
             }
           let label = terminal.styled(word.padding(toLength: 7, withPad: " ", startingAt: 0), style)
-          terminal.out("\(label)  \(finding.check.padding(toLength: width, withPad: " ", startingAt: 0))  \(finding.message)")
+          terminal.out(
+            "\(label)  \(finding.check.padding(toLength: width, withPad: " ", startingAt: 0))  \(finding.message)")
           if let advice = finding.advice { terminal.out(String(repeating: " ", count: width + 11) + "→ " + advice) }
         }
       }

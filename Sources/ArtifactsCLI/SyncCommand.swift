@@ -59,7 +59,7 @@ extension ArtifactsCommand {
     var jobs = PipelineOptions.defaultJobs
 
     @Option(
-      name: .long,
+      name: .customLong("response-ids"),
       help: ArgumentHelp(
         "Fetch these responses from the API and read them (one id a line; - reads stdin).",
         discussion:

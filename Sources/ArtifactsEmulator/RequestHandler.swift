@@ -66,7 +66,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     let authorized = flavor == .azure ? (head.headers["api-key"].first == apiKey || bearer) : bearer
     var path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
     // Azure serves the same API below /openai; anything else there is not found.
-    if flavor == .azure { path = path.hasPrefix("/openai/") ? String(path.dropFirst("/openai".count)) : "/azure" + path }
+    if flavor == .azure {
+      path = path.hasPrefix("/openai/") ? String(path.dropFirst("/openai".count)) : "/azure" + path
+    }
     let query = Self.queryItems(head.uri)
     var answer: Answer
     if !authorized {

@@ -102,7 +102,8 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
   /// (`CURL_CA_BUNDLE`, `SSL_CERT_FILE`, `SSL_CERT_DIR`) and the proxy ones. `provider` nil:
   /// whichever the environment names, and an error when it names both.
   public static func fromEnvironment(
-    _ environment: [String: String], userAgent: String, caBundlePath: String? = nil, trust checked: TrustSettings? = nil,
+    _ environment: [String: String], userAgent: String, caBundlePath: String? = nil,
+    trust checked: TrustSettings? = nil,
     provider chosen: Provider? = nil
   ) throws(FetchError) -> APIConfiguration {
     func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -129,11 +130,16 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
         )
       }
       let trust: TrustSettings
-      if let checked { trust = checked } else { trust = try TrustSettings.from(environment: environment, extra: caBundlePath) }
+      if let checked {
+        trust = checked
+      } else {
+        trust = try TrustSettings.from(environment: environment, extra: caBundlePath)
+      }
       let proxy = URL(string: base).flatMap { ProxySettings.from(environment: environment, for: $0) }
       return try APIConfiguration(
         baseURL: base, apiKey: key, userAgent: userAgent, trust: trust, proxy: proxy, provider: .azure,
-        authentication: authentication, apiVersion: value("OPENAI_API_VERSION"), baseURLVariable: "AZURE_OPENAI_ENDPOINT",
+        authentication: authentication, apiVersion: value("OPENAI_API_VERSION"),
+        baseURLVariable: "AZURE_OPENAI_ENDPOINT",
         credentialVariable: authentication == .apiKeyHeader ? "AZURE_OPENAI_API_KEY" : "AZURE_OPENAI_AD_TOKEN")
     }
     let base = value("OPENAI_BASE_URL") ?? defaultBaseURL
@@ -166,7 +172,8 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
   /// The URL of `path` (below the base URL, e.g. `/containers/cntr_…`), with `api-version`.
   public func url(_ path: String) -> String {
     guard let apiVersion else { return baseURL + path }
-    let escaped = apiVersion.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"]))
+    let escaped = apiVersion.addingPercentEncoding(
+      withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"]))
     return baseURL + path + (path.contains("?") ? "&" : "?") + "api-version=" + (escaped ?? apiVersion)
   }
 

@@ -115,7 +115,8 @@ public struct Doctor: Sendable {
           findings.append(DoctorFinding("clock", .ok, "within \(Int(Self.clockTolerance)) s of the server's"))
         }
       } else {
-        findings.append(DoctorFinding("clock", .warning, "the server sent no Date header: its clock cannot be compared"))
+        findings.append(
+          DoctorFinding("clock", .warning, "the server sent no Date header: its clock cannot be compared"))
       }
       return findings
     case .unarchived(let reason):
@@ -130,7 +131,8 @@ public struct Doctor: Sendable {
         return [
           DoctorFinding(
             "api", .problem, fatal.message,
-            advice: "use a key of the project (or Azure resource) whose logs these are: \(configuration.credentialVariables)")
+            advice:
+              "use a key of the project (or Azure resource) whose logs these are: \(configuration.credentialVariables)")
         ]
       }
       return [DoctorFinding("api", .problem, fatal.message)]
@@ -144,7 +146,8 @@ public struct Doctor: Sendable {
         let store = try ArtifactStore(root: root, access: .existing)
         guard access(store.root, W_OK) == 0 else {
           return DoctorFinding(
-            "store", .problem, "the store at \(store.root) cannot be written", advice: "fix its permissions or use --store")
+            "store", .problem, "the store at \(store.root) cannot be written",
+            advice: "fix its permissions or use --store")
         }
         let problems = try backend { try store.catalog.integrityProblems() }
         if let first = problems.first {
@@ -153,7 +156,7 @@ public struct Doctor: Sendable {
             advice: "run artifacts check for the whole report")
         }
         return DoctorFinding("store", .ok, "the store at \(store.root) opens and its catalog is consistent")
-      } catch where error.code == .noStore {
+      } catch  where error.code == .noStore {
         return DoctorFinding("store", .warning, error.message)
       } catch {
         return DoctorFinding("store", .problem, error.message)

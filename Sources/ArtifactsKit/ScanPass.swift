@@ -88,7 +88,8 @@ struct ScanPass: Sendable {
   }
 
   private func tally(
-    _ result: LogScanResult, _ recorded: RecordOutcome, inlineImages: Int, path: String, into summary: inout SyncSummary,
+    _ result: LogScanResult, _ recorded: RecordOutcome, inlineImages: Int, path: String,
+    into summary: inout SyncSummary,
     found: inout Found
   ) {
     for diagnostic in result.findings.diagnostics { sink.emit(.diagnostic(diagnostic)) }

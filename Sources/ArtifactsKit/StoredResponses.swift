@@ -32,9 +32,9 @@ struct StoredResponses {
   var conversationsFolder: String { store.root + "/conversations" }
 
   /// The documents to read, as (URL, bytes); warnings go to the sink and into `summary`.
-  func fetch(ids list: ResponseIDList?, conversations: [String], into summary: inout SyncSummary) async throws(
-    KitError
-  ) -> [(location: String, bytes: [UInt8])] {
+  func fetch(ids list: ResponseIDList?, conversations: [String], into summary: inout SyncSummary) async throws(KitError)
+    -> [(location: String, bytes: [UInt8])]
+  {
     var wanted: [(id: String, line: Int)] = []
     var seen = Set<String>()
     if let list {
@@ -132,7 +132,8 @@ struct StoredResponses {
         }
         after = last
       case .unarchived(let reason):
-        return .warning(Diagnostic(.warning, "conversation \(id) could not be fetched: \(reason.message)", file: location))
+        return .warning(
+          Diagnostic(.warning, "conversation \(id) could not be fetched: \(reason.message)", file: location))
       case .cancelled:
         return .stopped
       }
@@ -170,7 +171,9 @@ struct StoredResponses {
   }
 
   /// `body` for each element, at most `concurrency` at once; results in the elements' order.
-  private func forEach(_ elements: [(id: String, line: Int)], _ body: @escaping @Sendable (String, Int) async -> Fetched)
+  private func forEach(
+    _ elements: [(id: String, line: Int)], _ body: @escaping @Sendable (String, Int) async -> Fetched
+  )
     async -> [Fetched]
   {
     await withTaskGroup(of: (Int, Fetched).self) { group in

@@ -53,7 +53,10 @@ struct StoredResponsesTests {
             && $0.message.contains("not found")
         })
     }
-    #expect(problems.contains { $0.location == LogLocation(path: "ids.txt", line: 5) && $0.message.contains("not a response id") })
+    #expect(
+      problems.contains {
+        $0.location == LogLocation(path: "ids.txt", line: 5) && $0.message.contains("not a response id")
+      })
     // Kept in the store, and the citation's log is the API's URL for it.
     let store = try ArtifactStore(root: world.directory.file("store"), access: .read)
     #expect(FileManager.default.fileExists(atPath: store.root + "/responses/\(first).json"))
@@ -71,7 +74,8 @@ struct StoredResponsesTests {
     var items: [String] = []
     var files: [EmulatedFile] = []
     for number in 1...230 {
-      files.append(EmulatedFile(id: FakeID.file(number), path: "/mnt/data/c\(number).txt", bytes: Array("\(number)".utf8)))
+      files.append(
+        EmulatedFile(id: FakeID.file(number), path: "/mnt/data/c\(number).txt", bytes: Array("\(number)".utf8)))
     }
     let container = world.emulator.addContainer(files: files)
     for number in 1...230 {
