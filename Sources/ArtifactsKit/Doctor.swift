@@ -87,10 +87,10 @@ public struct Doctor: Sendable {
     } catch {
       return [DoctorFinding("api", .problem, error.message)]
     }
-    defer { engine.shutdown() }
     let sent = Date()
     let outcome = await engine.get("/containers?limit=1")
     let received = Date()
+    await blocking { engine.shutdown() }
     switch outcome {
     case .ok(let answer):
       var findings = [

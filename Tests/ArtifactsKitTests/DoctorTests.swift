@@ -89,7 +89,9 @@ struct DoctorTests {
       ["OPENAI_API_KEY": world.key, "OPENAI_BASE_URL": world.emulator.baseURL], store: world.directory.file("store"))
     let clock = try #require(findings["clock"])
     #expect(clock.status == .warning)
-    #expect(clock.message.contains("300 s ahead of the server's") || clock.message.contains("299 s ahead"))
+    // About 300 s: the request's own time under load moves the midpoint a little.
+    let seconds = clock.message.split(separator: " ").compactMap { Int($0) }.first ?? 0
+    #expect((290...310).contains(seconds) && clock.message.contains("ahead of the server's"), "\(clock.message)")
   }
 
   @Test func aMissingCertificateBundleAndABrokenStoreAreProblems() async throws {
