@@ -50,6 +50,8 @@ public final class TransferEngine: @unchecked Sendable {
   private var stopping = false
   /// Transfers are to be dropped, not finished: the run is being stopped by a signal.
   private var abandoning = false
+  /// `shutdown` was called (the thread's end is waited for once).
+  private var shutDown = false
   private var fatal: FetchError?
   /// Some request has had an answer from the API (a file, or the API's own error): failures
   /// from here on are one request's, not the run's.
@@ -183,8 +185,14 @@ public final class TransferEngine: @unchecked Sendable {
     wake()
   }
 
-  /// Lets running transfers finish, then stops the thread. Call once, after the last download.
+  /// Lets running transfers finish, then stops the thread. After the last download; a second
+  /// call returns at once.
   public func shutdown() {
+    let first = lock.withLock { () -> Bool in
+      defer { shutDown = true }
+      return !shutDown
+    }
+    guard first else { return }
     lock.withLock { stopping = true }
     wake()
     finished.wait()

@@ -100,9 +100,12 @@ public struct Doctor: Sendable {
         )
       ]
       if let serverDate = answer.serverDate {
-        // The Date header has whole seconds; the local midpoint of the request is compared.
-        let local = sent.addingTimeInterval(received.timeIntervalSince(sent) / 2)
-        let skew = local.timeIntervalSince(serverDate) - 0.5
+        // The server read its clock between `sent` and `received`, and `Date` drops the
+        // fraction of a second: only a reading outside that window is skew, by its distance.
+        let serverLatest = serverDate.addingTimeInterval(1)
+        let skew =
+          serverLatest < sent
+          ? sent.timeIntervalSince(serverLatest) : serverDate > received ? -serverDate.timeIntervalSince(received) : 0
         if abs(skew) > Self.clockTolerance {
           findings.append(
             DoctorFinding(

@@ -190,8 +190,29 @@ public struct Sync: Sendable {
         _ = try? await started.finish()
         throw error
       }
-      fetched = try await pass.run(documents: documents, into: &summary)
+      do { fetched = try await pass.run(documents: documents, into: &summary) } catch {
+        _ = try? await started.finish()
+        throw error
+      }
     }
+    do {
+      return try await scanAndDownload(
+        files, options: options, trust: trust, pipeline: pipeline, fetched: fetched, summary: summary)
+    } catch {
+      // The run stops here: downloads started for fetched responses stop with it.
+      if let pipeline { _ = try? await pipeline.finish() }
+      throw error
+    }
+  }
+
+  private func scanAndDownload(
+    _ files: [String], options: SyncOptions, trust: TrustSettings?, pipeline started: Pipeline?,
+    fetched: ScanPass.Found, summary start: SyncSummary
+  ) async throws(KitError) -> SyncSummary {
+    let store = self.store
+    var summary = start
+    var pipeline = started
+    let pass = ScanPass(store: store, sink: sink, clock: clock)
     var found = try await pass.run(files, into: &summary)
     found.containers.formUnion(fetched.containers)
     if !files.isEmpty && summary.logsSkipped == files.count {

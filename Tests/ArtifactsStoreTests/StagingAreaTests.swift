@@ -60,7 +60,8 @@ struct StoreLockTests {
     #expect(throws: StoreError.self) { try StoreLock(path: path, exclusive: true, wait: false) }
     first.release()
     second.release()
-    let exclusive = try StoreLock(path: path, exclusive: true, wait: false)
+    // Waiting: a child another test is spawning holds a copy of the descriptor until it execs.
+    let exclusive = try StoreLock(path: path, exclusive: true, wait: true)
     #expect(throws: StoreError.self) { try StoreLock(path: path, exclusive: false, wait: false) }
     exclusive.release()
   }
