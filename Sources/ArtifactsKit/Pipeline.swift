@@ -139,11 +139,13 @@ public final class Pipeline: Sendable {
   /// are probed first, then listed for uncited files; their files start as each probe answers.
   public func feed(_ work: [WorkItem], containers: Set<String>) async {
     let ids = containers.union(work.map(\.file.containerID))
-    let toProbe = await scheduler.unprobed(ids)
+    let toProbe = await scheduler.unprobed(ids, now: clock.now())
     let added = await scheduler.add(work)
     if added > 0 { sink.emit(.downloadPlanned(files: added)) }
-    guard !toProbe.isEmpty else { return }
-    let listing = options.citedOnly ? [] : toProbe.filter(containers.contains)
+    // Every container the logs named is listed, probed or not: a later turn may have made
+    // files there that no citation names.
+    let listing = options.citedOnly ? [] : containers.sorted()
+    guard !toProbe.isEmpty || !listing.isEmpty else { return }
     // Not kept: the scheduler's hold is how `finish` knows planning is over.
     await scheduler.holdFeed()
     Task {

@@ -38,6 +38,10 @@ actor WorkScheduler {
   private var waiters: [CheckedContinuation<Void, Never>] = []
   /// Files already queued or in flight, so a rescan that finds them again adds nothing.
   private var known = Set<Int64>()
+  /// What the last probe of each container said, kept after its queue drained: a watcher
+  /// that feeds the same container again does not ask again while the answer is fresh.
+  /// Dropped once the deadline passes, so it holds only containers used within a lifetime.
+  private var answered: [String: (deadline: Date, lifetime: Double)] = [:]
 
   init() {}
 
@@ -59,10 +63,23 @@ actor WorkScheduler {
     return added
   }
 
-  /// Containers (among `ids`) whose status has not been asked yet; they are marked as being
-  /// probed, so each is asked once.
-  func unprobed(_ ids: Set<String>) -> [String] {
-    let new = ids.filter { queues[$0]?.probed != true && queues[$0]?.gone != true && !probing.contains($0) }.sorted()
+  /// Containers (among `ids`) whose status has not been asked yet, or was asked so long ago
+  /// that a third of their lifetime or less is left; they are marked as being probed, so each
+  /// is asked once. `now` nil: every container not probed yet (no earlier answer counts).
+  func unprobed(_ ids: Set<String>, now: Date? = nil) -> [String] {
+    if let now { answered = answered.filter { $0.value.deadline > now } }
+    var new: [String] = []
+    for id in ids.sorted() where queues[id]?.probed != true && queues[id]?.gone != true && !probing.contains(id) {
+      if let now, let known = answered[id], known.deadline.timeIntervalSince(now) > known.lifetime / 3 {
+        var queue = queues[id] ?? Queue()
+        queue.probed = true
+        queue.deadline = known.deadline
+        queue.lifetime = known.lifetime
+        queues[id] = queue
+        continue
+      }
+      new.append(id)
+    }
     for id in new { queues[id, default: Queue()].probed = false }
     probing.formUnion(new)
     return new
@@ -137,6 +154,7 @@ actor WorkScheduler {
   }
 
   func update(_ id: String, deadline: Date, lifetime: Double) {
+    answered[id] = (deadline, lifetime)
     var queue = queues[id] ?? Queue()
     queue.deadline = deadline
     queue.lifetime = lifetime
@@ -151,6 +169,7 @@ actor WorkScheduler {
     queue.gone = true
     queue.probed = true
     queues[id] = queue
+    answered[id] = nil
     probing.remove(id)
     queued -= waiting.count
     for item in waiting { known.remove(item.rowID) }

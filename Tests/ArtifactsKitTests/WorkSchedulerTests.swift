@@ -107,6 +107,29 @@ struct WorkSchedulerTests {
     #expect(await scheduler.waiting().isEmpty)
     #expect(await scheduler.unprobed(["a"]) == ["a"])
   }
+
+  /// A watcher feeds the same container again and again: a fresh answer is not asked again,
+  /// one with a third of the lifetime or less left is, and an expired one is forgotten.
+  @Test func aFreshProbeAnswerIsRemembered() async {
+    let scheduler = WorkScheduler()
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    #expect(await scheduler.unprobed(["a"], now: now) == ["a"])
+    await scheduler.update("a", deadline: now.addingTimeInterval(1200), lifetime: 1200)
+    await scheduler.markProbed("a")
+    await scheduler.add([item(1, "a", deadline: nil)])
+    await scheduler.finished(await scheduler.next()!)
+    // Ten minutes later: fed again, handed out at once without a probe, with the known deadline.
+    let later = now.addingTimeInterval(600)
+    #expect(await scheduler.unprobed(["a"], now: later).isEmpty)
+    await scheduler.add([item(2, "a", deadline: nil)])
+    #expect(await scheduler.waiting().first?.deadline == now.addingTimeInterval(1200))
+    await scheduler.finished(await scheduler.next()!)
+    // With less than a third left it is asked again; past its deadline it is forgotten.
+    #expect(await scheduler.unprobed(["a"], now: now.addingTimeInterval(900)) == ["a"])
+    await scheduler.markProbed("a")
+    let drained = await scheduler.unprobed(["b"], now: now.addingTimeInterval(1300))
+    #expect(drained == ["b"])
+  }
 }
 
 @Suite(.timeLimit(.minutes(2)))
