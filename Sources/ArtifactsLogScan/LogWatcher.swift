@@ -211,7 +211,8 @@ public final class LogWatcher: Sendable {
         pollfd(fd: notify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
       ]
       let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
-      if ready < 0 && errno != EINTR { break }
+      // poll(2) failing (out of memory) must not end the watch: the rescans go on.
+      if ready < 0 && errno != EINTR { usleep(100_000) }
       var changes = WatchChanges()
       if notify >= 0 && descriptors[0].revents & Int16(POLLIN) != 0 { readEvents(into: &changes, buffer: &buffer) }
       if clock.now >= nextRescan {
