@@ -128,7 +128,8 @@ extension ArtifactsCommand {
       }
       if watch && paths.isEmpty { throw ValidationError("--watch follows log files or directories: name some") }
       if watch && (responseIDs != nil || !conversations.isEmpty) {
-        throw ValidationError("--watch follows log files; fetch --response-ids and --conversation with a sync of their own")
+        throw ValidationError(
+          "--watch follows log files; fetch --response-ids and --conversation with a sync of their own")
       }
       if !(1...256).contains(jobs) { throw ValidationError("--jobs takes a number from 1 to 256") }
       if stallTimeout < 1 { throw ValidationError("--stall-timeout takes a positive number of seconds") }

@@ -109,6 +109,12 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
     func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
     let provider: Provider
     if let chosen { provider = chosen } else { provider = try Self.provider(in: environment) }
+    let trust: TrustSettings
+    if let checked {
+      trust = checked
+    } else {
+      trust = try TrustSettings.from(environment: environment, extra: caBundlePath)
+    }
     if provider == .azure {
       guard let endpoint = value("AZURE_OPENAI_ENDPOINT") else {
         throw FetchError(
@@ -129,12 +135,6 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
           "AZURE_OPENAI_API_KEY is not set (nor AZURE_OPENAI_AD_TOKEN, for an Entra ID token): export the key of the resource whose logs these are"
         )
       }
-      let trust: TrustSettings
-      if let checked {
-        trust = checked
-      } else {
-        trust = try TrustSettings.from(environment: environment, extra: caBundlePath)
-      }
       let proxy = URL(string: base).flatMap { ProxySettings.from(environment: environment, for: $0) }
       return try APIConfiguration(
         baseURL: base, apiKey: key, userAgent: userAgent, trust: trust, proxy: proxy, provider: .azure,
@@ -143,12 +143,6 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
         credentialVariable: authentication == .apiKeyHeader ? "AZURE_OPENAI_API_KEY" : "AZURE_OPENAI_AD_TOKEN")
     }
     let base = value("OPENAI_BASE_URL") ?? defaultBaseURL
-    let trust: TrustSettings
-    if let checked {
-      trust = checked
-    } else {
-      trust = try TrustSettings.from(environment: environment, extra: caBundlePath)
-    }
     let proxy = URL(string: base).flatMap { ProxySettings.from(environment: environment, for: $0) }
     return try APIConfiguration(
       baseURL: base, apiKey: environment["OPENAI_API_KEY"] ?? "", organization: environment["OPENAI_ORG_ID"],
