@@ -5,6 +5,12 @@ import ArtifactsCore
 import ArtifactsLogScan
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 struct ScanPass: Sendable {
   let store: ArtifactStore
   let sink: any EventSink
@@ -130,15 +136,21 @@ struct ScanPass: Sendable {
 
   /// Reads and records one log (blocking: file reads, hashing, SQLite).
   private func scan(_ path: String, known: LogFileIdentity?) throws(KitError) -> Outcome {
-    guard let status = LogFileStatus.read(path: path) else { return .unstattable }
+    // The log is opened once: its identity, its head and its bytes all come from that one
+    // open file, so a rotation between looking and reading (rename and create) cannot pair
+    // one file's identity with another's bytes. (A log that cannot be opened is read by its
+    // name all the same, so the scanner says why it failed.)
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    defer { if descriptor >= 0 { close(descriptor) } }
+    let opened = descriptor >= 0 ? LogFileStatus.read(descriptor: descriptor) : nil
+    guard let status = opened ?? LogFileStatus.read(path: path) else { return .unstattable }
     if known == status { return .unchanged }
     // The head is read once, before the bytes are: both the decision to resume and the new
     // checkpoint's fingerprint come from it. Fingerprinted after the read instead, a log
     // truncated and rewritten meanwhile (copytruncate) would leave the new head beside the
     // old content's offset, and the next scan would resume past lines it never read; taken
     // first, a rewrite during the read only means the next scan reads it all again.
-    // (A log that cannot be opened is read all the same, so the scanner says why it failed.)
-    let head = IncrementalScan.head(path: path)
+    let head = opened != nil ? IncrementalScan.head(descriptor: descriptor) : nil
     let previous = try backend { try store.catalog.logCheckpoint(path: path) }
     let plan = IncrementalScan.plan(head: head ?? [], status: status, previous: previous)
     if plan == .unchanged { return .unchanged }
@@ -146,7 +158,7 @@ struct ScanPass: Sendable {
     let fingerprint = head.map(IncrementalScan.fingerprint(of:))
     var scanner = LogScanner()
     scanner.warnsOfUnfinishedLogs = !logsMayBeUnfinished
-    let result = scanner.scan(path: path, resume: resume)
+    let result = scanner.scan(path: path, resume: resume, readingFrom: opened != nil ? Self.openFile(descriptor) : nil)
     // A log that could not be read at all keeps no checkpoint, so the next run tries again.
     var checkpoint: LogCheckpoint?
     if let fingerprint, !Self.couldNotRead(result) {
@@ -172,6 +184,15 @@ struct ScanPass: Sendable {
       checkpoint: checkpoint)
     let now = clock.now()
     return (try backend { try store.catalog.record(contribution, now: now) }, inline.count)
+  }
+
+  /// A path that opens the file `descriptor` has open, whatever its name is now.
+  static func openFile(_ descriptor: Int32) -> String {
+    #if os(Linux)
+      "/proc/self/fd/\(descriptor)"
+    #else
+      "/dev/fd/\(descriptor)"
+    #endif
   }
 
   private func checkpoint(for result: LogScanResult, status: LogFileStatus, fingerprint: String) -> LogCheckpoint {

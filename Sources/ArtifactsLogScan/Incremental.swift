@@ -15,7 +15,18 @@ extension LogFileIdentity {
   public static func read(path: String) -> LogFileIdentity? {
     var info = stat()
     guard stat(path, &info) == 0 else { return nil }
-    return LogFileIdentity(
+    return identity(info)
+  }
+
+  /// The identity of a file already open.
+  public static func read(descriptor: Int32) -> LogFileIdentity? {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { return nil }
+    return identity(info)
+  }
+
+  private static func identity(_ info: stat) -> LogFileIdentity {
+    LogFileIdentity(
       device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
       modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
   }
@@ -68,11 +79,16 @@ public enum IncrementalScan {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return nil }
     defer { close(descriptor) }
+    return head(descriptor: descriptor)
+  }
+
+  /// The same for a file already open (read with pread: its offset is left alone).
+  public static func head(descriptor: Int32) -> [UInt8]? {
     var buffer = [UInt8](repeating: 0, count: fingerprintLength)
     var filled = 0
     while filled < fingerprintLength {
       let count = buffer.withUnsafeMutableBytes {
-        read(descriptor, $0.baseAddress! + filled, fingerprintLength - filled)
+        pread(descriptor, $0.baseAddress! + filled, fingerprintLength - filled, off_t(filled))
       }
       if count < 0 && errno == EINTR { continue }
       if count <= 0 { break }

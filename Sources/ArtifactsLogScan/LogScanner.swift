@@ -50,18 +50,21 @@ public struct LogScanner: Sendable {
   public var warnsOfUnfinishedLogs = true
 
   /// Scans `path`; problems with the file or its records become diagnostics in the result.
-  /// With `resume`, reads a JSON Lines log from where an earlier scan stopped.
-  public func scan(path: String, resume: ResumePoint? = nil) -> LogScanResult {
-    if resume == nil, let ranges = parallelRanges(path: path) {
-      return scanInParallel(path: path, ranges: ranges)
+  /// With `resume`, reads a JSON Lines log from where an earlier scan stopped. `source`: where
+  /// the bytes are read from when not `path` itself (`/proc/self/fd/N`, a file already open,
+  /// so a rename between opening it and reading it cannot swap the file).
+  public func scan(path: String, resume: ResumePoint? = nil, readingFrom source: String? = nil) -> LogScanResult {
+    let reading = source ?? path
+    if resume == nil, let ranges = parallelRanges(path: reading) {
+      return scanInParallel(path: path, reading: reading, ranges: ranges)
     }
     var run = ScanRun(path: path, scanner: self)
     do {
       if let resume {
         run.extractor.streamResponse = resume.streamResponse
-        try run.resume(ByteSource(path: path, startingAt: resume.offset), at: resume)
+        try run.resume(ByteSource(path: reading, startingAt: resume.offset), at: resume)
       } else {
-        try run.scan(ByteSource(path: path))
+        try run.scan(ByteSource(path: reading))
       }
     } catch {
       run.extractor.addDiagnostic(Diagnostic(.error, error.problem, file: path))
@@ -114,13 +117,13 @@ extension LogScanner {
     return zip(starts, starts.dropFirst().map { $0 } + [status.size]).map { $0..<$1 }
   }
 
-  func scanInParallel(path: String, ranges: [Range<Int64>]) -> LogScanResult {
+  func scanInParallel(path: String, reading: String, ranges: [Range<Int64>]) -> LogScanResult {
     let parts = ranges.map { _ in ScanPart() }
     DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
       var run = ScanRun(path: path, scanner: self)
       do throws(LogScanError) {
         try run.scanPart(
-          ByteSource(path: path, startingAt: ranges[index].lowerBound, endingAt: ranges[index].upperBound),
+          ByteSource(path: reading, startingAt: ranges[index].lowerBound, endingAt: ranges[index].upperBound),
           from: ranges[index].lowerBound)
       } catch {
         run.extractor.addDiagnostic(Diagnostic(.error, error.problem, file: path))
