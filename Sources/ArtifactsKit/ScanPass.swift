@@ -140,6 +140,8 @@ struct ScanPass: Sendable {
     // open file, so a rotation between looking and reading (rename and create) cannot pair
     // one file's identity with another's bytes. (A log that cannot be opened is read by its
     // name all the same, so the scanner says why it failed.)
+    // An unchanged log costs one stat, as before: only a log to be read is opened.
+    if let known, LogFileStatus.read(path: path) == known { return .unchanged }
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     defer { if descriptor >= 0 { close(descriptor) } }
     let opened = descriptor >= 0 ? LogFileStatus.read(descriptor: descriptor) : nil
