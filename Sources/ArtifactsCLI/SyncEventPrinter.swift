@@ -312,6 +312,7 @@ final class SyncStatusLine: Sendable {
     var lastDraw = Date.distantPast
     var visible = false
     var stopped = false
+    var redrawScheduled = false
   }
   private let state = Mutex(State())
 
@@ -383,10 +384,22 @@ final class SyncStatusLine: Sendable {
 
   func draw() {
     let now = Date()
-    let due: Bool = state.withLock { state in
-      guard !state.stopped, now.timeIntervalSince(state.lastDraw) >= 0.1 else { return false }
+    let (due, later): (Bool, Bool) = state.withLock { state in
+      guard !state.stopped else { return (false, false) }
+      guard now.timeIntervalSince(state.lastDraw) >= 0.1 else {
+        // Too soon: drawn once the tenth of a second is up, so the line never stays behind
+        // the last event (a watch may then be quiet for hours).
+        defer { state.redrawScheduled = true }
+        return (false, !state.redrawScheduled)
+      }
       state.lastDraw = now
-      return true
+      return (true, false)
+    }
+    if later {
+      DispatchQueue.global().asyncAfter(deadline: .now() + 0.11) { [self] in
+        state.withLock { $0.redrawScheduled = false }
+        draw()
+      }
     }
     guard due, let text = text(now: now) else { return }
     state.withLock { state in

@@ -64,6 +64,48 @@ struct TerminalDisplayTests {
     #expect(!final.contains("ETA") && !final.contains("/60 files"), "\(final)")
   }
 
+  /// A watch on a terminal: its status line (logs watched, files archived, the last one,
+  /// containers alive), and Ctrl-C ending it cleanly with the summary.
+  @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux")))
+  func aWatchShowsItsStatusLineAndStopsOnControlC() throws {
+    let (emulator, logs) = try world()
+    defer { emulator.stop() }
+    let store = TemporaryDirectory("store")
+    let socket = "artifacts-test-\(UUID().uuidString.prefix(8))"
+    let command = [
+      "env", "OPENAI_API_KEY=\(key)", "OPENAI_BASE_URL=\(emulator.baseURL)", "NO_COLOR=1", binary.path, "sync",
+      "--watch", "--cited-only", "--store", store.path, logs.path, ";", "echo", "EXIT=$?", ";", "sleep", "60",
+    ].joined(separator: " ")
+    let script = store.write(
+      "drive-tmux.sh",
+      """
+      S=\(socket)
+      tmux -L $S new-session -d -x 160 -y 40 '\(command)' </dev/null >/dev/null 2>&1 || exit 1
+      status=""
+      for i in $(seq 300); do
+        line=$(tmux -L $S capture-pane -p | grep '60 archived' | head -1)
+        [ -n "$line" ] && { status="$line"; break; }
+        sleep 0.1
+      done
+      echo "STATUS:$status"
+      tmux -L $S send-keys C-c
+      for i in $(seq 150); do
+        case "$(tmux -L $S capture-pane -p)" in *EXIT=*) break ;; esac
+        sleep 0.1
+      done
+      echo "FINAL:"
+      tmux -L $S capture-pane -p
+      tmux -L $S kill-server
+      """)
+    let report = try run(URL(fileURLWithPath: "/bin/sh"), [script], environment: ["TERM": "xterm-256color"])
+    let status = report.stdoutLines.first { $0.hasPrefix("STATUS:") } ?? ""
+    let final = report.stdout.components(separatedBy: "FINAL:\n").last ?? ""
+    #expect(status.contains("watching 1 log · 60 archived, last "), "\(status)")
+    #expect(status.contains("1 container alive"), "\(status)")
+    #expect(final.contains("EXIT=0"), "\(final)")
+    #expect(final.contains("archived          60"), "\(final)")
+  }
+
   @Test func pipedOutputHasNoProgressAndNoEscapes() throws {
     let (emulator, logs) = try world()
     defer { emulator.stop() }
