@@ -37,7 +37,7 @@ let package = Package(
     .target(name: "ArtifactsCore"),
     /** Streaming gzip (inflate and deflate) over zlib: read `.gz` logs, write `.tar.gz` exports. */
     .target(name: "ArtifactsGzip", dependencies: ["CZlib"]),
-    /** Finds log files, detects their format, streams records and extracts citations with provenance. */
+    /** Finds and watches (inotify) log files, detects their format, streams records and extracts citations with provenance. */
     .target(name: "ArtifactsLogScan", dependencies: ["ArtifactsCore", "ArtifactsGzip", "CStringSearch"]),
     /** Containers API client over libcurl's multi interface: auth, retries, streaming to disk while hashing. */
     .target(
@@ -61,7 +61,7 @@ let package = Package(
       dependencies: ["ArtifactsCore", "ArtifactsSchema", .product(name: "GRDB", package: "GRDB.swift")]),
     /** pax tar writer and reader, safe archive names, MANIFEST.json: what export and import speak. */
     .target(name: "ArtifactsExport", dependencies: ["ArtifactsCore", "ArtifactsGzip"]),
-    /** Use cases composed from the layers below: sync, find, export, import. */
+    /** Use cases composed from the layers below: sync (and its watch), find, export, import, check, gc, doctor. */
     .target(
       name: "ArtifactsKit",
       dependencies: [
