@@ -134,6 +134,29 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
   }
 }
 
+/// `body` for every element, at most `limit` at once; the results in the elements' order.
+func concurrentMap<Element: Sendable, Result: Sendable>(
+  _ elements: [Element], limit: Int, _ body: @escaping @Sendable (Element) async -> Result
+) async -> [Result] {
+  await withTaskGroup(of: (Int, Result).self) { group in
+    var results = [Result?](repeating: nil, count: elements.count)
+    var next = 0
+    func startNext(_ group: inout TaskGroup<(Int, Result)>) {
+      guard next < elements.count else { return }
+      let index = next
+      let element = elements[index]
+      group.addTask { (index, await body(element)) }
+      next += 1
+    }
+    for _ in 0..<max(1, limit) { startNext(&group) }
+    while let (index, result) = await group.next() {
+      results[index] = result
+      startNext(&group)
+    }
+    return results.map { $0! }
+  }
+}
+
 /// `blocking` for work that fails with a KitError.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(KitError) -> T) async throws(KitError) -> T {
   let result: Result<T, KitError> = await blocking { () -> Result<T, KitError> in

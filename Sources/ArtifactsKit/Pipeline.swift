@@ -149,7 +149,7 @@ public final class Pipeline: Sendable {
     // Not kept: the scheduler's hold is how `finish` knows planning is over.
     await scheduler.holdFeed()
     Task {
-      await self.forEach(toProbe, limit: self.options.jobs) { id in
+      _ = await concurrentMap(toProbe, limit: self.options.jobs) { id in
         await self.refresh(id)
         await self.scheduler.markProbed(id)
       }
@@ -293,7 +293,7 @@ public final class Pipeline: Sendable {
   /// Lists containers and queues the files the model made in them that no citation names.
   private func listUncited(_ ids: [String]) async {
     let store = self.store
-    await forEach(ids, limit: options.jobs) { id in
+    _ = await concurrentMap(ids, limit: options.jobs) { id in
       guard await !self.scheduler.isGone(id), case .ok(let files) = await self.engine.listFiles(id) else { return }
       let now = self.clock.now()
       let added = await blocking { () -> Result<[WorkItem], KitError> in
@@ -491,17 +491,4 @@ public final class Pipeline: Sendable {
     }
   }
 
-  /// Runs `body` for every element, at most `limit` at once.
-  private func forEach(_ elements: [String], limit: Int, _ body: @escaping @Sendable (String) async -> Void) async {
-    await withTaskGroup(of: Void.self) { group in
-      var iterator = elements.makeIterator()
-      for _ in 0..<max(1, limit) {
-        guard let element = iterator.next() else { break }
-        group.addTask { await body(element) }
-      }
-      while await group.next() != nil {
-        if let element = iterator.next() { group.addTask { await body(element) } }
-      }
-    }
-  }
 }

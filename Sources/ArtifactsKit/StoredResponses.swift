@@ -50,7 +50,9 @@ struct StoredResponses {
     }
     var documents: [(location: String, bytes: [UInt8])] = []
     let name = list?.name ?? "-"
-    let results = await forEach(wanted) { id, line in await self.response(id, line: line, list: name) }
+    let results = await concurrentMap(wanted, limit: concurrency) { id, line in
+      await self.response(id, line: line, list: name)
+    }
     for result in results {
       switch result {
       case .document(let location, let bytes): documents.append((location, bytes))
@@ -170,28 +172,4 @@ struct StoredResponses {
     return KitError(.configuration, "the responses could not be fetched")
   }
 
-  /// `body` for each element, at most `concurrency` at once; results in the elements' order.
-  private func forEach(
-    _ elements: [(id: String, line: Int)], _ body: @escaping @Sendable (String, Int) async -> Fetched
-  )
-    async -> [Fetched]
-  {
-    await withTaskGroup(of: (Int, Fetched).self) { group in
-      var results = [Fetched?](repeating: nil, count: elements.count)
-      var next = 0
-      func add(_ group: inout TaskGroup<(Int, Fetched)>) {
-        guard next < elements.count else { return }
-        let index = next
-        let element = elements[index]
-        group.addTask { (index, await body(element.id, element.line)) }
-        next += 1
-      }
-      for _ in 0..<max(1, concurrency) { add(&group) }
-      while let (index, result) = await group.next() {
-        results[index] = result
-        add(&group)
-      }
-      return results.map { $0! }
-    }
-  }
 }

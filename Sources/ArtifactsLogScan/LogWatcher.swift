@@ -15,7 +15,7 @@ import Synchronization
 #endif
 
 /// What changed since the last call to `LogWatcher.next()`.
-public struct WatchChanges: Sendable, Equatable {
+public struct WatchChanges: Sendable {
   /// Files that may have been written, created, truncated or removed (absolute paths).
   public var paths = Set<String>()
   /// Renames seen whole (both names in watched folders), in the order they happened: the
@@ -31,11 +31,6 @@ public struct WatchChanges: Sendable, Equatable {
   public init() {}
 
   public var isEmpty: Bool { paths.isEmpty && renames.isEmpty && !rescan && notices.isEmpty && !stopped }
-
-  public static func == (lhs: WatchChanges, rhs: WatchChanges) -> Bool {
-    lhs.paths == rhs.paths && lhs.renames.map { [$0.from, $0.to] } == rhs.renames.map { [$0.from, $0.to] }
-      && lhs.rescan == rhs.rescan && lhs.notices == rhs.notices && lhs.stopped == rhs.stopped
-  }
 
   public mutating func absorb(_ other: WatchChanges) {
     paths.formUnion(other.paths)

@@ -88,18 +88,6 @@ final class LineCollector: Sendable {
   var lines: [String] { state.withLock { $0.lines } }
 }
 
-/// SplitMix64: the model test's moves come from a seed, so a failure can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
 @Suite(.serialized)
 struct WatchEndToEndTests {
   let key = "sk-watch-test-0123456789"
@@ -195,7 +183,7 @@ struct WatchEndToEndTests {
   /// old logs would be long after they were read.
   @Test(arguments: [UInt64(0x5EED_0001), 0x5EED_0002])
   func randomWritesRotationsAndKillsLoseNothing(seed: UInt64) async throws {
-    var random = SeededGenerator(state: seed)
+    var random = SeededGenerator(seed: seed)
     let emulator = try ContainersEmulator.started(apiKey: key)
     defer { emulator.stop() }
     emulator.setLatency(0.005)
