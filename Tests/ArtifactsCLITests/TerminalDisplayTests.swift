@@ -24,37 +24,46 @@ struct TerminalDisplayTests {
     return (emulator, logs)
   }
 
+  /// Runs `command` in a detached 160x40 tmux terminal, then `steps` (shell, with `$S` the
+  /// tmux socket), then ends the session; returns what the steps printed.
+  func inTmux(_ command: [String], steps: String, scratch: TemporaryDirectory) throws -> ProcessResult {
+    let socket = "artifacts-test-\(UUID().uuidString.prefix(8))"
+    let script = scratch.write(
+      "drive-tmux.sh",
+      """
+      S=\(socket)
+      tmux -L $S new-session -d -x 160 -y 40 '\(command.joined(separator: " "))' </dev/null >/dev/null 2>&1 || exit 1
+      \(steps)
+      tmux -L $S kill-server
+      """)
+    return try run(URL(fileURLWithPath: "/bin/sh"), [script], environment: ["TERM": "xterm-256color"])
+  }
+
   @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux")))
   func progressIsDrawnInPlaceOnATerminalAndClearedAtTheEnd() throws {
     let (emulator, logs) = try world()
     defer { emulator.stop() }
     let store = TemporaryDirectory("store")
-    let socket = "artifacts-test-\(UUID().uuidString.prefix(8))"
     let command = [
       "env", "OPENAI_API_KEY=\(key)", "OPENAI_BASE_URL=\(emulator.baseURL)", "NO_COLOR=1", binary.path, "sync",
       "--jobs", "1", "--store", store.path, logs.path, ";", "echo", "EXIT=$?", ";", "sleep", "60",
-    ].joined(separator: " ")
-    // One script drives tmux: start the command in a detached 160x40 terminal, sample the
-    // screen every 0.1 s, report the last progress line seen and the final screen.
-    let script = store.write(
-      "drive-tmux.sh",
-      """
-      S=\(socket)
-      tmux -L $S new-session -d -x 160 -y 40 '\(command)' </dev/null >/dev/null 2>&1 || exit 1
-      progress=""
-      for i in $(seq 300); do
-        screen=$(tmux -L $S capture-pane -p)
-        line=$(printf '%s\\n' "$screen" | grep '/60 files' | head -1)
-        [ -n "$line" ] && progress="$line"
-        case "$screen" in *EXIT=*) break ;; esac
-        sleep 0.1
-      done
-      echo "PROGRESS:$progress"
-      echo "FINAL:"
-      tmux -L $S capture-pane -p
-      tmux -L $S kill-server
-      """)
-    let report = try run(URL(fileURLWithPath: "/bin/sh"), [script], environment: ["TERM": "xterm-256color"])
+    ]
+    // Sample the screen every 0.1 s; report the last progress line seen and the final screen.
+    let report = try inTmux(
+      command,
+      steps: """
+        progress=""
+        for i in $(seq 300); do
+          screen=$(tmux -L $S capture-pane -p)
+          line=$(printf '%s\\n' "$screen" | grep '/60 files' | head -1)
+          [ -n "$line" ] && progress="$line"
+          case "$screen" in *EXIT=*) break ;; esac
+          sleep 0.1
+        done
+        echo "PROGRESS:$progress"
+        echo "FINAL:"
+        tmux -L $S capture-pane -p
+        """, scratch: store)
     let sawProgress = report.stdoutLines.first { $0.hasPrefix("PROGRESS:") } ?? ""
     let final = report.stdout.components(separatedBy: "FINAL:\n").last ?? ""
     #expect(sawProgress.contains("/s"), "the progress line shows a rate: \(sawProgress)")
@@ -71,33 +80,28 @@ struct TerminalDisplayTests {
     let (emulator, logs) = try world()
     defer { emulator.stop() }
     let store = TemporaryDirectory("store")
-    let socket = "artifacts-test-\(UUID().uuidString.prefix(8))"
     let command = [
       "env", "OPENAI_API_KEY=\(key)", "OPENAI_BASE_URL=\(emulator.baseURL)", "NO_COLOR=1", binary.path, "sync",
       "--watch", "--cited-only", "--store", store.path, logs.path, ";", "echo", "EXIT=$?", ";", "sleep", "60",
-    ].joined(separator: " ")
-    let script = store.write(
-      "drive-tmux.sh",
-      """
-      S=\(socket)
-      tmux -L $S new-session -d -x 160 -y 40 '\(command)' </dev/null >/dev/null 2>&1 || exit 1
-      status=""
-      for i in $(seq 300); do
-        line=$(tmux -L $S capture-pane -p | grep '60 archived' | head -1)
-        [ -n "$line" ] && { status="$line"; break; }
-        sleep 0.1
-      done
-      echo "STATUS:$status"
-      tmux -L $S send-keys C-c
-      for i in $(seq 150); do
-        case "$(tmux -L $S capture-pane -p)" in *EXIT=*) break ;; esac
-        sleep 0.1
-      done
-      echo "FINAL:"
-      tmux -L $S capture-pane -p
-      tmux -L $S kill-server
-      """)
-    let report = try run(URL(fileURLWithPath: "/bin/sh"), [script], environment: ["TERM": "xterm-256color"])
+    ]
+    let report = try inTmux(
+      command,
+      steps: """
+        status=""
+        for i in $(seq 300); do
+          line=$(tmux -L $S capture-pane -p | grep '60 archived' | head -1)
+          [ -n "$line" ] && { status="$line"; break; }
+          sleep 0.1
+        done
+        echo "STATUS:$status"
+        tmux -L $S send-keys C-c
+        for i in $(seq 150); do
+          case "$(tmux -L $S capture-pane -p)" in *EXIT=*) break ;; esac
+          sleep 0.1
+        done
+        echo "FINAL:"
+        tmux -L $S capture-pane -p
+        """, scratch: store)
     let status = report.stdoutLines.first { $0.hasPrefix("STATUS:") } ?? ""
     let final = report.stdout.components(separatedBy: "FINAL:\n").last ?? ""
     #expect(status.contains("watching 1 log · 60 archived, last "), "\(status)")
