@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // The map of the code: each target says in one line what belongs in it.
 // Layering (top imports bottom, siblings never import each other):
-//   artifacts → ArtifactsCLI → ArtifactsKit → {LogScan, Fetch, Store, Catalog} → ArtifactsCore
+//   artifacts → ArtifactsCLI → ArtifactsKit → {LogScan, ObjectStore → Fetch, Store, Catalog} → ArtifactsCore
 import PackageDescription
 
 let package = Package(
@@ -39,10 +39,12 @@ let package = Package(
     .target(name: "ArtifactsGzip", dependencies: ["CZlib"]),
     /** Finds and watches (inotify) log files, detects their format, streams records and extracts citations with provenance. */
     .target(name: "ArtifactsLogScan", dependencies: ["ArtifactsCore", "ArtifactsGzip", "CStringSearch"]),
-    /** Containers API client over libcurl's multi interface: auth, retries, streaming to disk while hashing. */
+    /** Containers API and S3 clients over libcurl's multi interface: auth (SigV4 by libcurl), retries, streaming both ways while hashing. */
     .target(
       name: "ArtifactsFetch",
       dependencies: ["ArtifactsCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")]),
+    /** The blob backend in S3-compatible object storage: conditional writes, multipart, listing, quarantine. */
+    .target(name: "ArtifactsObjectStore", dependencies: ["ArtifactsCore", "ArtifactsFetch"]),
     /** Content-addressed blob store: atomic ingest, lookup, verification. */
     .target(
       name: "ArtifactsStore",
@@ -65,7 +67,8 @@ let package = Package(
     .target(
       name: "ArtifactsKit",
       dependencies: [
-        "ArtifactsCore", "ArtifactsLogScan", "ArtifactsFetch", "ArtifactsStore", "ArtifactsCatalog", "ArtifactsExport",
+        "ArtifactsCore", "ArtifactsLogScan", "ArtifactsFetch", "ArtifactsStore", "ArtifactsObjectStore",
+        "ArtifactsCatalog", "ArtifactsExport",
       ]),
 
     // MARK: Command line
@@ -122,6 +125,9 @@ let package = Package(
         "ArtifactsFetch", "ArtifactsEmulator", "ArtifactsTestSupport",
         .product(name: "Crypto", package: "swift-crypto"),
       ]),
+    .testTarget(
+      name: "ArtifactsObjectStoreTests",
+      dependencies: ["ArtifactsObjectStore", "ArtifactsFetch", "ArtifactsTestSupport"]),
     .testTarget(
       name: "ArtifactsEmulatorTests", dependencies: ["ArtifactsEmulator", "ArtifactsFetch", "ArtifactsTestSupport"]),
     .testTarget(

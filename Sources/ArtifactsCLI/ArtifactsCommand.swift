@@ -1,6 +1,7 @@
 import ArgumentParser
 import ArtifactsCore
 import ArtifactsKit
+import Foundation
 
 /// The `artifacts` command. Subcommands live in one file each as extensions of this type.
 public struct ArtifactsCommand: AsyncParsableCommand {
@@ -40,6 +41,15 @@ struct GlobalOptions: ParsableArguments {
       valueName: "dir"))
   var store: String?
 
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Keep the bytes in an S3-compatible bucket instead of the store directory.",
+      discussion:
+        "Default: $ARTIFACTS_BLOBS, else the store directory. Credentials and endpoint as the AWS tools read them: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL_S3 (path-style for custom endpoints). The catalog stays in the store directory.",
+      valueName: "s3://bucket/prefix"))
+  var blobs: String?
+
   @Flag(name: [.short, .long], help: "Print only errors and the result.")
   var quiet = false
 
@@ -57,13 +67,27 @@ struct GlobalOptions: ParsableArguments {
     if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
   }
 
-  /// Opens the store: only `sync` and `import` create one; the others need it to exist.
-  func openStore(_ access: StoreAccess, longRunning: Bool = false) async throws -> ArtifactStore {
+  /// Where the bytes are kept: `--blobs`, else `$ARTIFACTS_BLOBS`, else the store directory.
+  func blobSettings(jobs: Int? = nil) -> BlobSettings {
+    var settings = BlobSettings.chosen(
+      option: blobs, environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)")
+    if let jobs { settings.jobs = jobs }
+    return settings
+  }
+
+  /// Opens the store: only `sync`, `import` and `push` create one; the others need it to
+  /// exist. What the store says about itself as it opens is shown as warnings.
+  func openStore(_ access: StoreAccess, longRunning: Bool = false, jobs: Int? = nil) async throws -> ArtifactStore {
+    let store: ArtifactStore
     do {
-      return try await ArtifactStore.open(root: storeRoot, access: access, longRunning: longRunning)
+      store = try await ArtifactStore.open(
+        root: storeRoot, access: access, longRunning: longRunning, blobs: blobSettings(jobs: jobs))
     } catch {
       throw CommandFailure(error)
     }
+    let terminal = Terminal(options: self)
+    for notice in store.notices { terminal.warning(notice) }
+    return store
   }
 }
 

@@ -143,7 +143,7 @@ extension ArtifactsCommand {
       let terminal = Terminal(options: global)
       let printer = SyncEventPrinter(terminal: terminal, json: json)
       let summary: SyncSummary = try await Self.reportingFailures(terminal) {
-        let store = try await global.openStore(.create, longRunning: watch)
+        let store = try await global.openStore(.create, longRunning: watch, jobs: jobs)
         let api = APISettings(
           environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)",
           caBundlePath: caBundle, provider: provider)

@@ -192,10 +192,15 @@ public struct APIConfiguration: Sendable, CustomStringConvertible {
     "\(baseURL) (key set\(organization.map { ", organization \($0)" } ?? "")\(project.map { ", project \($0)" } ?? ""))"
   }
 
-  /// Removes the key from any text that came back from a server or a library, in case it
-  /// echoes the credentials it was sent.
-  func redact(_ text: String) -> String {
-    guard apiKey.count >= 4 else { return text }
-    return text.replacingOccurrences(of: apiKey, with: "[redacted key]")
+  /// What the transfer engine needs to reach the API.
+  var endpoint: Endpoint {
+    var lines = [credentialHeader]
+    if let organization { lines.append("OpenAI-Organization: \(organization)") }
+    if let project { lines.append("OpenAI-Project: \(project)") }
+    return Endpoint(
+      dialect: .containers, baseURL: baseURL, baseURLVariable: baseURLVariable,
+      credentialVariables: credentialVariables, credentials: .headers(lines), userAgent: userAgent, trust: trust,
+      proxy: proxy, isLoopback: isLoopback, connectTimeout: connectTimeout, stallTimeout: stallTimeout,
+      secrets: [apiKey])
   }
 }

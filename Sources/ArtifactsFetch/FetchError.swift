@@ -11,6 +11,8 @@ public struct FetchError: Error, Sendable, CustomStringConvertible {
     case transport
     /// A failure true of every request (certificate, proxy, base URL): the run was stopped.
     case runWide
+    /// One request failed for good (after its retries): the object store is down, or refused it.
+    case request
     /// A libcurl call failed: which one, and its result code.
     case curl(call: String, code: Int)
   }
@@ -46,28 +48,28 @@ enum Curl {
   }
 
   /// Failures that cannot be one file's fault, with what to do about them.
-  static func runWideAdvice(_ code: CURLcode, configuration: APIConfiguration, connectCode: Int) -> String? {
-    let proxy = configuration.proxy?.description ?? "the proxy"
+  static func runWideAdvice(_ code: CURLcode, endpoint: Endpoint, connectCode: Int) -> String? {
+    let proxy = endpoint.proxy?.description ?? "the proxy"
     switch code {
     case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_SSL_ISSUER_ERROR:
       return
-        "the certificate was not trusted with \(configuration.trust); add the CA that signed it with --cacert FILE (or SSL_CERT_FILE), and check that the host name matches the certificate"
+        "the certificate was not trusted with \(endpoint.trust); add the CA that signed it with --cacert FILE (or SSL_CERT_FILE), and check that the host name matches the certificate"
     case CURLE_COULDNT_RESOLVE_PROXY:
       return "\(proxy) cannot be found; fix the proxy variable, or exclude the API host with NO_PROXY"
     case _ where connectCode == 407 && [CURLE_PROXY, CURLE_RECV_ERROR, CURLE_COULDNT_CONNECT].contains(code):
-      return "407: " + proxyRejected(configuration)
+      return "407: " + proxyRejected(endpoint)
     case CURLE_PROXY:
       return "\(proxy) refused the connection; check it, or exclude the API host with NO_PROXY"
     case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
-      return "check \(configuration.baseURLVariable)"
+      return "check \(endpoint.baseURLVariable)"
     default:
       return nil
     }
   }
 
   /// What to say when the proxy refuses its credentials, however libcurl reports it.
-  static func proxyRejected(_ configuration: APIConfiguration) -> String {
-    "\(configuration.proxy?.description ?? "the proxy") rejected its credentials; put the right user and password in the proxy URL, or exclude the API host with NO_PROXY"
+  static func proxyRejected(_ endpoint: Endpoint) -> String {
+    "\(endpoint.proxy?.description ?? "the proxy") rejected its credentials; put the right user and password in the proxy URL, or exclude the API host with NO_PROXY"
   }
 
   /// Failures that are true of every request when the first requests all end in them (the
@@ -109,6 +111,10 @@ struct CurlEasy {
 
   func set(_ option: CURLoption, _ name: String, _ value: String) throws(FetchError) {
     try Curl.check(ccurl_easy_setopt_string(handle, option, value), "curl_easy_setopt(\(name))")
+  }
+
+  func set(_ option: CURLoption, _ name: String, offset: Int64) throws(FetchError) {
+    try Curl.check(ccurl_easy_setopt_off(handle, option, curl_off_t(offset)), "curl_easy_setopt(\(name))")
   }
 
   func set(_ option: CURLoption, _ name: String, pointer: UnsafeMutableRawPointer?) throws(FetchError) {

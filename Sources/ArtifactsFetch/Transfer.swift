@@ -8,6 +8,48 @@ import Foundation
   import Glibc
 #endif
 
+/// One HTTP request as the engine carries it.
+struct TransferRequest {
+  enum Method: String { case get = "GET", head = "HEAD", put = "PUT", post = "POST", delete = "DELETE" }
+
+  /// What is sent after the headers.
+  enum Body {
+    case none
+    /// `length` bytes of a file from `offset` (an object, or one part of it), read as they go.
+    case file(path: String, offset: Int64, length: Int64)
+    /// A small body held in memory (an XML request).
+    case bytes([UInt8])
+  }
+
+  var method: Method = .get
+  var url: String
+  /// Header lines beside the endpoint's own.
+  var headers: [String] = []
+  var body: Body = .none
+  var target: TransferTarget
+  /// Statuses besides 2xx that are the server's answer rather than a failure (a 412 to a
+  /// conditional PUT, a 404 to a HEAD).
+  var answers: Set<Int> = []
+
+  /// Moves many bytes (a download or an upload): takes one of the `--jobs` slots.
+  var isBulk: Bool { target.isFile || !body.isEmpty && !body.isSmall }
+
+  /// `GET https://…`, for messages.
+  var line: String { "\(method.rawValue) \(url)" }
+}
+
+extension TransferRequest.Body {
+  var isEmpty: Bool {
+    if case .none = self { return true }
+    return false
+  }
+
+  var isSmall: Bool {
+    if case .bytes = self { return true }
+    return false
+  }
+}
+
 /// Where a response body goes.
 enum TransferTarget {
   /// A temp file, hashed on the way (file contents).
@@ -58,9 +100,10 @@ final class Transfer {
 
   /// What the request is for, in messages (`cntr_…/cfile_…`, or a path).
   let subject: ContainerFileRef?
-  let url: String
-  let target: TransferTarget
-  private var continuation: CheckedContinuation<TransferOutcome, Never>?
+  let request: TransferRequest
+  var url: String { request.url }
+  var target: TransferTarget { request.target }
+  private var completion: ((TransferOutcome) -> Void)?
   var attempts = 0
   var notBefore: UInt64 = 0
 
@@ -69,6 +112,11 @@ final class Transfer {
   /// libcurl writes its detailed error text here; it must stay at one address for the handle's life.
   private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
   private var descriptor: Int32 = -1
+  /// The file an upload reads from, and how far it has been sent in this attempt.
+  private var uploadDescriptor: Int32 = -1
+  private var uploaded: Int64 = 0
+  /// The MD5 of what was sent, to compare with the ETag S3 answers (the MD5 of what it stored).
+  private var uploadHasher = Insecure.MD5()
   private var hasher = SHA256()
   /// Body bytes received so far, counting those kept from earlier attempts.
   private var size: Int64 = 0
@@ -83,14 +131,10 @@ final class Transfer {
   /// Set by `verdict` when the body was good as far as it went and may be resumed.
   private var partialBodyIsGood = false
 
-  init(
-    subject: ContainerFileRef?, url: String, target: TransferTarget,
-    continuation: CheckedContinuation<TransferOutcome, Never>
-  ) {
+  init(subject: ContainerFileRef?, request: TransferRequest, completion: @escaping (TransferOutcome) -> Void) {
     self.subject = subject
-    self.url = url
-    self.target = target
-    self.continuation = continuation
+    self.request = request
+    self.completion = completion
     errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
   }
 
@@ -100,12 +144,12 @@ final class Transfer {
   }
 
   func complete(_ outcome: TransferOutcome) {
-    continuation?.resume(returning: outcome)
-    continuation = nil
+    completion?(outcome)
+    completion = nil
   }
 
   /// Sets up a fresh easy handle for the next attempt, resuming a kept partial body.
-  func prepare(configuration: APIConfiguration) throws(FetchError) {
+  func prepare(endpoint: Endpoint) throws(FetchError) {
     release()
     status = 0
     headers = [:]
@@ -127,35 +171,45 @@ final class Transfer {
     guard let easy = ccurl_easy_init() else { throw FetchError(.transport, "libcurl could not create a transfer") }
     self.easy = easy
     let me = Unmanaged.passUnretained(self).toOpaque()
-    var headerLines = [
-      configuration.credentialHeader,
-      target.isFile ? "Accept: application/binary" : "Accept: application/json",
-    ]
-    if let organization = configuration.organization { headerLines.append("OpenAI-Organization: \(organization)") }
-    if let project = configuration.project { headerLines.append("OpenAI-Project: \(project)") }
+    let options = CurlEasy(handle: easy)
+    var headerLines = request.headers
+    switch endpoint.credentials {
+    case .headers(let lines):
+      headerLines += lines
+      headerLines.append(target.isFile ? "Accept: application/binary" : "Accept: application/json")
+    case .sigV4(let region, let accessKey, let secretKey, let sessionToken):
+      // libcurl signs each request itself, payload hash included (the digest, for an object).
+      try options.set(CURLOPT_AWS_SIGV4, "CURLOPT_AWS_SIGV4", "aws:amz:\(region):s3")
+      try options.set(CURLOPT_USERNAME, "CURLOPT_USERNAME", accessKey)
+      try options.set(CURLOPT_PASSWORD, "CURLOPT_PASSWORD", secretKey)
+      if let sessionToken { headerLines.append("x-amz-security-token: \(sessionToken)") }
+      // No `Expect: 100-continue` round trip before each upload.
+      headerLines.append("Expect:")
+    }
     for line in headerLines { headerList = ccurl_slist_append(headerList, line) }
 
-    let options = CurlEasy(handle: easy)
     try options.set(CURLOPT_URL, "CURLOPT_URL", url)
     try options.set(CURLOPT_HTTPHEADER, "CURLOPT_HTTPHEADER", list: headerList)
-    try options.set(CURLOPT_USERAGENT, "CURLOPT_USERAGENT", configuration.userAgent)
+    try options.set(CURLOPT_USERAGENT, "CURLOPT_USERAGENT", endpoint.userAgent)
     if resumeFrom > 0 { try options.set(CURLOPT_RANGE, "CURLOPT_RANGE", "\(resumeFrom)-") }
+    try setMethodAndBody(options, context: me)
     try options.set(CURLOPT_NOSIGNAL, "CURLOPT_NOSIGNAL", 1)
-    try options.set(CURLOPT_FOLLOWLOCATION, "CURLOPT_FOLLOWLOCATION", 1)
+    // S3 answers a wrong region with a redirect whose request would need signing again.
+    try options.set(CURLOPT_FOLLOWLOCATION, "CURLOPT_FOLLOWLOCATION", endpoint.dialect == .containers ? 1 : 0)
     try options.set(CURLOPT_MAXREDIRS, "CURLOPT_MAXREDIRS", 5)
-    try options.set(CURLOPT_CONNECTTIMEOUT, "CURLOPT_CONNECTTIMEOUT", configuration.connectTimeout)
+    try options.set(CURLOPT_CONNECTTIMEOUT, "CURLOPT_CONNECTTIMEOUT", endpoint.connectTimeout)
     // A stalled transfer (under 1 byte/s for the stall time) is abandoned and retried.
     try options.set(CURLOPT_LOW_SPEED_LIMIT, "CURLOPT_LOW_SPEED_LIMIT", 1)
-    try options.set(CURLOPT_LOW_SPEED_TIME, "CURLOPT_LOW_SPEED_TIME", configuration.stallTimeout)
+    try options.set(CURLOPT_LOW_SPEED_TIME, "CURLOPT_LOW_SPEED_TIME", endpoint.stallTimeout)
     try options.set(CURLOPT_SSL_VERIFYPEER, "CURLOPT_SSL_VERIFYPEER", 1)
     try options.set(CURLOPT_SSL_VERIFYHOST, "CURLOPT_SSL_VERIFYHOST", 2)
     try options.set(CURLOPT_HTTP_VERSION, "CURLOPT_HTTP_VERSION", Int(CURL_HTTP_VERSION_2TLS))
     try options.set(CURLOPT_PIPEWAIT, "CURLOPT_PIPEWAIT", 1)
-    if configuration.isLoopback {
+    if endpoint.isLoopback {
       // Loopback traffic never goes through a proxy: the key would travel to it in clear text.
       try options.set(CURLOPT_NOPROXY, "CURLOPT_NOPROXY", "*")
     }
-    let trust = configuration.trust
+    let trust = endpoint.trust
     if let bundle = trust.bundleForCurl {
       try options.set(CURLOPT_CAINFO, "CURLOPT_CAINFO", bundle)
       try options.set(CURLOPT_PROXY_CAINFO, "CURLOPT_PROXY_CAINFO", bundle)
@@ -182,7 +236,68 @@ final class Transfer {
     }
   }
 
+  /// The method, and the body an upload reads from its file as libcurl asks for it.
+  private func setMethodAndBody(_ options: CurlEasy, context: UnsafeMutableRawPointer) throws(FetchError) {
+    uploaded = 0
+    uploadHasher = Insecure.MD5()
+    switch request.method {
+    case .get: break
+    case .head: try options.set(CURLOPT_NOBODY, "CURLOPT_NOBODY", 1)
+    case .delete: try options.set(CURLOPT_CUSTOMREQUEST, "CURLOPT_CUSTOMREQUEST", "DELETE")
+    case .put: try options.set(CURLOPT_UPLOAD, "CURLOPT_UPLOAD", 1)
+    case .post: try options.set(CURLOPT_POST, "CURLOPT_POST", 1)
+    }
+    switch request.body {
+    case .none:
+      if request.method == .put { try options.set(CURLOPT_INFILESIZE_LARGE, "CURLOPT_INFILESIZE_LARGE", offset: 0) }
+      if request.method == .post {
+        try options.set(CURLOPT_POSTFIELDSIZE_LARGE, "CURLOPT_POSTFIELDSIZE_LARGE", offset: 0)
+        try options.set(CURLOPT_COPYPOSTFIELDS, "CURLOPT_COPYPOSTFIELDS", "")
+      }
+    case .bytes(let bytes):
+      if request.method == .post {
+        // In memory, so that libcurl's signature covers the payload's real hash.
+        try options.set(CURLOPT_POSTFIELDSIZE_LARGE, "CURLOPT_POSTFIELDSIZE_LARGE", offset: Int64(bytes.count))
+        try options.set(
+          CURLOPT_COPYPOSTFIELDS, "CURLOPT_COPYPOSTFIELDS", String(decoding: bytes, as: UTF8.self))
+      }
+    case .file(let path, _, let length):
+      uploadDescriptor = open(path, O_RDONLY | O_CLOEXEC)
+      guard uploadDescriptor >= 0 else {
+        throw FetchError(.transport, "cannot open \(path): \(String(cString: strerror(errno)))")
+      }
+      let sizeOption = request.method == .post ? CURLOPT_POSTFIELDSIZE_LARGE : CURLOPT_INFILESIZE_LARGE
+      try options.set(sizeOption, "CURLOPT_INFILESIZE_LARGE", offset: length)
+      try options.set(CURLOPT_READDATA, "CURLOPT_READDATA", pointer: context)
+      try options.set(CURLOPT_READFUNCTION, "CURLOPT_READFUNCTION") { data, size, count, context in
+        let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+        return transfer.sendBody(into: UnsafeMutableRawBufferPointer(start: data, count: size * count))
+      }
+    }
+  }
+
   // MARK: Callbacks (engine thread, inside curl_multi_perform)
+
+  /// Fills libcurl's buffer with the next bytes of the upload.
+  private func sendBody(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    guard case .file(let path, let offset, let length) = request.body else { return 0 }
+    let wanted = Int(min(Int64(buffer.count), length - uploaded))
+    guard wanted > 0 else { return 0 }
+    while true {
+      let count = pread(uploadDescriptor, buffer.baseAddress, wanted, off_t(offset + uploaded))
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else {
+        writeFailure =
+          count < 0
+          ? "cannot read \(path): \(String(cString: strerror(errno)))"
+          : "\(path) ended after \(offset + uploaded) bytes while it was being uploaded"
+        return Int(CURL_READFUNC_ABORT)
+      }
+      uploadHasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+      uploaded += Int64(count)
+      return count
+    }
+  }
 
   private func receiveHeader(_ line: UnsafeRawBufferPointer) {
     let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -260,10 +375,14 @@ final class Transfer {
 
   // MARK: Deciding what happened
 
-  func verdict(result: CURLcode, configuration: APIConfiguration) -> TransferVerdict {
+  func verdict(result: CURLcode, endpoint: Endpoint) -> TransferVerdict {
     if descriptor >= 0 {
       close(descriptor)
       descriptor = -1
+    }
+    if uploadDescriptor >= 0 {
+      close(uploadDescriptor)
+      uploadDescriptor = -1
     }
     if let easy {
       let code = CurlEasy(handle: easy).info(CURLINFO_RESPONSE_CODE)
@@ -277,8 +396,8 @@ final class Transfer {
       partialBodyIsGood =
         (status == 200 || status == 206) && Self.errorMessage(inBody: prefix, size: size) == nil
       let detail = String(cString: errorBuffer)
-      let reason = "\(Curl.describe(result))\(detail.isEmpty ? "" : ": \(detail)") for GET \(url)"
-      if let advice = Curl.runWideAdvice(result, configuration: configuration, connectCode: connectCode) {
+      let reason = "\(Curl.describe(result))\(detail.isEmpty ? "" : ": \(detail)") for \(request.line)"
+      if let advice = Curl.runWideAdvice(result, endpoint: endpoint, connectCode: connectCode) {
         return .runWide("\(reason); \(advice)")
       }
       if Curl.mayBeRunWide(result) {
@@ -287,13 +406,14 @@ final class Transfer {
       return Curl.isTransient(result)
         ? .transient(reason, headers: headers) : .unarchived(UnarchivedReason(.transport, reason))
     }
+    if endpoint.dialect == .objectStore { return objectStoreVerdict(endpoint: endpoint) }
     let shouldRetry = headers["x-should-retry"]?.lowercased()
     if (200..<300).contains(status) {
       let expected =
         status == 206 ? contentRangeTotal : headers["content-length"].flatMap(Int64.init)
       if let expected, expected != size {
         partialBodyIsGood = size < expected && Self.errorMessage(inBody: prefix, size: size) == nil
-        return .transient("the body ended after \(size) of \(expected) bytes from GET \(url)", headers: headers)
+        return .transient("the body ended after \(size) of \(expected) bytes from \(request.line)", headers: headers)
       }
       let body: [UInt8] = target.isFile ? prefix : memory
       if target.isFile, let message = Self.errorMessage(inBody: body, size: size) {
@@ -301,20 +421,8 @@ final class Transfer {
           "HTTP \(status) with an error body instead of the file: \(message)\(requestID)", headers: headers)
       }
       switch target {
-      case .file(let path):
-        return .success(
-          .file(
-            CompletedDownload(
-              file: subject ?? ContainerFileRef(containerID: "", fileID: ""), temporaryPath: path,
-              digest: Digest(bytes: hasher.finalize()), size: size, prefix: prefix,
-              serverFilename: Self.filename(fromContentDisposition: headers["content-disposition"]),
-              attempts: attempts)))
-      case .memory:
-        return .success(
-          .memory(
-            FetchedResponse(
-              status: status, headers: headers, body: memory,
-              serverDate: headers["date"].flatMap(HTTPDate.parse), attempts: attempts)))
+      case .file: return .success(completedResult())
+      case .memory: return .success(completedResult())
       }
     }
     let apiMessage = Self.errorMessage(inBody: errorBody, size: Int64(errorBody.count))
@@ -326,15 +434,15 @@ final class Transfer {
     case 401, 403:
       if let elsewhere = redirectedHost() {
         return .runWide(
-          "GET \(url) was redirected to \(elsewhere), another host, which answered \(reason); the key is not sent to another host: point \(configuration.baseURLVariable) at the API itself"
+          "\(request.line) was redirected to \(elsewhere), another host, which answered \(reason); the key is not sent to another host: point \(endpoint.baseURLVariable) at the API itself"
         )
       }
       return .rejected(
         status: status,
-        "the API rejected the credentials (\(reason)) for GET \(url); check \(configuration.credentialVariables)"
+        "the API rejected the credentials (\(reason)) for \(request.line); check \(endpoint.credentialVariables)"
       )
     case 407:
-      return .runWide("\(reason): \(Curl.proxyRejected(configuration))")
+      return .runWide("\(reason): \(Curl.proxyRejected(endpoint))")
     case _ where shouldRetry == "true":
       return .transient(reason, headers: headers)
     case 400, 404:
@@ -345,7 +453,7 @@ final class Transfer {
       }
       // Not the API's word about this container or file: a wrong base URL or a gateway's page
       // answers every request so.
-      return .suspect("\(reason) for GET \(url)", .http(status))
+      return .suspect("\(reason) for \(request.line)", .http(status))
     case _ where shouldRetry == "false":
       return .unarchived(UnarchivedReason(.rejected, reason))
     case 408, 409, 429, 500...599:
@@ -354,6 +462,29 @@ final class Transfer {
       return .unarchived(UnarchivedReason(.rejected, reason))
     }
   }
+
+  /// The answer, as the target holds it.
+  func completedResult() -> TransferResult {
+    switch target {
+    case .file(let path):
+      return .file(
+        CompletedDownload(
+          file: subject ?? ContainerFileRef(containerID: "", fileID: ""), temporaryPath: path,
+          digest: Digest(bytes: hasher.finalize()), size: size, prefix: prefix,
+          serverFilename: Self.filename(fromContentDisposition: headers["content-disposition"]),
+          attempts: attempts, status: status, headers: headers))
+    case .memory:
+      return .memory(
+        FetchedResponse(
+          status: status, headers: headers, body: memory, serverDate: headers["date"].flatMap(HTTPDate.parse),
+          attempts: attempts))
+    }
+  }
+
+  /// The status of the last attempt's answer, the error body it carried, and what was sent.
+  var answer: (status: Int, headers: [String: String], errorBody: [UInt8]) { (status, headers, errorBody) }
+  var bytesUploaded: Int64 { uploaded }
+  var uploadMD5: String { uploadHasher.finalize().map { String(format: "%02x", $0) }.joined() }
 
   /// Where a redirect ended, when that is another host than the one asked.
   func redirectedHost() -> String? {
@@ -428,6 +559,10 @@ final class Transfer {
       close(descriptor)
       descriptor = -1
     }
+    if uploadDescriptor >= 0 {
+      close(uploadDescriptor)
+      uploadDescriptor = -1
+    }
     if let easy {
       ccurl_easy_cleanup(easy)
       self.easy = nil
@@ -484,5 +619,138 @@ enum HTTPDate {
     formatter.timeZone = TimeZone(identifier: "GMT")
     formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
     return formatter.date(from: text)
+  }
+}
+
+// MARK: S3's answers
+
+extension Transfer {
+  /// What an S3 answer means. Credentials refused, a bucket that does not exist, a clock S3
+  /// will not accept: true of every request, so the run stops. Throttling and server errors:
+  /// tried again. Anything else: this request's failure, which the caller turns into its own.
+  fileprivate func objectStoreVerdict(endpoint: Endpoint) -> TransferVerdict {
+    let error = S3ErrorBody(errorBody)
+    let requestID = headers["x-amz-request-id"].map { " (request \($0))" } ?? ""
+    let reason = "HTTP \(status)\(error.map { " \($0.code): \($0.message)" } ?? "")\(requestID) for \(request.line)"
+    if (200..<300).contains(status) || request.answers.contains(status) {
+      if (200..<300).contains(status), case .file(_, _, let length) = request.body {
+        guard uploaded == length else {
+          return .transient("\(request.line) ended after \(uploaded) of \(length) bytes were sent", headers: headers)
+        }
+        // S3's ETag of a plain upload is the MD5 of what it stored (a KMS-encrypted object's is
+        // not an MD5 at all, and is not compared).
+        if let etag = headers["etag"]?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased(),
+          etag.count == 32, etag.allSatisfy(\.isHexDigit), etag != uploadMD5
+        {
+          return .transient(
+            "\(request.line): the server stored other bytes than were sent (ETag \(etag), sent MD5 \(uploadMD5))",
+            headers: headers)
+        }
+      }
+      if case .file = target, (200..<300).contains(status),
+        let expected = headers["content-length"].flatMap(Int64.init), expected != size
+      {
+        partialBodyIsGood = false
+        return .transient("the body ended after \(size) of \(expected) bytes from \(request.line)", headers: headers)
+      }
+      return .success(completedResult())
+    }
+    let code = error?.code ?? ""
+    let credentials = "check \(endpoint.credentialVariables)"
+    switch (status, code) {
+    case (_, "SignatureDoesNotMatch"), (_, "InvalidAccessKeyId"), (_, "ExpiredToken"), (_, "InvalidToken"),
+      (_, "InvalidClientTokenId"), (401, _):
+      return .rejected(status: status, "the object store rejected the credentials (\(reason)); \(credentials)")
+    case (403, _):
+      return .rejected(
+        status: status, "the object store refused access (\(reason)); \(credentials), and the bucket's policy")
+    case (_, "NoSuchBucket"):
+      return .runWide("\(reason): the bucket does not exist; create it, or name another in --blobs s3://BUCKET/PREFIX")
+    case (_, "RequestTimeTooSkewed"):
+      return .runWide("\(reason): this machine's clock is too far from the object store's; set it right (NTP)")
+    case (301, _), (307, _), (_, "AuthorizationHeaderMalformed"), (_, "PermanentRedirect"):
+      return .runWide(
+        "\(reason): the bucket is in another region; set AWS_REGION to it (or AWS_ENDPOINT_URL_S3 to its endpoint)")
+    case (407, _):
+      return .runWide("\(reason): \(Curl.proxyRejected(endpoint))")
+    case (408, _), (409, _), (429, _), (500...599, _), (_, "SlowDown"), (_, "RequestTimeout"), (_, "InternalError"):
+      return .transient(reason, headers: headers)
+    case (404, _) where error == nil:
+      // Not S3's word about an object: something else answers at the endpoint.
+      return .suspect(reason, .http(status))
+    default:
+      return .unarchived(UnarchivedReason(.rejected, reason))
+    }
+  }
+}
+
+/// `<Error><Code>…</Code><Message>…</Message></Error>`, as S3 answers a failure.
+struct S3ErrorBody {
+  var code: String
+  var message: String
+
+  init?(_ body: [UInt8]) {
+    let text = String(decoding: body.prefix(16 * 1024), as: UTF8.self)
+    guard let code = XMLText.first("Code", in: text) else { return nil }
+    self.code = code
+    message = XMLText.first("Message", in: text) ?? ""
+  }
+}
+
+/// Just enough XML for S3's answers: the text of elements, found by name. S3's answers are
+/// flat and machine-written; the keys this tool reads are its own hex names.
+enum XMLText {
+  /// The text of the first `<name>…</name>` in `text`.
+  static func first(_ name: String, in text: String) -> String? {
+    all(name, in: text).first
+  }
+
+  /// The text of every `<name>…</name>` in `text`, in order.
+  static func all(_ name: String, in text: String) -> [String] {
+    elements(name, in: text).map(unescape)
+  }
+
+  /// The raw content of every `<name>…</name>` (for elements holding others, like `Contents`).
+  static func elements(_ name: String, in text: String) -> [String] {
+    var found: [String] = []
+    var rest = text[...]
+    let open = "<\(name)>"
+    let close = "</\(name)>"
+    while let start = rest.range(of: open), let end = rest.range(of: close, range: start.upperBound..<rest.endIndex) {
+      found.append(String(rest[start.upperBound..<end.lowerBound]))
+      rest = rest[end.upperBound...]
+    }
+    return found
+  }
+
+  static func unescape(_ text: String) -> String {
+    guard text.contains("&") else { return text }
+    var result = ""
+    var rest = text[...]
+    while let amp = rest.firstIndex(of: "&") {
+      result += rest[..<amp]
+      guard let semi = rest[amp...].firstIndex(of: ";") else { break }
+      let entity = rest[rest.index(after: amp)..<semi]
+      switch entity {
+      case "amp": result += "&"
+      case "lt": result += "<"
+      case "gt": result += ">"
+      case "quot": result += "\""
+      case "apos": result += "'"
+      default:
+        let number =
+          entity.hasPrefix("#x") ? UInt32(entity.dropFirst(2), radix: 16) : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
+        if let number, let scalar = Unicode.Scalar(number) { result.unicodeScalars.append(scalar) } else {
+          result += "&\(entity);"
+        }
+      }
+      rest = rest[rest.index(after: semi)...]
+    }
+    return result + rest
+  }
+
+  static func escape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+      .replacingOccurrences(of: ">", with: "&gt;")
   }
 }

@@ -27,6 +27,9 @@ public struct CompletedDownload: Sendable {
   /// The name from `Content-Disposition` (`filename*` preferred), if any.
   public var serverFilename: String?
   public var attempts: Int
+  /// The answer's status (206 for a resumed body, or one of a request's accepted answers).
+  public var status: Int = 200
+  public var headers: [String: String] = [:]
 }
 
 /// The answer to a GET of a JSON endpoint (container status, file listing).
@@ -61,7 +64,10 @@ public final class TransferEngine: @unchecked Sendable {
   /// This many attempts failing the same way, before any answer, stop the run.
   static let runWideThreshold = 3
 
-  public let configuration: APIConfiguration
+  /// The service this engine talks to.
+  let endpoint: Endpoint
+  /// The API's own settings (`api-version`), when the service is the Containers API.
+  private let api: APIConfiguration?
   private let policy: RetryPolicy
   /// Downloads at once (`--jobs`).
   private let maximumConcurrent: Int
@@ -75,9 +81,19 @@ public final class TransferEngine: @unchecked Sendable {
   private var thread: Thread?
   private let finished = DispatchSemaphore(value: 0)
 
-  public init(
+  /// An engine for the Containers API.
+  public convenience init(
     configuration: APIConfiguration, maximumConcurrent: Int = 16, policy: RetryPolicy = RetryPolicy(),
     onRetry: RetryObserver? = nil
+  ) throws(FetchError) {
+    try self.init(
+      endpoint: configuration.endpoint, api: configuration, maximumConcurrent: maximumConcurrent, policy: policy,
+      onRetry: onRetry)
+  }
+
+  init(
+    endpoint: Endpoint, api: APIConfiguration?, maximumConcurrent: Int, policy: RetryPolicy,
+    onRetry: RetryObserver?
   ) throws(FetchError) {
     // Every libcurl call in the process goes through an engine, so this is the one place
     // libcurl is loaded (see ccurl.h).
@@ -86,7 +102,8 @@ public final class TransferEngine: @unchecked Sendable {
       throw FetchError(.transport, "libcurl could not create a multi handle")
     }
     self.multi = multi
-    self.configuration = configuration
+    self.endpoint = endpoint
+    self.api = api
     self.policy = policy
     self.maximumConcurrent = max(1, maximumConcurrent)
     self.maximumCalls = max(2, self.maximumConcurrent / 2)
@@ -117,8 +134,16 @@ public final class TransferEngine: @unchecked Sendable {
     lock.withLock { fatal }
   }
 
+  /// The service's base URL (without a trailing slash).
+  public var baseURL: String { endpoint.baseURL }
+
+  /// The URL of `path` below the base URL, with the API's `api-version` where it has one.
+  func url(_ path: String) -> String {
+    api?.url(path) ?? endpoint.baseURL + path
+  }
+
   public func url(for file: ContainerFileRef) -> String {
-    configuration.url("/containers/\(file.containerID)/files/\(file.fileID)/content")
+    url("/containers/\(file.containerID)/files/\(file.fileID)/content")
   }
 
   /// Downloads `file` into `temporaryPath` (created, or truncated, by the engine).
@@ -127,7 +152,7 @@ public final class TransferEngine: @unchecked Sendable {
       return .unarchived(
         file, UnarchivedReason(.rejected, "the container or file id contains characters no API id has; not requested"))
     }
-    switch await submit(subject: file, url: url(for: file), target: .file(path: temporaryPath)) {
+    switch await submit(subject: file, TransferRequest(url: url(for: file), target: .file(path: temporaryPath))) {
     case .completed(.file(let download)): return .downloaded(download)
     case .completed(.memory):
       return .unarchived(file, UnarchivedReason(.storage, "internal error: a download answered in memory"))
@@ -138,7 +163,7 @@ public final class TransferEngine: @unchecked Sendable {
 
   /// GETs `path` (below the base URL, e.g. `/containers/cntr_…`) and keeps the answer in memory.
   public func get(_ path: String, about subject: ContainerFileRef? = nil) async -> GetOutcome {
-    switch await submit(subject: subject, url: configuration.url(path), target: .memory) {
+    switch await submit(subject: subject, TransferRequest(url: url(path), target: .memory)) {
     case .completed(.memory(let response)): return .ok(response)
     case .completed(.file):
       return .unarchived(UnarchivedReason(.storage, "internal error: a JSON answer went to a file"))
@@ -147,22 +172,43 @@ public final class TransferEngine: @unchecked Sendable {
     }
   }
 
-  private func submit(subject: ContainerFileRef?, url: String, target: TransferTarget) async -> TransferOutcome {
+  func submit(subject: ContainerFileRef?, _ request: TransferRequest) async -> TransferOutcome {
     await withCheckedContinuation { continuation in
-      let transfer = Transfer(subject: subject, url: url, target: target, continuation: continuation)
-      let rejected: Bool = lock.withLock {
-        if fatal == nil && !stopping && !abandoning {
-          // Container calls are small and urgent (a keep-alive must not wait behind a long
-          // queue of downloads): they go first.
-          if target.isFile { queued.append(transfer) } else { queued.insert(transfer, at: 0) }
-        }
-        return fatal != nil || stopping || abandoning
+      submit(subject: subject, request) { continuation.resume(returning: $0) }
+    }
+  }
+
+  /// Runs `request` and waits for its outcome, blocking the calling thread (never one of
+  /// Swift's cooperative threads: callers are on Dispatch queues or their own threads).
+  func perform(_ request: TransferRequest) -> TransferOutcome {
+    let done = DispatchSemaphore(value: 0)
+    let outcome = Locked<TransferOutcome>(.cancelled)
+    submit(subject: nil, request) { result in
+      outcome.withLock { $0 = result }
+      done.signal()
+    }
+    done.wait()
+    return outcome.withLock { $0 }
+  }
+
+  /// Queues `request`; `completion` is called once, on the engine's thread (or at once when
+  /// the engine is stopping).
+  func submit(
+    subject: ContainerFileRef?, _ request: TransferRequest, completion: @escaping (TransferOutcome) -> Void
+  ) {
+    let transfer = Transfer(subject: subject, request: request, completion: completion)
+    let rejected: Bool = lock.withLock {
+      if fatal == nil && !stopping && !abandoning {
+        // Small calls are urgent (a keep-alive must not wait behind a long queue of
+        // downloads): they go first.
+        if request.isBulk { queued.append(transfer) } else { queued.insert(transfer, at: 0) }
       }
-      if rejected {
-        continuation.resume(returning: .cancelled)
-      } else {
-        wake()
-      }
+      return fatal != nil || stopping || abandoning
+    }
+    if rejected {
+      transfer.complete(.cancelled)
+    } else {
+      wake()
     }
   }
 
@@ -232,7 +278,7 @@ public final class TransferEngine: @unchecked Sendable {
         guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
         let result = ccurl_msg_result(message)
         if let transfer = active.removeValue(forKey: easy) {
-          if transfer.target.isFile { activeDownloads -= 1 }
+          if transfer.request.isBulk { activeDownloads -= 1 }
           _ = ccurl_multi_remove_handle(multi, easy)  // a handle the multi owns: cannot fail
           finish(transfer, result: result)
         }
@@ -260,7 +306,7 @@ public final class TransferEngine: @unchecked Sendable {
 
   /// Whether a slot of the transfer's kind is free (engine thread; `active` is its own).
   private func canStart(_ transfer: Transfer) -> Bool {
-    transfer.target.isFile
+    transfer.request.isBulk
       ? activeDownloads < maximumConcurrent : active.count - activeDownloads < maximumCalls
   }
 
@@ -271,8 +317,8 @@ public final class TransferEngine: @unchecked Sendable {
     var starting: [Transfer] = []
     var waiting: [Transfer] = []
     for transfer in queued {
-      if transfer.target.isFile ? downloads > 0 : calls > 0 {
-        if transfer.target.isFile { downloads -= 1 } else { calls -= 1 }
+      if transfer.request.isBulk ? downloads > 0 : calls > 0 {
+        if transfer.request.isBulk { downloads -= 1 } else { calls -= 1 }
         starting.append(transfer)
       } else {
         waiting.append(transfer)
@@ -295,7 +341,7 @@ public final class TransferEngine: @unchecked Sendable {
   private func start(_ transfer: Transfer) {
     transfer.attempts += 1
     do {
-      try transfer.prepare(configuration: configuration)
+      try transfer.prepare(endpoint: endpoint)
     } catch {
       transfer.discard()
       // An option libcurl refuses is refused for every request: the run cannot go on.
@@ -311,11 +357,11 @@ public final class TransferEngine: @unchecked Sendable {
       return
     }
     active[easy] = transfer
-    if transfer.target.isFile { activeDownloads += 1 }
+    if transfer.request.isBulk { activeDownloads += 1 }
   }
 
   private func finish(_ transfer: Transfer, result: CURLcode) {
-    var verdict = transfer.verdict(result: result, configuration: configuration)
+    var verdict = transfer.verdict(result: result, endpoint: endpoint)
     if case .suspect(let reason, let suspicion) = verdict {
       verdict = judge(reason, suspicion)
     }
@@ -326,21 +372,21 @@ public final class TransferEngine: @unchecked Sendable {
       transfer.complete(.completed(result))
     case .runWide(let message):
       transfer.discard()
-      stop(with: FetchError(.runWide, configuration.redact(message)))
+      stop(with: FetchError(.runWide, endpoint.redact(message)))
       transfer.complete(.cancelled)
     case .suspect(let reason, _):
       // Not decided yet: tried again like a transient failure.
-      retry(transfer, reason: configuration.redact(reason), headers: [:])
+      retry(transfer, reason: endpoint.redact(reason), headers: [:])
     case .unarchived(var reason):
       if reason.isFinal { lock.withLock { healthy = true } }  // the API itself said so
       transfer.discard()
-      reason.message = configuration.redact(reason.message)
+      reason.message = endpoint.redact(reason.message)
       transfer.complete(.unarchived(reason))
     case .transient(let reason, let headers):
-      retry(transfer, reason: configuration.redact(reason), headers: headers)
+      retry(transfer, reason: endpoint.redact(reason), headers: headers)
     case .rejected(let status, let reason):
       transfer.discard()
-      let message = configuration.redact(reason)
+      let message = endpoint.redact(reason)
       lock.withLock {
         if fatal == nil { fatal = FetchError(.credentialsRejected(status: status), message) }
       }
@@ -365,22 +411,25 @@ public final class TransferEngine: @unchecked Sendable {
   }
 
   private func advice(for suspicion: Suspicion) -> String {
-    let base = configuration.baseURL
-    let proxy = configuration.proxy?.description
+    let base = endpoint.baseURL
+    let proxy = endpoint.proxy?.description
+    let variable = endpoint.baseURLVariable
     switch suspicion {
+    case .http where endpoint.dialect == .objectStore:
+      return "that is not S3 answering: check \(variable)=\(base)"
     case .http:
       return
-        "that is not the Containers API answering: check \(configuration.baseURLVariable)=\(base) (it ends in /v1, as https://api.openai.com/v1 does)"
+        "that is not the Containers API answering: check \(variable)=\(base) (it ends in /v1, as https://api.openai.com/v1 does)"
     case .curl(CURLE_COULDNT_CONNECT.rawValue):
       if let proxy { return "\(proxy) cannot be reached: check it, or exclude the API host with NO_PROXY" }
-      return "nothing answers at \(base): check \(configuration.baseURLVariable)"
+      return "nothing answers at \(base): check \(variable)"
     case .curl(CURLE_SSL_CONNECT_ERROR.rawValue):
       return
-        "TLS could not be set up with \(base)\(proxy.map { " through \($0)" } ?? ""): is that an https port? (a plain-http server answers https:// so) check \(configuration.baseURLVariable)"
+        "TLS could not be set up with \(base)\(proxy.map { " through \($0)" } ?? ""): is that an https port? (a plain-http server answers https:// so) check \(variable)"
     case .curl(CURLE_COULDNT_RESOLVE_HOST.rawValue):
-      return "the host of \(base) cannot be resolved: check \(configuration.baseURLVariable) and DNS"
+      return "the host of \(base) cannot be resolved: check \(variable) and DNS"
     case .curl:
-      return "check OPENAI_BASE_URL=\(base)\(proxy.map { " and \($0)" } ?? "")"
+      return "check \(variable)=\(base)\(proxy.map { " and \($0)" } ?? "")"
     }
   }
 

@@ -2,6 +2,8 @@
 // protocols, so every use case works the same whatever engines keep the archive.
 import ArtifactsCatalog
 import ArtifactsCore
+import ArtifactsFetch
+import ArtifactsObjectStore
 import ArtifactsStore
 import Foundation
 
@@ -42,12 +44,50 @@ public enum StoreAccess: Sendable {
   case read
 }
 
+/// Where a store keeps its bytes: beside its catalog, or in an S3-compatible bucket.
+public struct BlobSettings: Sendable {
+  public enum Location: Sendable, Equatable {
+    case local
+    /// `s3://BUCKET/PREFIX`.
+    case objectStore(String)
+  }
+
+  public var location: Location
+  /// Where the credentials and the endpoint are read from (the AWS variables).
+  public var environment: [String: String]
+  public var userAgent: String
+  /// Uploads at once.
+  public var jobs: Int
+
+  public static let local = BlobSettings(location: .local)
+
+  public init(
+    location: Location, environment: [String: String] = [:], userAgent: String = "artifacts",
+    jobs: Int = PipelineOptions.defaultJobs
+  ) {
+    self.location = location
+    self.environment = environment
+    self.userAgent = userAgent
+    self.jobs = jobs
+  }
+
+  /// `--blobs`, else `ARTIFACTS_BLOBS`, else the local store.
+  public static func chosen(option: String?, environment: [String: String], userAgent: String) -> BlobSettings {
+    let named = option ?? environment["ARTIFACTS_BLOBS"].flatMap { $0.isEmpty ? nil : $0 }
+    return BlobSettings(
+      location: named.map { .objectStore($0) } ?? .local, environment: environment, userAgent: userAgent)
+  }
+}
+
 public final class ArtifactStore: Sendable {
   public let root: String
   let catalog: any CatalogBackend
   let blobs: any BlobBackend
   let staging: StagingArea
   private let lockPath: String
+  /// What the user should know about the store as it was opened (an object store that
+  /// ignores conditional writes).
+  public let notices: [String]
 
   /// Where the store lives when `--store` is not given: `$ARTIFACTS_HOME`, else
   /// `$XDG_DATA_HOME/artifacts`, else `~/.local/share/artifacts`.
@@ -60,16 +100,18 @@ public final class ArtifactStore: Sendable {
 
   /// Opens the local store at `root`: the SQLite catalog and the blob tree beside it.
   /// `longRunning` (a watcher): keep resident memory flat however large the catalog grows.
-  public static func open(root: String, access: StoreAccess, longRunning: Bool = false) async throws(KitError)
-    -> ArtifactStore
-  {
+  public static func open(
+    root: String, access: StoreAccess, longRunning: Bool = false, blobs: BlobSettings = .local
+  ) async throws(KitError) -> ArtifactStore {
     try await blocking { () throws(KitError) in
-      try ArtifactStore(root: root, access: access, longRunning: longRunning)
+      try ArtifactStore(root: root, access: access, longRunning: longRunning, blobs: blobs)
     }
   }
 
   /// The same, for callers that are not async (tests, tools); blocks the calling thread.
-  public init(root: String, access: StoreAccess = .create, longRunning: Bool = false) throws(KitError) {
+  public init(
+    root: String, access: StoreAccess = .create, longRunning: Bool = false, blobs settings: BlobSettings = .local
+  ) throws(KitError) {
     let standardized = URL(fileURLWithPath: root).standardizedFileURL.path
     let catalogPath = standardized + "/catalog.sqlite"
     if access != .create && Foundation.access(catalogPath, F_OK) != 0 {
@@ -84,12 +126,27 @@ public final class ArtifactStore: Sendable {
     if Foundation.access(standardized, W_OK) != 0 && errno == EROFS && access != .read {
       throw KitError(.unusableStore, "cannot use the store at \(standardized): it is on a read-only file system")
     }
-    let blobs: LocalBlobStore
+    let local: LocalBlobStore
     do {
-      blobs = try LocalBlobStore(root: standardized)
+      local = try LocalBlobStore(root: standardized)
     } catch {
       throw KitError(.unusableStore, "cannot use the store at \(standardized): \(error.detail)")
     }
+    let staging = StagingArea(directory: standardized + "/tmp")
+    var notices: [String] = []
+    switch settings.location {
+    case .local:
+      blobs = local
+    case .objectStore(let uri):
+      let bucket = try Self.openBucket(uri, settings: settings, access: access, staging: staging)
+      if !bucket.honoursConditionalWrites {
+        notices.append(
+          "\(bucket.client.configuration.endpointURL) ignores If-None-Match (a conditional write replaced an object): each upload asks with a HEAD first, so deduplication holds, but two hosts storing the same new bytes at once both upload them"
+        )
+      }
+      blobs = bucket
+    }
+    self.notices = notices
     do {
       catalog = try Catalog(
         path: catalogPath, access: access == .read ? .read : .readWrite,
@@ -98,9 +155,27 @@ public final class ArtifactStore: Sendable {
       throw KitError(.unusableStore, error.description)
     }
     self.root = standardized
-    self.blobs = blobs
-    staging = StagingArea(directory: standardized + "/tmp")
+    self.staging = staging
     lockPath = standardized + "/lock"
+  }
+
+  /// The bucket, checked before anything is written to it: credentials, existence, whether
+  /// conditional writes are honoured.
+  static func openBucket(_ uri: String, settings: BlobSettings, access: StoreAccess, staging: StagingArea)
+    throws(KitError) -> S3BlobStore
+  {
+    do {
+      let configuration = try ObjectStoreConfiguration.fromEnvironment(
+        settings.environment, location: uri, userAgent: settings.userAgent)
+      let client = try ObjectStoreClient(configuration: configuration, maximumConcurrent: settings.jobs)
+      return try S3BlobStore(client: client, forWriting: access == .create) { try staging.makeTemporaryPath() }
+    } catch let error as FetchError {
+      throw KitError(.configuration, error.message)
+    } catch let error as ObjectStoreError {
+      throw KitError(.unusableStore, error.message)
+    } catch {
+      throw KitError(.unusableStore, "\(error)")
+    }
   }
 
   /// The shared store lock, for work that adds or reads stored files: gc, which removes,

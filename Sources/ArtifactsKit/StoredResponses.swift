@@ -78,7 +78,7 @@ struct StoredResponses {
   }
 
   private func response(_ id: String, line: Int, list: String) async -> Fetched {
-    let location = engine.configuration.baseURL + "/responses/" + id
+    let location = engine.baseURL + "/responses/" + id
     let kept = responsesFolder + "/" + id + ".json"
     if let bytes = FileManager.default.contents(atPath: kept).map(Array.init),
       let status = (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])?["status"] as? String,
@@ -105,7 +105,7 @@ struct StoredResponses {
 
   /// Every page of a conversation's items, kept (and read) as one list.
   private func conversation(_ id: String) async -> Fetched {
-    let location = engine.configuration.baseURL + "/conversations/" + id + "/items"
+    let location = engine.baseURL + "/conversations/" + id + "/items"
     guard id.hasPrefix("conv_"), IdentifierSyntax.isSafePathSegment(id) else {
       return .warning(Diagnostic(.warning, "not a conversation id (conv_…): skipped", file: id))
     }
