@@ -127,7 +127,9 @@ let package = Package(
       ]),
     .testTarget(
       name: "ArtifactsObjectStoreTests",
-      dependencies: ["ArtifactsObjectStore", "ArtifactsFetch", "ArtifactsTestSupport"]),
+      dependencies: [
+        "ArtifactsObjectStore", "ArtifactsFetch", "ArtifactsTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+      ]),
     .testTarget(
       name: "ArtifactsEmulatorTests", dependencies: ["ArtifactsEmulator", "ArtifactsFetch", "ArtifactsTestSupport"]),
     .testTarget(

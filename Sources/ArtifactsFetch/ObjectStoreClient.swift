@@ -125,11 +125,11 @@ public final class ObjectStoreClient: Sendable {
     }
   }
 
-  /// Every object whose key starts with `prefix`, a page (1,000 keys) at a time.
-  public func list(prefix: String, _ body: ([ObjectInfo]) throws -> Void) throws {
+  /// Every object whose key starts with `prefix`, a page (up to 1,000 keys) at a time.
+  public func list(prefix: String, pageSize: Int = 1000, _ body: ([ObjectInfo]) throws -> Void) throws {
     var token: String?
     repeat {
-      var query = [("list-type", "2"), ("prefix", prefix)]
+      var query = [("list-type", "2"), ("max-keys", "\(pageSize)"), ("prefix", prefix)]
       if let token { query.insert(("continuation-token", token), at: 0) }
       let response = try memory(TransferRequest(url: bucketURL(query: query), target: .memory))
       let text = String(decoding: response.body, as: UTF8.self)

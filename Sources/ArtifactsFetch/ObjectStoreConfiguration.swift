@@ -114,7 +114,7 @@ public struct ObjectStoreConfiguration: Sendable, CustomStringConvertible {
   public func key(_ name: String) -> String { prefix.isEmpty ? name : prefix + "/" + name }
 
   /// The URL of the bucket itself, without a trailing slash.
-  var bucketURL: String {
+  public var bucketURL: String {
     if pathStyle { return "\(endpointURL)/\(bucket)" }
     guard let url = URLComponents(string: endpointURL), let host = url.host else { return "\(endpointURL)/\(bucket)" }
     return "\(url.scheme ?? "https")://\(bucket).\(host)\(url.port.map { ":\($0)" } ?? "")"

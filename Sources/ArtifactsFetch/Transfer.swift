@@ -48,6 +48,15 @@ extension TransferRequest.Body {
     if case .bytes = self { return true }
     return false
   }
+
+  /// The SHA-256 SigV4 signs: of the bytes when they are at hand, else S3's `UNSIGNED-PAYLOAD`.
+  var payloadHash: String {
+    switch self {
+    case .none: Digest(bytes: SHA256.hash(data: [UInt8]())).hex
+    case .bytes(let bytes): Digest(bytes: SHA256.hash(data: bytes)).hex
+    case .file: "UNSIGNED-PAYLOAD"
+    }
+  }
 }
 
 /// Where a response body goes.
@@ -182,9 +191,13 @@ final class Transfer {
       try options.set(CURLOPT_AWS_SIGV4, "CURLOPT_AWS_SIGV4", "aws:amz:\(region):s3")
       try options.set(CURLOPT_USERNAME, "CURLOPT_USERNAME", accessKey)
       try options.set(CURLOPT_PASSWORD, "CURLOPT_PASSWORD", secretKey)
+      // (No `Expect:` line to drop libcurl's 100-continue: libcurl would sign the empty header
+      // it then leaves out, and S3 would reject the signature.)
       if let sessionToken { headerLines.append("x-amz-security-token: \(sessionToken)") }
-      // No `Expect: 100-continue` round trip before each upload.
-      headerLines.append("Expect:")
+      // S3 wants the payload's hash named in a header, and libcurl signs with the one given.
+      if !headerLines.contains(where: { $0.lowercased().hasPrefix("x-amz-content-sha256:") }) {
+        headerLines.append("x-amz-content-sha256: \(request.body.payloadHash)")
+      }
     }
     for line in headerLines { headerList = ccurl_slist_append(headerList, line) }
 

