@@ -128,7 +128,8 @@ let package = Package(
     .testTarget(
       name: "ArtifactsObjectStoreTests",
       dependencies: [
-        "ArtifactsObjectStore", "ArtifactsFetch", "ArtifactsTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+        "ArtifactsObjectStore", "ArtifactsFetch", "ArtifactsTestSupport",
+        .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .testTarget(
       name: "ArtifactsEmulatorTests", dependencies: ["ArtifactsEmulator", "ArtifactsFetch", "ArtifactsTestSupport"]),

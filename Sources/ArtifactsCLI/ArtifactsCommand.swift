@@ -24,7 +24,8 @@ public struct ArtifactsCommand: AsyncParsableCommand {
       """,
     version: version,
     subcommands: [
-      Sync.self, Find.self, Show.self, Cat.self, Export.self, Import.self, Check.self, GC.self, Doctor.self,
+      Sync.self, Find.self, Show.self, Cat.self, Export.self, Import.self, Push.self, Check.self, GC.self,
+      Doctor.self,
     ]
   )
 
@@ -70,7 +71,8 @@ struct GlobalOptions: ParsableArguments {
   /// Where the bytes are kept: `--blobs`, else `$ARTIFACTS_BLOBS`, else the store directory.
   func blobSettings(jobs: Int? = nil) -> BlobSettings {
     var settings = BlobSettings.chosen(
-      option: blobs, environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)")
+      option: blobs, environment: ProcessInfo.processInfo.environment,
+      userAgent: "artifacts/\(ArtifactsCommand.version)")
     if let jobs { settings.jobs = jobs }
     return settings
   }

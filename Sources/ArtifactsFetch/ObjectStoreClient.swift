@@ -137,7 +137,8 @@ public final class ObjectStoreClient: Sendable {
         guard let key = XMLText.first("Key", in: element) else { return nil }
         return ObjectInfo(
           key: key, size: XMLText.first("Size", in: element).flatMap(Int64.init) ?? 0,
-          modified: XMLText.first("LastModified", in: element).flatMap(Self.parseISODate) ?? Date(timeIntervalSince1970: 0),
+          modified: XMLText.first("LastModified", in: element).flatMap(Self.parseISODate)
+            ?? Date(timeIntervalSince1970: 0),
           etag: XMLText.first("ETag", in: element))
       }
       try body(page)
@@ -260,7 +261,8 @@ public final class ObjectStoreClient: Sendable {
 
   /// Why a request was not carried out: the engine stopped on a failure true of every request.
   private func stopped(_ request: TransferRequest) -> FetchError {
-    engine.fatalError ?? FetchError(.transport, "\(request.line) was not carried out: the object store client is stopping")
+    engine.fatalError
+      ?? FetchError(.transport, "\(request.line) was not carried out: the object store client is stopping")
   }
 
   func url(_ key: String, query: [(String, String)] = []) -> String {

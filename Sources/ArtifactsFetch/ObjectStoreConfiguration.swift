@@ -123,7 +123,8 @@ public struct ObjectStoreConfiguration: Sendable, CustomStringConvertible {
   var endpoint: Endpoint {
     Endpoint(
       dialect: .objectStore, baseURL: bucketURL, baseURLVariable: endpointVariable,
-      credentialVariables: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\(sessionToken == nil ? "" : " (and AWS_SESSION_TOKEN)")",
+      credentialVariables:
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\(sessionToken == nil ? "" : " (and AWS_SESSION_TOKEN)")",
       credentials: .sigV4(region: region, accessKey: accessKey, secretKey: secretKey, sessionToken: sessionToken),
       userAgent: userAgent, trust: trust, proxy: proxy, isLoopback: isLoopback, connectTimeout: connectTimeout,
       stallTimeout: stallTimeout, secrets: [secretKey] + (sessionToken.map { [$0] } ?? []))

@@ -752,8 +752,11 @@ enum XMLText {
       case "apos": result += "'"
       default:
         let number =
-          entity.hasPrefix("#x") ? UInt32(entity.dropFirst(2), radix: 16) : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
-        if let number, let scalar = Unicode.Scalar(number) { result.unicodeScalars.append(scalar) } else {
+          entity.hasPrefix("#x")
+          ? UInt32(entity.dropFirst(2), radix: 16) : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
+        if let number, let scalar = Unicode.Scalar(number) {
+          result.unicodeScalars.append(scalar)
+        } else {
           result += "&\(entity);"
         }
       }

@@ -58,17 +58,21 @@ public struct BlobSettings: Sendable {
   public var userAgent: String
   /// Uploads at once.
   public var jobs: Int
+  /// How hard each request to the object store is tried before the run stops (the files it
+  /// could not store stay pending).
+  public var retryPolicy: RetryPolicy
 
   public static let local = BlobSettings(location: .local)
 
   public init(
     location: Location, environment: [String: String] = [:], userAgent: String = "artifacts",
-    jobs: Int = PipelineOptions.defaultJobs
+    jobs: Int = PipelineOptions.defaultJobs, retryPolicy: RetryPolicy = RetryPolicy()
   ) {
     self.location = location
     self.environment = environment
     self.userAgent = userAgent
     self.jobs = jobs
+    self.retryPolicy = retryPolicy
   }
 
   /// `--blobs`, else `ARTIFACTS_BLOBS`, else the local store.
@@ -83,6 +87,9 @@ public final class ArtifactStore: Sendable {
   public let root: String
   let catalog: any CatalogBackend
   let blobs: any BlobBackend
+  /// The blob tree beside the catalog: where the bytes are unless `--blobs` names a bucket,
+  /// and what `push` copies from.
+  let localBlobs: LocalBlobStore
   let staging: StagingArea
   private let lockPath: String
   /// What the user should know about the store as it was opened (an object store that
@@ -134,6 +141,7 @@ public final class ArtifactStore: Sendable {
     }
     let staging = StagingArea(directory: standardized + "/tmp")
     var notices: [String] = []
+    localBlobs = local
     switch settings.location {
     case .local:
       blobs = local
@@ -167,8 +175,9 @@ public final class ArtifactStore: Sendable {
     do {
       let configuration = try ObjectStoreConfiguration.fromEnvironment(
         settings.environment, location: uri, userAgent: settings.userAgent)
-      let client = try ObjectStoreClient(configuration: configuration, maximumConcurrent: settings.jobs)
-      return try S3BlobStore(client: client, forWriting: access == .create) { try staging.makeTemporaryPath() }
+      let client = try ObjectStoreClient(
+        configuration: configuration, maximumConcurrent: settings.jobs, policy: settings.retryPolicy)
+      return try S3BlobStore(client: client, forWriting: access != .read) { try staging.makeTemporaryPath() }
     } catch let error as FetchError {
       throw KitError(.configuration, error.message)
     } catch let error as ObjectStoreError {

