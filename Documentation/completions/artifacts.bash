@@ -173,13 +173,13 @@ _artifacts() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    sync|find|show|cat|export|import|check|gc|doctor|help)
+    sync|find|show|cat|export|import|push|check|gc|doctor|help)
         # Offer subcommand argument completions
         "_artifacts_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sync find show cat export import check gc doctor help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'sync find show cat export import push check gc doctor help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,12 +188,15 @@ _artifacts_sync() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --dry-run --watch --json --no-keepalive --cited-only --version -h --help)
     repeating_options=(--conversation)
-    non_repeating_options=(--store --color -j --jobs --response-ids --rescan-interval --cacert --provider --stall-timeout)
+    non_repeating_options=(--store --blobs --color -j --jobs --response-ids --rescan-interval --cacert --provider --stall-timeout)
     __artifacts_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--store')
+        return
+        ;;
+    '--blobs')
         return
         ;;
     '--color')
@@ -229,12 +232,15 @@ _artifacts_find() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose -r --regex -x --exact --json -0 --print0 --version -h --help)
     repeating_options=(-e --ext --state)
-    non_repeating_options=(--store --color --container --response --model --since --until -t --type --sort --limit)
+    non_repeating_options=(--store --blobs --color --container --response --model --since --until -t --type --sort --limit)
     __artifacts_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--store')
+        return
+        ;;
+    '--blobs')
         return
         ;;
     '--color')
@@ -278,12 +284,15 @@ _artifacts_show() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --color)
+    non_repeating_options=(--store --blobs --color)
     __artifacts_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--store')
+        return
+        ;;
+    '--blobs')
         return
         ;;
     '--color')
@@ -297,12 +306,15 @@ _artifacts_cat() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --color)
+    non_repeating_options=(--store --blobs --color)
     __artifacts_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--store')
+        return
+        ;;
+    '--blobs')
         return
         ;;
     '--color')
@@ -316,12 +328,15 @@ _artifacts_export() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose -r --regex -x --exact --version -h --help)
     repeating_options=(-e --ext --state)
-    non_repeating_options=(--store --color --container --response --model --since --until -t --type --sort --limit --layout --format --level)
+    non_repeating_options=(--store --blobs --color --container --response --model --since --until -t --type --sort --limit --layout --format --level)
     __artifacts_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--store')
+        return
+        ;;
+    '--blobs')
         return
         ;;
     '--color')
@@ -375,12 +390,15 @@ _artifacts_import() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --color)
+    non_repeating_options=(--store --blobs --color)
     __artifacts_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--store')
+        return
+        ;;
+    '--blobs')
         return
         ;;
     '--color')
@@ -390,16 +408,44 @@ _artifacts_import() {
     esac
 }
 
-_artifacts_check() {
+_artifacts_push() {
     repeating_flags=()
-    non_repeating_flags=(-q --quiet -v --verbose --read-data --repair --json --version -h --help)
+    non_repeating_flags=(-q --quiet -v --verbose --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --color --budget)
+    non_repeating_options=(--store --blobs --color -j --jobs)
     __artifacts_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--store')
+        return
+        ;;
+    '--blobs')
+        return
+        ;;
+    '--color')
+        __artifacts_add_completions -W 'auto'$'\n''always'$'\n''never'
+        return
+        ;;
+    '-j'|'--jobs')
+        return
+        ;;
+    esac
+}
+
+_artifacts_check() {
+    repeating_flags=()
+    non_repeating_flags=(-q --quiet -v --verbose --read-data --repair --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store --blobs --color --budget)
+    __artifacts_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store')
+        return
+        ;;
+    '--blobs')
         return
         ;;
     '--color')
@@ -416,12 +462,15 @@ _artifacts_gc() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --apply --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --color --grace --older-than --response)
+    non_repeating_options=(--store --blobs --color --grace --older-than --response)
     __artifacts_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--store')
+        return
+        ;;
+    '--blobs')
         return
         ;;
     '--color')
@@ -444,12 +493,15 @@ _artifacts_doctor() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --color --provider --cacert)
+    non_repeating_options=(--store --blobs --color --provider --cacert)
     __artifacts_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--store')
+        return
+        ;;
+    '--blobs')
         return
         ;;
     '--color')

@@ -56,6 +56,7 @@ _artifacts() {
             'cat:Write one archived file'\''s bytes to standard output.'
             'export:Write archived files and their provenance to a .tar or .tar.gz.'
             'import:Add the files and provenance of an export to this store.'
+            'push:Copy the local store'\''s files into the bucket --blobs names.'
             'check:Verify that the catalog and the stored files agree.'
             'gc:Remove stored files nothing needs (a dry run unless --apply).'
             'doctor:Check the configuration against the provider and say what is wrong.'
@@ -65,7 +66,7 @@ _artifacts() {
         ;;
     arg)
         case "${words[1]}" in
-        sync|find|show|cat|export|import|check|gc|doctor|help)
+        sync|find|show|cat|export|import|push|check|gc|doctor|help)
             "_artifacts_${words[1]}" && ret=0
             ;;
         esac
@@ -81,6 +82,7 @@ _artifacts_sync() {
     local -ar ___provider=('openai' 'azure')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -110,6 +112,7 @@ _artifacts_find() {
     local -ar ___color=('auto' 'always' 'never')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -141,6 +144,7 @@ _artifacts_show() {
     local -ar ___color=('auto' 'always' 'never')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -159,6 +163,7 @@ _artifacts_cat() {
     local -ar ___color=('auto' 'always' 'never')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -177,6 +182,7 @@ _artifacts_export() {
     local -ar ___format=('tar' 'tgz')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -210,10 +216,30 @@ _artifacts_import() {
     local -ar ___color=('auto' 'always' 'never')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
         ':archive:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_push() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        '(-j --jobs)'{-j,--jobs}'[Uploads at once.]:jobs:'
+        '--json[Print the summary as one JSON object.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -227,6 +253,7 @@ _artifacts_check() {
     local -ar ___color=('auto' 'always' 'never')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -247,6 +274,7 @@ _artifacts_gc() {
     local -ar ___color=('auto' 'always' 'never')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -269,6 +297,7 @@ _artifacts_doctor() {
     local -ar ___provider=('openai' 'azure')
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'

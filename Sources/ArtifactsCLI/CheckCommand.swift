@@ -9,13 +9,15 @@ extension ArtifactsCommand {
       abstract: "Verify that the catalog and the stored files agree.",
       discussion: """
         Runs SQLite's integrity check on the catalog, then checks that every stored file the \
-        catalog names exists with the right size, and lists files on disk the catalog does not \
-        name (left by an interrupted run; gc removes them). With --read-data, files are \
+        catalog names exists with the right size, and lists stored files the catalog does not \
+        name (left by an interrupted run; gc removes them). With --blobs, the stored files are \
+        the bucket's objects. With --read-data, files are \
         re-hashed, least recently verified first (a corrupt one is read twice before it is \
         called corrupt); a percentage or a time budget verifies part of the store and the next \
         check continues from there. Each damaged file is named with its provenance.
 
-        With --repair, damaged files are moved aside (to damaged/ in the store) and downloaded \
+        With --repair, damaged files are moved aside (to damaged/ in the store, or below the \
+        bucket's prefix) and downloaded \
         again while their containers live (OPENAI_API_KEY needed); the others become lost, \
         with the damage in their reason.
 
@@ -65,7 +67,11 @@ extension ArtifactsCommand {
           throw CommandFailure(error)
         }
         progress.clear()
-        if json { printJSON(report, terminal: terminal) } else { printReport(report, terminal: terminal) }
+        if json {
+          printJSON(report, terminal: terminal)
+        } else {
+          printReport(report, storedIn: store.blobsDescription, terminal: terminal)
+        }
         guard repair, !report.damaged.isEmpty else {
           if !report.isClean { throw ExitCode.incomplete }
           return
@@ -111,12 +117,12 @@ extension ArtifactsCommand {
       terminal.out(Format.jsonLine(Summary(report: report, clean: report.isClean)))
     }
 
-    private func printReport(_ report: CheckReport, terminal: Terminal) {
+    private func printReport(_ report: CheckReport, storedIn place: String, terminal: Terminal) {
       let catalog =
         report.catalogProblems.isEmpty ? "ok" : terminal.styled("\(report.catalogProblems.count) problems", .red)
       terminal.out("Catalog: \(catalog) (SQLite integrity and foreign-key checks)")
       for problem in report.catalogProblems { terminal.out("  \(problem)") }
-      var line = "Stored files: \(report.blobsInCatalog) named by the catalog, \(report.blobsOnDisk) on disk"
+      var line = "Stored files: \(report.blobsInCatalog) named by the catalog, \(report.blobsOnDisk) \(place)"
       if !report.unreferenced.isEmpty {
         line += "; \(report.unreferenced.count) not named by the catalog (gc removes them)"
       }

@@ -187,6 +187,12 @@ public final class ArtifactStore: Sendable {
     }
   }
 
+  /// Where the bytes are, for messages: "on disk", or "in s3://BUCKET/PREFIX".
+  public var blobsDescription: String {
+    if let bucket = blobs as? S3BlobStore { return "in \(bucket.client.configuration.uri)" }
+    return "on disk"
+  }
+
   /// The shared store lock, for work that adds or reads stored files: gc, which removes,
   /// waits for all of them to finish. Held only as long as that work lasts.
   func sharedLock() throws(KitError) -> StoreLock {
