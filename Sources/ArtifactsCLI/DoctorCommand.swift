@@ -13,8 +13,10 @@ extension ArtifactsCommand {
         OPENAI_BASE_URL or AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION, the certificate \
         authorities and the proxy), asks the Containers API for one container (is the key \
         accepted, does the endpoint answer, how far is this machine's clock from the \
-        server's Date), and opens the store. Prints one line per check, with what to do \
-        about any problem. The key is never printed. Writes nothing.
+        server's Date), and opens the store; with --blobs, reads the bucket (are the AWS \
+        credentials accepted, does the bucket exist, does it honour conditional writes). \
+        Prints one line per check, with what to do about any problem. No key or secret is \
+        ever printed. Writes nothing.
 
         Exit status: 0 nothing wrong (warnings allowed); 1 a problem was found; 64 usage.
 
@@ -22,6 +24,7 @@ extension ArtifactsCommand {
           artifacts doctor
           AZURE_OPENAI_ENDPOINT=https://myres.openai.azure.com artifacts doctor --provider azure
           artifacts doctor --json | jq -r 'select(.status != "ok") | .message'
+          artifacts doctor --blobs s3://team-archive/artifacts
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -46,7 +49,7 @@ extension ArtifactsCommand {
       let api = APISettings(
         environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)",
         caBundlePath: caBundle, provider: provider)
-      let findings = await ArtifactsKit.Doctor(api: api, storeRoot: global.storeRoot).run()
+      let findings = await ArtifactsKit.Doctor(api: api, storeRoot: global.storeRoot, blobs: global.blobSettings()).run()
       if json {
         terminal.out(lines: Format.jsonLines(findings))
       } else {

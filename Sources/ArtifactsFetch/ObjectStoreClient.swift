@@ -32,22 +32,42 @@ public final class ObjectStoreClient: Sendable {
 
   public let configuration: ObjectStoreConfiguration
   public let partSize: Int64
-  let engine: TransferEngine
+  private let maximumConcurrent: Int
+  private let policy: RetryPolicy
+  /// Started by the first request: a command that only reads the catalog (`find`) never loads
+  /// libcurl or starts a thread for the bucket.
+  private let started = Locked<TransferEngine?>(nil)
 
   public init(
     configuration: ObjectStoreConfiguration, maximumConcurrent: Int = 16, policy: RetryPolicy = RetryPolicy(),
     partSize: Int64 = ObjectStoreClient.defaultPartSize
-  ) throws(FetchError) {
+  ) {
     self.configuration = configuration
     self.partSize = max(5 << 20, partSize)
-    engine = try TransferEngine(
-      endpoint: configuration.endpoint, api: nil, maximumConcurrent: maximumConcurrent, policy: policy, onRetry: nil)
+    self.maximumConcurrent = maximumConcurrent
+    self.policy = policy
   }
 
-  deinit { engine.shutdown() }
+  deinit { shutdown() }
 
   /// Lets running requests finish and stops the engine's thread (a second call returns at once).
-  public func shutdown() { engine.shutdown() }
+  public func shutdown() { started.withLock { $0 }?.shutdown() }
+
+  private func engine() throws(FetchError) -> TransferEngine {
+    let result: Result<TransferEngine, FetchError> = started.withLock { engine in
+      if let engine { return .success(engine) }
+      do throws(FetchError) {
+        let made = try TransferEngine(
+          endpoint: configuration.endpoint, api: nil, maximumConcurrent: maximumConcurrent, policy: policy,
+          onRetry: nil)
+        engine = made
+        return .success(made)
+      } catch {
+        return .failure(error)
+      }
+    }
+    return try result.get()
+  }
 
   /// `s3://BUCKET/KEY`.
   public func uri(_ key: String) -> String { "s3://\(configuration.bucket)/\(key)" }
@@ -196,6 +216,7 @@ public final class ObjectStoreClient: Sendable {
     -> [String]
   {
     let count = Int((size + partSize - 1) / partSize)
+    let engine = try engine()
     let results = Locked<[Int: Result<String, FetchError>]>([:])
     let slots = DispatchSemaphore(value: Self.partsAtOnce)
     let group = DispatchGroup()
@@ -222,7 +243,7 @@ public final class ObjectStoreClient: Sendable {
           }
         case .completed(.file): result = .failure(FetchError(.transport, "internal error: a part answered in a file"))
         case .unarchived(let reason): result = .failure(FetchError(.request, reason.message))
-        case .cancelled: result = .failure(self.stopped(request))
+        case .cancelled: result = .failure(self.stopped(request, engine: engine))
         }
         results.withLock { $0[index] = result }
         slots.signal()
@@ -245,10 +266,11 @@ public final class ObjectStoreClient: Sendable {
   // MARK: Requests
 
   private func run(_ request: TransferRequest) throws(FetchError) -> TransferResult {
+    let engine = try engine()
     switch engine.perform(request) {
     case .completed(let result): return result
     case .unarchived(let reason): throw FetchError(.request, reason.message)
-    case .cancelled: throw stopped(request)
+    case .cancelled: throw stopped(request, engine: engine)
     }
   }
 
@@ -260,7 +282,7 @@ public final class ObjectStoreClient: Sendable {
   }
 
   /// Why a request was not carried out: the engine stopped on a failure true of every request.
-  private func stopped(_ request: TransferRequest) -> FetchError {
+  private func stopped(_ request: TransferRequest, engine: TransferEngine) -> FetchError {
     engine.fatalError
       ?? FetchError(.transport, "\(request.line) was not carried out: the object store client is stopping")
   }

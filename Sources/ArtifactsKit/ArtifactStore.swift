@@ -175,7 +175,7 @@ public final class ArtifactStore: Sendable {
     do {
       let configuration = try ObjectStoreConfiguration.fromEnvironment(
         settings.environment, location: uri, userAgent: settings.userAgent)
-      let client = try ObjectStoreClient(
+      let client = ObjectStoreClient(
         configuration: configuration, maximumConcurrent: settings.jobs, policy: settings.retryPolicy)
       return try S3BlobStore(client: client, forWriting: access != .read) { try staging.makeTemporaryPath() }
     } catch let error as FetchError {

@@ -5,6 +5,7 @@
 // writes to the store or changes a container.
 import ArtifactsCore
 import ArtifactsFetch
+import ArtifactsObjectStore
 import Foundation
 
 public struct DoctorFinding: Sendable, Codable, Equatable {
@@ -30,13 +31,16 @@ public struct DoctorFinding: Sendable, Codable, Equatable {
 public struct Doctor: Sendable {
   public let api: APISettings
   public let storeRoot: String
+  /// Where the bytes are kept: a bucket is checked too.
+  public let blobs: BlobSettings
   /// A local clock this far from the server's is worth saying (deadlines are computed on the
   /// server's clock anyway, but the catalog's times and `--since` use the local one).
   public static let clockTolerance: Double = 5
 
-  public init(api: APISettings, storeRoot: String) {
+  public init(api: APISettings, storeRoot: String, blobs: BlobSettings = .local) {
     self.api = api
     self.storeRoot = storeRoot
+    self.blobs = blobs
   }
 
   public func run() async -> [DoctorFinding] {
@@ -48,6 +52,7 @@ public struct Doctor: Sendable {
     } catch {
       findings.append(DoctorFinding("configuration", .problem, error.message))
       findings.append(await store())
+      if let bucket = await bucket() { findings.append(bucket) }
       return findings
     }
     findings.append(Self.describe(configuration))
@@ -61,7 +66,48 @@ public struct Doctor: Sendable {
     }
     findings += await probe(configuration)
     findings.append(await store())
+    if let bucket = await bucket() { findings.append(bucket) }
     return findings
+  }
+
+  /// With `--blobs`: the credentials, the bucket, and whether it honours conditional writes.
+  /// Only reads (the marker a first sync leaves).
+  private func bucket() async -> DoctorFinding? {
+    guard case .objectStore(let uri) = blobs.location else { return nil }
+    let settings = blobs
+    return await blocking { () -> DoctorFinding in
+      let configuration: ObjectStoreConfiguration
+      do throws(FetchError) {
+        configuration = try ObjectStoreConfiguration.fromEnvironment(
+          settings.environment, location: uri, userAgent: settings.userAgent)
+      } catch {
+        return DoctorFinding("blobs", .problem, error.message)
+      }
+      let client = ObjectStoreClient(
+        configuration: configuration, maximumConcurrent: 1,
+        policy: RetryPolicy(maximumAttempts: 3, baseDelay: 0.2, maximumDelay: 1, maximumServerDelay: 5))
+      defer { client.shutdown() }
+      let place = "\(configuration.uri) at \(configuration.endpointURL) (region \(configuration.region))"
+      do throws(ObjectStoreError) {
+        switch try S3BlobStore.rememberedConditionalWrites(client) {
+        case true?:
+          return DoctorFinding(
+            "blobs", .ok, "\(place): the credentials are accepted and the bucket honours conditional writes")
+        case false?:
+          return DoctorFinding(
+            "blobs", .warning, "\(place): the bucket ignores If-None-Match",
+            advice:
+              "uploads ask with a HEAD first, so deduplication holds, but two hosts storing the same new bytes at once both upload them")
+        case nil:
+          return DoctorFinding(
+            "blobs", .ok,
+            "\(place): the credentials are accepted; nothing is stored there yet (the first sync checks that the bucket honours conditional writes)"
+          )
+        }
+      } catch {
+        return DoctorFinding("blobs", .problem, error.message, advice: "check the bucket and \(configuration.endpointVariable)")
+      }
+    }
   }
 
   static func describe(_ configuration: APIConfiguration) -> DoctorFinding {

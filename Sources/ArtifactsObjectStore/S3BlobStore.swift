@@ -173,17 +173,31 @@ public final class S3BlobStore: BlobBackend {
 
   // MARK: The first use of a bucket
 
+  /// What the marker says of conditional writes; nil when the bucket and prefix were never
+  /// used. Reading it also proves the credentials and that the bucket exists.
+  public static func rememberedConditionalWrites(_ client: ObjectStoreClient) throws(ObjectStoreError) -> Bool? {
+    let bytes: [UInt8]?
+    do {
+      bytes = try client.bytes(client.configuration.key(markerName))
+    } catch {
+      throw ObjectStoreError(.request, "cannot use \(client.configuration.uri): \(error.message)")
+    }
+    guard let bytes else { return nil }
+    guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+      let honoured = object["conditionalWrites"] as? Bool
+    else {
+      throw ObjectStoreError(
+        .damaged, "\(client.uri(client.configuration.key(markerName))) is not the marker this tool writes")
+    }
+    return honoured
+  }
+
   /// The answer remembered in the marker, else a probe: the same key written twice with
   /// `If-None-Match: *`, where the second write must be refused with 412.
   static func checkConditionalWrites(_ client: ObjectStoreClient) throws(ObjectStoreError) -> Bool {
     let marker = client.configuration.key(markerName)
+    if let honoured = try rememberedConditionalWrites(client) { return honoured }
     do throws(FetchError) {
-      if let bytes = try client.bytes(marker),
-        let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-        let honoured = object["conditionalWrites"] as? Bool
-      {
-        return honoured
-      }
       let probe = client.configuration.key("probe/if-none-match-\(UUID().uuidString.lowercased())")
       let bytes = Array("probe\n".utf8)
       _ = try client.put(probe, bytes: bytes, onlyIfAbsent: true)

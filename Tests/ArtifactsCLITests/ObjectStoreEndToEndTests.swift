@@ -315,4 +315,56 @@ struct ObjectStoreEndToEndTests {
     #expect(Set(try server.keys(bucket, prefix: "d/blobs/")).count == Set(contents.values.map(hex)).count)
 
   }
+
+  @Test func aBucketThatIgnoresConditionalWritesIsSaidAndStillDeduplicates() throws {
+    let server = try TestSeaweed.shared()
+    let bucket = try server.makeBucket()
+    let emulator = try ContainersEmulator.started(apiKey: key)
+    defer { emulator.stop() }
+    let (logs, contents) = corpus(emulator, count: 10, container: 78)
+    // As a first sync leaves it on a server that replaced an object a conditional write named.
+    let scratch = TemporaryDirectory("marker")
+    let marker = scratch.write("m", #"{"conditionalWrites": false, "format": 1}"#)
+    try expectStored(server, ["-T", marker, "\(server.endpoint)/\(bucket)/c/artifacts-store.json"])
+    let store = TemporaryDirectory("store")
+    let blobs = ["--store", store.path, "--blobs", "s3://\(bucket)/c"]
+    let env = environment(emulator, server)
+    let synced = try run(binary, ["sync", "--json"] + blobs + [logs.path], environment: env)
+    #expect(synced.status == 0, "\(synced.stderr)")
+    #expect(synced.stderr.contains("ignores If-None-Match"), "\(synced.stderr)")
+    #expect(try json(try #require(synced.stdoutLines.last))["deduplicated"] as? Int == 2)
+    #expect(try server.keys(bucket, prefix: "c/blobs/").count == Set(contents.values.map(hex)).count)
+
+    let doctor = try run(binary, ["doctor", "--json"] + blobs, environment: env)
+    let finding = try #require(try doctor.stdoutLines.map(json).first { $0["check"] as? String == "blobs" })
+    #expect(finding["status"] as? String == "warning", "\(finding)")
+  }
+
+  @Test func doctorReadsTheBucketAndNeverShowsTheSecret() throws {
+    let server = try TestSeaweed.shared()
+    let bucket = try server.makeBucket()
+    let emulator = try ContainersEmulator.started(apiKey: key)
+    defer { emulator.stop() }
+    let store = TemporaryDirectory("store")
+    let blobs = ["--store", store.path, "--blobs", "s3://\(bucket)/d"]
+    func finding(_ result: ProcessResult) throws -> [String: Any] {
+      try #require(try result.stdoutLines.map(json).first { $0["check"] as? String == "blobs" })
+    }
+    let fresh = try run(binary, ["doctor", "--json"] + blobs, environment: environment(emulator, server))
+    #expect(try finding(fresh)["status"] as? String == "ok")
+    #expect(try server.keys(bucket).isEmpty, "doctor writes nothing")
+
+    let wrong = "wrong-secret-for-doctor-91b2"
+    let rejected = try run(binary, ["doctor", "--json"] + blobs, environment: environment(emulator, server, secret: wrong))
+    #expect(rejected.status == 1)
+    let problem = try finding(rejected)
+    #expect(problem["status"] as? String == "problem")
+    #expect((problem["message"] as? String ?? "").contains("SignatureDoesNotMatch"), "\(problem)")
+    #expect(!(rejected.stdout + rejected.stderr).contains(wrong))
+
+    let missing = try run(
+      binary, ["doctor", "--json", "--store", store.path, "--blobs", "s3://no-such-bucket-\(bucket)/d"],
+      environment: environment(emulator, server))
+    #expect(try (finding(missing)["message"] as? String ?? "").contains("NoSuchBucket"))
+  }
 }

@@ -20,7 +20,7 @@ func client(
 ) throws -> ObjectStoreClient {
   let configuration = try ObjectStoreConfiguration.fromEnvironment(
     server.environment(secret: secret), location: "s3://\(bucket)/\(prefix)", userAgent: "artifacts-tests")
-  return try ObjectStoreClient(configuration: configuration, maximumConcurrent: 8, policy: policy, partSize: partSize)
+  return ObjectStoreClient(configuration: configuration, maximumConcurrent: 8, policy: policy, partSize: partSize)
 }
 
 func blobStore(_ client: ObjectStoreClient, in directory: TemporaryDirectory) throws -> S3BlobStore {
@@ -196,7 +196,7 @@ struct S3BlobStoreTests {
       [
         "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:\(freePort())",
       ], location: "s3://bucket/p", userAgent: "t")
-    let down = try ObjectStoreClient(
+    let down = ObjectStoreClient(
       configuration: nothing, policy: RetryPolicy(maximumAttempts: 4, baseDelay: 0.01, maximumDelay: 0.02))
     do {
       _ = try S3BlobStore(client: down, forWriting: true) { "/x" }
