@@ -645,6 +645,11 @@ extension Transfer {
     let error = S3ErrorBody(errorBody)
     let requestID = headers["x-amz-request-id"].map { " (request \($0))" } ?? ""
     let reason = "HTTP \(status)\(error.map { " \($0.code): \($0.message)" } ?? "")\(requestID) for \(request.line)"
+    // A 404 can be an answer about the key, never about the bucket (a HEAD cannot tell them
+    // apart; a GET's body does).
+    if error?.code == "NoSuchBucket" {
+      return .runWide("\(reason): the bucket does not exist; create it, or name another in --blobs s3://BUCKET/PREFIX")
+    }
     if (200..<300).contains(status) || request.answers.contains(status) {
       if (200..<300).contains(status), case .file(_, _, let length) = request.body {
         guard uploaded == length else {
@@ -677,8 +682,6 @@ extension Transfer {
     case (403, _):
       return .rejected(
         status: status, "the object store refused access (\(reason)); \(credentials), and the bucket's policy")
-    case (_, "NoSuchBucket"):
-      return .runWide("\(reason): the bucket does not exist; create it, or name another in --blobs s3://BUCKET/PREFIX")
     case (_, "RequestTimeTooSkewed"):
       return .runWide("\(reason): this machine's clock is too far from the object store's; set it right (NTP)")
     case (301, _), (307, _), (_, "AuthorizationHeaderMalformed"), (_, "PermanentRedirect"):

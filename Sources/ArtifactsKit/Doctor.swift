@@ -97,7 +97,8 @@ public struct Doctor: Sendable {
           return DoctorFinding(
             "blobs", .warning, "\(place): the bucket ignores If-None-Match",
             advice:
-              "uploads ask with a HEAD first, so deduplication holds, but two hosts storing the same new bytes at once both upload them")
+              "uploads ask with a HEAD first, so deduplication holds, but two hosts storing the same new bytes at once both upload them"
+          )
         case nil:
           return DoctorFinding(
             "blobs", .ok,
@@ -105,7 +106,8 @@ public struct Doctor: Sendable {
           )
         }
       } catch {
-        return DoctorFinding("blobs", .problem, error.message, advice: "check the bucket and \(configuration.endpointVariable)")
+        return DoctorFinding(
+          "blobs", .problem, error.message, advice: "check the bucket and \(configuration.endpointVariable)")
       }
     }
   }

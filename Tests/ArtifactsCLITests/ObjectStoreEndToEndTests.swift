@@ -355,7 +355,8 @@ struct ObjectStoreEndToEndTests {
     #expect(try server.keys(bucket).isEmpty, "doctor writes nothing")
 
     let wrong = "wrong-secret-for-doctor-91b2"
-    let rejected = try run(binary, ["doctor", "--json"] + blobs, environment: environment(emulator, server, secret: wrong))
+    let rejected = try run(
+      binary, ["doctor", "--json"] + blobs, environment: environment(emulator, server, secret: wrong))
     #expect(rejected.status == 1)
     let problem = try finding(rejected)
     #expect(problem["status"] as? String == "problem")
