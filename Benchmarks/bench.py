@@ -44,3 +44,16 @@ def table(rows):
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+def start_emulator(emulator, manifest, key, latency_ms, port_file):
+    """Starts the package's emulator seeded from `manifest`; returns (process, base URL)."""
+    import time
+    if os.path.exists(port_file):
+        os.remove(port_file)
+    process = subprocess.Popen([emulator, "--seed", manifest, "--key", key, "--latency-ms", str(latency_ms),
+                                "--port-file", port_file], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            return process, f"http://127.0.0.1:{open(port_file).read().strip()}/v1"
+        time.sleep(0.1)
+    sys.exit("the emulator did not start")

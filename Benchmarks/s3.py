@@ -12,6 +12,7 @@ on loopback, in one run, printing ratios:
 """
 import argparse, json, os, random, signal, socket, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(__file__))
+import bench
 from bench import fresh_dir, run, table, warm
 
 parser = argparse.ArgumentParser()
@@ -99,17 +100,8 @@ def s3(endpoint, arguments):
     return int(result.stdout or 0)
 
 def start_emulator(latency_ms):
-    port_file = os.path.join(root, "port")
-    if os.path.exists(port_file):
-        os.remove(port_file)
-    process = subprocess.Popen([args.emulator, "--seed", os.path.join(root, "containers.json"), "--key", key,
-                                "--latency-ms", str(latency_ms), "--port-file", port_file],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            return process, f"http://127.0.0.1:{open(port_file).read().strip()}/v1"
-        time.sleep(0.1)
-    sys.exit("the emulator did not start")
+    return bench.start_emulator(args.emulator, os.path.join(root, "containers.json"), key, latency_ms,
+                                os.path.join(root, "port"))
 
 corpus()
 for name in os.listdir(os.path.join(root, "content")):
