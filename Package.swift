@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // The map of the code: each target says in one line what belongs in it.
 // Layering (top imports bottom, siblings never import each other):
-//   artifacts → ArtifactsCLI → ArtifactsKit → {LogScan, ObjectStore → Fetch, Store, Catalog} → ArtifactsCore
+//   artifacts → ArtifactsCLI → {ArtifactsWeb →} ArtifactsKit → {LogScan, ObjectStore → Fetch, Store, Catalog, Images} → ArtifactsCore
 import PackageDescription
 
 let package = Package(
@@ -17,6 +17,8 @@ let package = Package(
     .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
   ],
   targets: [
     // MARK: C libraries, each wrapped once
@@ -27,6 +29,9 @@ let package = Package(
     .systemLibrary(
       name: "CZlib", pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]),
+
+    /** libvips, opened with dlopen when the first thumbnail is made; only its PNG, JPEG, GIF and WebP loaders enabled. Runtime: libvips42. */
+    .target(name: "CVips", linkerSettings: [.linkedLibrary("dl")]),
 
     /** libc's memmem (a GNU extension Swift's Glibc module hides) for the log scanner's prefilter. */
     .systemLibrary(name: "CStringSearch"),
@@ -56,7 +61,10 @@ let package = Package(
         .embedInCode("v001_initial.sql"), .embedInCode("v002_incremental_scan.sql"),
         .embedInCode("v003_verification.sql"),
         .embedInCode("v004_name_trigrams.sql"), .embedInCode("v005_leases.sql"),
+        .embedInCode("v006_produced_at.sql"),
       ]),
+    /** Thumbnails of untrusted raster images (libvips): limits on size checked before decoding, WebP out. */
+    .target(name: "ArtifactsImages", dependencies: ["CVips"]),
     /** The SQLite catalog via GRDB: migrations, records, work state and queries. */
     .target(
       name: "ArtifactsCatalog",
@@ -68,16 +76,32 @@ let package = Package(
       name: "ArtifactsKit",
       dependencies: [
         "ArtifactsCore", "ArtifactsLogScan", "ArtifactsFetch", "ArtifactsStore", "ArtifactsObjectStore",
-        "ArtifactsCatalog", "ArtifactsExport",
+        "ArtifactsCatalog", "ArtifactsExport", "ArtifactsImages",
       ]),
 
-    // MARK: Command line
+    // MARK: Front ends
+
+    /** `serve`: the web gallery on Hummingbird, its Mustache templates, token auth and the headers that keep archived files inert. */
+    .target(
+      name: "ArtifactsWeb",
+      dependencies: [
+        "ArtifactsKit", "ArtifactsCore",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Mustache", package: "swift-mustache"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      resources: [
+        .embedInCode("Templates/layout.mustache"), .embedInCode("Templates/gallery.mustache"),
+        .embedInCode("Templates/file.mustache"), .embedInCode("Templates/problems.mustache"),
+        .embedInCode("Templates/message.mustache"), .embedInCode("Templates/style.css"),
+      ]),
+
 
     /** The subcommands, one file each: flag parsing, terminal output, exit codes. */
     .target(
       name: "ArtifactsCLI",
       dependencies: [
-        "ArtifactsKit", "ArtifactsCore",
+        "ArtifactsKit", "ArtifactsCore", "ArtifactsWeb",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     /** The `artifacts` binary: a few lines that hand over to ArtifactsCLI. */
@@ -139,6 +163,10 @@ let package = Package(
         "ArtifactsKit", "ArtifactsCore", "ArtifactsExport", "ArtifactsEmulator", "ArtifactsTestSupport",
         .product(name: "Crypto", package: "swift-crypto"),
       ]),
+    .testTarget(name: "ArtifactsImagesTests", dependencies: ["ArtifactsImages", "ArtifactsTestSupport"]),
+    .testTarget(
+      name: "ArtifactsWebTests",
+      dependencies: ["artifacts", "ArtifactsWeb", "ArtifactsKit", "ArtifactsCore", "ArtifactsEmulator", "ArtifactsTestSupport"]),
     .testTarget(
       name: "ArtifactsCLITests",
       dependencies: [

@@ -8,5 +8,6 @@ public enum CatalogMigrations {
     ("v003_verification", String(decoding: PackageResources.v003_verification_sql, as: UTF8.self)),
     ("v004_name_trigrams", String(decoding: PackageResources.v004_name_trigrams_sql, as: UTF8.self)),
     ("v005_leases", String(decoding: PackageResources.v005_leases_sql, as: UTF8.self)),
+    ("v006_produced_at", String(decoding: PackageResources.v006_produced_at_sql, as: UTF8.self)),
   ]
 }

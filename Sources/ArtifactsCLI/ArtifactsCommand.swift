@@ -25,7 +25,7 @@ public struct ArtifactsCommand: AsyncParsableCommand {
     version: version,
     subcommands: [
       Sync.self, Find.self, Show.self, Cat.self, Export.self, Import.self, Push.self, Check.self, GC.self,
-      Doctor.self,
+      Doctor.self, Serve.self,
     ]
   )
 

@@ -108,34 +108,13 @@ struct TimeArgument: ExpressibleByArgument {
   var unixSeconds: Int64
 
   init?(argument: String) {
-    let text = argument.trimmingCharacters(in: .whitespaces)
-    if let seconds = Duration.seconds(text) {
-      unixSeconds = Int64(Date().timeIntervalSince1970) - Int64(seconds)
-      return
-    }
-    let formats = ["yyyy-MM-dd'T'HH:mm:ssXXXXX", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"]
-    for format in formats {
-      let formatter = DateFormatter()
-      formatter.locale = Locale(identifier: "en_US_POSIX")
-      formatter.timeZone = TimeZone(identifier: "UTC")
-      formatter.dateFormat = format
-      if let date = formatter.date(from: text) {
-        unixSeconds = Int64(date.timeIntervalSince1970)
-        return
-      }
-    }
-    return nil
+    guard let seconds = TimeExpression.unixSeconds(argument) else { return nil }
+    unixSeconds = seconds
   }
 }
 
 /// `90s`, `30m`, `12h`, `7d`, `2w`: how `--since`, `--until`, `--older-than`, `--grace` and
 /// `--budget` spell a length of time.
 enum Duration {
-  static func seconds(_ text: String) -> Double? {
-    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400]
-    guard let unit = text.last, let scale = units[unit], let amount = Double(text.dropLast()), amount >= 0 else {
-      return nil
-    }
-    return amount * scale
-  }
+  static func seconds(_ text: String) -> Double? { TimeExpression.seconds(text) }
 }

@@ -27,12 +27,20 @@ extension Catalog: ArchiveIndex {
       var (sql, arguments) = try Self.selection(query, db)
       // A regex is checked here, after SQL narrowed by everything else; then the limit applies.
       let limitInSQL = matcher?.needsRowCheck != true
-      if limitInSQL, let limit = query.limit { sql += " LIMIT \(max(0, limit))" }
+      let offset = max(0, query.offset)
+      if limitInSQL, query.limit != nil || offset > 0 {
+        sql += " LIMIT \(query.limit.map { max(0, $0) } ?? -1) OFFSET \(offset)"
+      }
       var files: [FoundFile] = []
+      var skipped = 0
       let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
       while let row = try rows.next() {
         let file = Self.foundFile(row)
         if let matcher, matcher.needsRowCheck, !matcher.matches(file.filename) { continue }
+        if !limitInSQL, skipped < offset {
+          skipped += 1
+          continue
+        }
         files.append(file)
         if !limitInSQL, let limit = query.limit, files.count >= limit { break }
       }
@@ -81,6 +89,16 @@ extension Catalog: ArchiveIndex {
       source: row[8], firstSeenAt: row[9], archivedAt: row[10], lastError: row[11], attempts: row[12])
   }
 
+  public func count(in states: Set<FileState>) throws(CatalogError) -> Int {
+    guard !states.isEmpty else { return 0 }
+    let values = states.map(\.rawValue).sorted()
+    return try read { db in
+      try Int.fetchOne(
+        db, sql: "SELECT count(*) FROM container_file WHERE state IN (\(databaseQuestionMarks(count: values.count)))",
+        arguments: StatementArguments(values)) ?? 0
+    }
+  }
+
   /// Counts of container files by state.
   public func stateCounts() throws(CatalogError) -> [FileState: Int] {
     try read { db in
@@ -92,11 +110,9 @@ extension Catalog: ArchiveIndex {
     }
   }
 
-  /// The latest time a file was cited (its newest citing response), else when it was archived.
-  static let producedAt = """
-    coalesce((SELECT max(r.created_at) FROM citation c JOIN response r ON r.id = c.response_id
-              WHERE c.container_file_id = f.id), CAST(strftime('%s', f.archived_at) AS INTEGER), 0)
-    """
+  /// The latest time a file was cited (its newest citing response), else when it was archived:
+  /// a column kept by triggers (v006) and indexed for newest-first pages.
+  static let producedAt = "f.produced_at"
 
   static func selection(_ query: FindQuery, _ db: Database) throws -> (String, StatementArguments) {
     var conditions: [String] = []

@@ -219,6 +219,8 @@ public struct FindQuery: Sendable, Equatable {
   public var states: Set<FileState>
   public var sort: Sort
   public var limit: Int?
+  /// Matches skipped before the first one returned: pages of a long list (the web gallery).
+  public var offset = 0
   public var detail = Detail.full
 
   public init(

@@ -57,6 +57,8 @@ public protocol ArchiveIndex: Sendable {
   func lookup(_ id: String) throws -> [FoundFile]
   /// Every file whose bytes are one of `digests`, with provenance.
   func files(withDigests digests: Set<Digest>) throws -> [FoundFile]
+  /// How many files are in one of `states` (cheap for the rare states, lost and failed).
+  func count(in states: Set<FileState>) throws -> Int
 }
 
 /// What `check`, `gc`, `import` and repair ask of the catalog.

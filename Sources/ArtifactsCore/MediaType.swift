@@ -9,6 +9,15 @@ public enum MediaType {
     return looksLikeText(prefix) ? "text/plain" : "application/octet-stream"
   }
 
+  /// The media type of a PNG, JPEG, GIF or WebP image, told by its first bytes alone (the
+  /// only images a browser is shown or libvips decodes); nil for anything else.
+  public static func rasterImage(prefix: [UInt8]) -> String? {
+    switch fromMagic(prefix) {
+    case let type? where ["image/png", "image/jpeg", "image/gif", "image/webp"].contains(type): type
+    default: nil
+    }
+  }
+
   static func fromMagic(_ bytes: [UInt8]) -> String? {
     func starts(_ signature: [UInt8], at offset: Int = 0) -> Bool {
       bytes.count >= offset + signature.count && Array(bytes[offset..<offset + signature.count]) == signature
@@ -35,7 +44,7 @@ public enum MediaType {
     "parquet": "application/vnd.apache.parquet", "gz": "application/gzip", "tar": "application/x-tar",
   ]
 
-  static func looksLikeText(_ bytes: [UInt8]) -> Bool {
+  public static func looksLikeText(_ bytes: [UInt8]) -> Bool {
     guard !bytes.isEmpty else { return false }
     if bytes.contains(0) { return false }
     // The prefix may end inside a multi-byte character, so allow up to three bytes to be cut.

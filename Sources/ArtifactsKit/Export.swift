@@ -62,7 +62,7 @@ public struct Export: Sendable {
     try await blocking { () throws(KitError) in try self.write(options, progress: progress) }
   }
 
-  private func write(_ options: ExportOptions, progress: (@Sendable (Int64, Int64) -> Void)?) throws(KitError)
+  func write(_ options: ExportOptions, progress: (@Sendable (Int64, Int64) -> Void)?) throws(KitError)
     -> ExportSummary
   {
     let lock = try store.sharedLock()
