@@ -173,13 +173,13 @@ _artifacts() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    sync|find|show|cat|export|import|push|check|gc|doctor|help)
+    sync|find|show|cat|export|import|push|check|gc|doctor|serve|help)
         # Offer subcommand argument completions
         "_artifacts_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sync find show cat export import push check gc doctor help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'sync find show cat export import push check gc doctor serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -513,6 +513,31 @@ _artifacts_doctor() {
         return
         ;;
     '--cacert')
+        return
+        ;;
+    esac
+}
+
+_artifacts_serve() {
+    repeating_flags=()
+    non_repeating_flags=(-q --quiet -v --verbose --open --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store --blobs --color --port)
+    __artifacts_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store')
+        return
+        ;;
+    '--blobs')
+        return
+        ;;
+    '--color')
+        __artifacts_add_completions -W 'auto'$'\n''always'$'\n''never'
+        return
+        ;;
+    '--port')
         return
         ;;
     esac

@@ -60,13 +60,14 @@ _artifacts() {
             'check:Verify that the catalog and the stored files agree.'
             'gc:Remove stored files nothing needs (a dry run unless --apply).'
             'doctor:Check the configuration against the provider and say what is wrong.'
+            'serve:Browse the archive in a web browser: a gallery, search, previews and downloads.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        sync|find|show|cat|export|import|push|check|gc|doctor|help)
+        sync|find|show|cat|export|import|push|check|gc|doctor|serve|help)
             "_artifacts_${words[1]}" && ret=0
             ;;
         esac
@@ -304,6 +305,25 @@ _artifacts_doctor() {
         '--provider[Whose API\: openai or azure (needed only when the environment configures both).]:provider:{__artifacts_complete "${___provider[@]}"}'
         '--cacert[Certificate authorities (PEM) to trust beside the system'\''s, as sync takes them.]:file:'
         '--json[Print one JSON object per check (check, status, message, advice).]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_serve() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        '--port[Port on 127.0.0.1 (default\: 8700, or any free port when it is taken; 0\: any).]:port:'
+        '--open[Open the gallery in the default browser (xdg-open).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -71,7 +71,9 @@ extension ArtifactsCommand {
       process.arguments = ["xdg-open", address]
       process.standardOutput = FileHandle.nullDevice
       process.standardError = FileHandle.nullDevice
-      do { try process.run() } catch { terminal.warning("cannot open a browser (xdg-open: \(error)); open the address above") }
+      do { try process.run() } catch {
+        terminal.warning("cannot open a browser (xdg-open: \(error)); open the address above")
+      }
     }
   }
 }

@@ -48,11 +48,15 @@ public struct Thumbnailer: Sendable {
     self.limits = limits
   }
 
-  /// Whether libvips can be used here; the reason when it cannot (the library is missing).
-  public static func availability() -> Result<Void, ImageError> {
+  /// Why libvips cannot be used here (the library is missing); nil when it can.
+  public static var unavailableReason: String? {
     var error = [CChar](repeating: 0, count: 512)
-    if cvips_load(&error, error.count) { return .success(()) }
-    return .failure(ImageError(subject: "images", reason: String(cString: error)))
+    return cvips_load(&error, error.count) ? nil : Self.text(error)
+  }
+
+  /// The C string in `buffer`.
+  static func text(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
   /// A WebP thumbnail of the image in `bytes`. Blocks while libvips works: call it off any
@@ -70,7 +74,7 @@ public struct Thumbnailer: Sendable {
         &outputLength, &error, error.count)
     }
     defer { cvips_free(output) }
-    guard made, let output else { throw ImageError(subject: subject, reason: String(cString: error)) }
+    guard made, let output else { throw ImageError(subject: subject, reason: Self.text(error)) }
     return [UInt8](UnsafeRawBufferPointer(start: output, count: outputLength))
   }
 }

@@ -197,7 +197,7 @@ public struct Gallery: Sendable {
       if let refusal = FileManager.default.contents(atPath: refusalPath) {
         return .unavailable(String(decoding: refusal, as: UTF8.self))
       }
-      if case .failure(let error) = Thumbnailer.availability() { return .unavailable(error.reason) }
+      if let reason = Thumbnailer.unavailableReason { return .unavailable(reason) }
       slots.wait()
       defer { slots.signal() }
       let result: Thumbnail
@@ -412,7 +412,9 @@ enum CSVPreview {
       if quoted {
         if character == "\"" {
           if let next = characters.next() {
-            if next == "\"" { field.append("\"") } else {
+            if next == "\"" {
+              field.append("\"")
+            } else {
               quoted = false
               pending = next
             }

@@ -14,7 +14,9 @@ struct TokenAuthentication<Context: RequestContext>: RouterMiddleware {
   {
     let parameters = GalleryQuery.parameters(request.uri.query)
     if let offered = parameters.first(where: { $0.0 == "token" })?.1 {
-      guard Self.same(offered, token) else { throw WebError(.forbidden, "the token in the address is not this server's") }
+      guard Self.same(offered, token) else {
+        throw WebError(.forbidden, "the token in the address is not this server's")
+      }
       // Drop the token from the address: it would stay in the history and in shared links.
       let rest = parameters.filter { $0.0 != "token" }
         .map { "\(GalleryQuery.encode($0.0))=\(GalleryQuery.encode($0.1))" }.joined(separator: "&")
@@ -32,7 +34,8 @@ struct TokenAuthentication<Context: RequestContext>: RouterMiddleware {
     }
     guard let cookie = request.cookies[cookieName()] else {
       throw WebError(
-        .unauthorized, "open the address artifacts serve printed (it ends in ?token=…), or send Authorization: Bearer TOKEN")
+        .unauthorized,
+        "open the address artifacts serve printed (it ends in ?token=…), or send Authorization: Bearer TOKEN")
     }
     guard Self.same(cookie.value, token) else {
       throw WebError(.forbidden, "this browser holds an old token: open the address artifacts serve printed")

@@ -76,7 +76,9 @@ struct Downloads: Sendable {
     case .failure(let error): throw error
     }
     let first = try await kit { try await gallery.page(query, offset: 0, size: 1) }
-    guard !first.files.isEmpty else { throw WebError(.notFound, "no archived file matches, so there is nothing to export") }
+    guard !first.files.isEmpty else {
+      throw WebError(.notFound, "no archived file matches, so there is nothing to export")
+    }
     let chunks = gallery.export(query)
     var headers: HTTPFields = [
       .contentType: "application/x-tar",
@@ -112,7 +114,8 @@ struct Downloads: Sendable {
     var allowed = CharacterSet.alphanumerics
     allowed.insert(charactersIn: "-._~")
     let encoded = base.addingPercentEncoding(withAllowedCharacters: allowed) ?? "file"
-    return "\(inline ? "inline" : "attachment"); filename=\"\(ascii.isEmpty ? "file" : ascii)\"; filename*=UTF-8''\(encoded)"
+    return
+      "\(inline ? "inline" : "attachment"); filename=\"\(ascii.isEmpty ? "file" : ascii)\"; filename*=UTF-8''\(encoded)"
   }
 }
 

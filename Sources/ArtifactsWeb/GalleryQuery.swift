@@ -66,7 +66,9 @@ struct GalleryQuery: Sendable, Equatable {
 
   /// The selection as `find` would make it from the same words; a message for what cannot be used.
   func findQuery(states: Set<FileState> = [.archived]) -> Result<FindQuery, WebError> {
-    if regex && exact { return .failure(WebError(.badRequest, "a pattern is either a regular expression or a whole name")) }
+    if regex && exact {
+      return .failure(WebError(.badRequest, "a pattern is either a regular expression or a whole name"))
+    }
     if regex, (try? NSRegularExpression(pattern: text)) == nil {
       return .failure(WebError(.badRequest, "\(text) is not a valid regular expression"))
     }

@@ -26,12 +26,16 @@ struct Pages: Sendable {
       values["error"] = error.message
       values["hasFiles"] = false
     case .success(let query):
-      let page = try await kit { try await gallery.page(query, offset: (selection.page - 1) * Self.pageSize, size: Self.pageSize) }
+      let page = try await kit {
+        try await gallery.page(query, offset: (selection.page - 1) * Self.pageSize, size: Self.pageSize)
+      }
       values["files"] = page.files.map(card)
       values["hasFiles"] = !page.files.isEmpty
       if selection.page > 1 { values["previousPage"] = "/?" + selection.queryString(page: selection.page - 1) }
       if page.hasMore { values["nextPage"] = "/?" + selection.queryString(page: selection.page + 1) }
-      if selection.isFiltered { values["heading"] = page.files.isEmpty ? "No match" : "Matching \(describe(selection))" }
+      if selection.isFiltered {
+        values["heading"] = page.files.isEmpty ? "No match" : "Matching \(describe(selection))"
+      }
     }
     return try await html(
       render("gallery", values, title: selection.isFiltered ? "Search" : "Gallery", searchText: selection.text))
@@ -45,15 +49,21 @@ struct Pages: Sendable {
     let preview = try await kit { try await gallery.preview(of: file) }
     values["preview"] = previewValues(preview, file: file)
     values["citations"] = file.citations.map(citation)
-    values["citationCount"] = file.citations.count
-    values["citationWord"] = file.citations.count == 1 ? "once" : "times"
+    values["citationSummary"] =
+      switch file.citations.count {
+      case 0: "by no response (found by listing its container)"
+      case 1: "once"
+      case let count: "\(count) times"
+      }
     return try await html(render("file", values, title: file.filename, searchText: ""))
   }
 
   func problemsPage(_ request: Request) async throws -> Response {
     let selection = GalleryQuery(queryString: request.uri.query)
     let query = FindQuery(states: [.lost, .failed], sort: .newest)
-    let page = try await kit { try await gallery.page(query, offset: (selection.page - 1) * Self.pageSize, size: Self.pageSize) }
+    let page = try await kit {
+      try await gallery.page(query, offset: (selection.page - 1) * Self.pageSize, size: Self.pageSize)
+    }
     let pending = try await kit { try await gallery.count(in: [.pending]) }
     var values: [String: Any] = [
       "files": page.files.map { file -> [String: Any] in
@@ -71,7 +81,10 @@ struct Pages: Sendable {
 
   /// An error as a page (the status says what happened; the page says what to do).
   func errorPage(_ error: WebError) async -> Response {
-    let body = (try? await render("message", ["heading": error.heading, "message": error.message], title: error.heading, searchText: "", withCounts: error.code != .unauthorized && error.code != .forbidden))
+    let body =
+      (try? await render(
+        "message", ["heading": error.heading, "message": error.message], title: error.heading, searchText: "",
+        withCounts: error.code != .unauthorized && error.code != .forbidden))
       ?? error.message
     var response = (try? await html(body)) ?? Response(status: error.status)
     response.status = error.status
@@ -106,7 +119,9 @@ struct Pages: Sendable {
       "ext": selection.extensions.joined(separator: ","), "type": selection.mediaType, "model": selection.model,
       "container": selection.container, "response": selection.response, "since": selection.since,
       "until": selection.until,
-      "sorts": FindQuery.Sort.allCases.map { ["value": $0.rawValue, "selected": $0 == selection.sort] as [String: Any] },
+      "sorts": FindQuery.Sort.allCases.map {
+        ["value": $0.rawValue, "selected": $0 == selection.sort] as [String: Any]
+      },
     ]
   }
 

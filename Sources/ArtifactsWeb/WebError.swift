@@ -23,7 +23,8 @@ public struct WebError: Error, Sendable, CustomStringConvertible {
   }
 
   init(_ error: KitError) {
-    self.init(error.code == .noMatch ? .notFound : error.code == .missingInput ? .badRequest : .unavailable, error.message)
+    self.init(
+      error.code == .noMatch ? .notFound : error.code == .missingInput ? .badRequest : .unavailable, error.message)
   }
 
   public var description: String { message }

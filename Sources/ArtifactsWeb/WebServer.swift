@@ -4,10 +4,10 @@
 import ArtifactsCore
 import ArtifactsKit
 import Foundation
-import Synchronization
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 public struct GalleryServer: Sendable {
   public struct Configuration: Sendable {
@@ -42,7 +42,9 @@ public struct GalleryServer: Sendable {
   /// once the port is listening.
   public func run(onReady: @escaping @Sendable (String) -> Void) async throws(WebError) {
     let templates: Templates
-    do { templates = try Templates() } catch { throw WebError(.unavailable, "the page templates do not parse: \(error)") }
+    do { templates = try Templates() } catch {
+      throw WebError(.unavailable, "the page templates do not parse: \(error)")
+    }
     let started = StartFlag()
     do {
       try await serve(port: configuration.port, templates: templates, started: started, onReady: onReady)
@@ -97,7 +99,8 @@ public struct GalleryServer: Sendable {
     router.get("/problems") { request, _ in try await pages.problemsPage(request) }
     router.get("/file/:container/:file") { request, context in
       try await pages.filePage(
-        request, containerID: try context.parameters.require("container"), fileID: try context.parameters.require("file"))
+        request, containerID: try context.parameters.require("container"),
+        fileID: try context.parameters.require("file"))
     }
     router.get("/blob/:digest") { request, context in
       try await downloads.blob(request, digestText: try context.parameters.require("digest"))
@@ -138,7 +141,8 @@ struct PageHeaders<Context: RequestContext>: RouterMiddleware {
       response = await pages.errorPage(error)
     } catch let error as HTTPError {
       response = await pages.errorPage(
-        WebError(error.status == .notFound ? .notFound : .badRequest, "\(request.uri.path): \(error.status.reasonPhrase)"))
+        WebError(
+          error.status == .notFound ? .notFound : .badRequest, "\(request.uri.path): \(error.status.reasonPhrase)"))
       response.status = error.status
     } catch {
       response = await pages.errorPage(WebError(.unavailable, "\(error)"))

@@ -35,7 +35,7 @@ struct GeneratedDocumentationTests {
     }
   }
 
-  static let commands = ["sync", "find", "show", "cat", "export", "import", "push", "check", "gc", "doctor"]
+  static let commands = ["sync", "find", "show", "cat", "export", "import", "push", "check", "gc", "doctor", "serve"]
 
   @Test(arguments: commands)
   func everyCommandHasAnAbstractADiscussionAndExamples(_ command: String) throws {
