@@ -57,3 +57,46 @@ def start_emulator(emulator, manifest, key, latency_ms, port_file):
             return process, f"http://127.0.0.1:{open(port_file).read().strip()}/v1"
         time.sleep(0.1)
     sys.exit("the emulator did not start")
+
+
+def make_catalog(binary, store, files):
+    """A store whose catalog holds `files` archived files with realistic names (no bytes):
+    what the find and serve benchmarks search. Made once, kept in the work folder."""
+    catalog = os.path.join(store, "catalog.sqlite")
+    if os.path.exists(catalog):
+        return catalog
+
+    fresh_dir(store)
+    # Only sync and import create a store: an empty log makes an empty one.
+    empty = os.path.join(store + "-empty.jsonl")
+    open(empty, "w").close()
+    subprocess.run([binary, "sync", "--quiet", "--store", store, empty], check=True)
+    # Realistic names: what Code Interpreter calls its files, each with a run number.
+    words = ["chart", "results", "summary", "sales_by_region", "plot", "data", "report", "squares", "sine_wave",
+             "histogram", "forecast", "cleaned", "pivot", "correlation", "roll2dice_sums", "numbers"]
+    exts = ["png", "csv", "txt", "xlsx", "json", "pdf", "md"]
+    sql = f"""
+    PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;
+    BEGIN;
+    INSERT INTO container (id, first_seen_at)
+      WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < {files // 3})
+      SELECT printf('cntr_%048x', i), '2026-01-01T00:00:00.000Z' FROM c;
+    INSERT INTO blob (digest, size, media_type, first_stored_at)
+      WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {files})
+      SELECT printf('%064x', i * 2654435761 % 18446744073709551557), 1000 + i % 5000, 'text/csv',
+             '2026-01-01T00:00:00.000Z' FROM c;
+    INSERT INTO container_file (container_id, file_id, filename, source, state, digest, first_seen_at, archived_at)
+      WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {files})
+      SELECT printf('cntr_%048x', i % {files // 3}), printf('cfile_%032x', i),
+             (CASE i % {len(words)} {' '.join(f"WHEN {k} THEN '{w}'" for k, w in enumerate(words))} END)
+               || '_' || (i % 100000) || '.' ||
+             (CASE i % {len(exts)} {' '.join(f"WHEN {k} THEN '{e}'" for k, e in enumerate(exts))} END),
+             'cited', 'archived', printf('%064x', i * 2654435761 % 18446744073709551557),
+             '2026-01-01T00:00:00.000Z', strftime('%Y-%m-%dT%H:%M:%fZ', 1767225600 + i, 'unixepoch')
+      FROM c;
+    COMMIT;
+    PRAGMA wal_checkpoint(TRUNCATE);
+    ANALYZE;
+    """
+    subprocess.run(["sqlite3", catalog], input=sql.encode(), check=True)
+    return catalog

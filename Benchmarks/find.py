@@ -6,7 +6,7 @@ sqlite3 tool running LIKE '%…%' on the same catalog, in one session, printing 
 """
 import argparse, os, subprocess, sys
 sys.path.insert(0, os.path.dirname(__file__))
-from bench import fresh_dir, run, table
+from bench import fresh_dir, make_catalog, run, table
 
 parser = argparse.ArgumentParser()
 parser.add_argument("binary")
@@ -16,40 +16,7 @@ args = parser.parse_args()
 store = os.path.join(args.work, f"find-store-{args.files}")
 catalog = os.path.join(store, "catalog.sqlite")
 
-if not os.path.exists(catalog):
-    fresh_dir(store)
-    # Only sync and import create a store: an empty log makes an empty one.
-    empty = os.path.join(store + "-empty.jsonl")
-    open(empty, "w").close()
-    subprocess.run([args.binary, "sync", "--quiet", "--store", store, empty], check=True)
-    # Realistic names: what Code Interpreter calls its files, each with a run number.
-    words = ["chart", "results", "summary", "sales_by_region", "plot", "data", "report", "squares", "sine_wave",
-             "histogram", "forecast", "cleaned", "pivot", "correlation", "roll2dice_sums", "numbers"]
-    exts = ["png", "csv", "txt", "xlsx", "json", "pdf", "md"]
-    sql = f"""
-    PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;
-    BEGIN;
-    INSERT INTO container (id, first_seen_at)
-      WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < {args.files // 3})
-      SELECT printf('cntr_%048x', i), '2026-01-01T00:00:00.000Z' FROM c;
-    INSERT INTO blob (digest, size, media_type, first_stored_at)
-      WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {args.files})
-      SELECT printf('%064x', i * 2654435761 % 18446744073709551557), 1000 + i % 5000, 'text/csv',
-             '2026-01-01T00:00:00.000Z' FROM c;
-    INSERT INTO container_file (container_id, file_id, filename, source, state, digest, first_seen_at, archived_at)
-      WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {args.files})
-      SELECT printf('cntr_%048x', i % {args.files // 3}), printf('cfile_%032x', i),
-             (CASE i % {len(words)} {' '.join(f"WHEN {k} THEN '{w}'" for k, w in enumerate(words))} END)
-               || '_' || (i % 100000) || '.' ||
-             (CASE i % {len(exts)} {' '.join(f"WHEN {k} THEN '{e}'" for k, e in enumerate(exts))} END),
-             'cited', 'archived', printf('%064x', i * 2654435761 % 18446744073709551557),
-             '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
-      FROM c;
-    COMMIT;
-    PRAGMA wal_checkpoint(TRUNCATE);
-    ANALYZE;
-    """
-    subprocess.run(["sqlite3", catalog], input=sql.encode(), check=True)
+make_catalog(args.binary, store, args.files)
 
 def count(argv):
     return len(subprocess.run(argv, capture_output=True).stdout.splitlines())

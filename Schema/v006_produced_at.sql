@@ -53,6 +53,15 @@ WHEN OLD.created_at IS NOT NEW.created_at BEGIN
   WHERE id IN (SELECT container_file_id FROM citation WHERE response_id = NEW.id);
 END;
 
+-- Rows written whole (import, tools) get their time when they are inserted.
+CREATE TRIGGER produced_at_on_file_insert AFTER INSERT ON container_file WHEN NEW.archived_at IS NOT NULL BEGIN
+  UPDATE container_file SET produced_at = coalesce(
+    (SELECT max(r.created_at) FROM citation c JOIN response r ON r.id = c.response_id
+     WHERE c.container_file_id = container_file.id),
+    CAST(strftime('%s', archived_at) AS INTEGER), 0)
+  WHERE id = NEW.id;
+END;
+
 CREATE TRIGGER produced_at_on_archive AFTER UPDATE OF archived_at ON container_file
 WHEN OLD.archived_at IS NOT NEW.archived_at BEGIN
   UPDATE container_file SET produced_at = coalesce(
