@@ -85,6 +85,7 @@ struct CatalogTests {
     #expect(
       try catalog.appliedMigrations() == [
         "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams", "v005_leases",
+        "v006_produced_at",
       ])
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     #expect((attributes[.posixPermissions] as? Int) == 0o600)

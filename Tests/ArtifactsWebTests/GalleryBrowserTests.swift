@@ -158,12 +158,12 @@ final class GalleryFixture: Sendable {
 
   /// Chromium's DOM of `path` after load, reached through the token address (so the cookie
   /// dance is part of every page a test reads).
-  func dom(_ path: String) throws -> String {
+  func dom(_ path: String) async throws -> String {
     let separator = path.contains("?") ? "&" : "?"
-    return try chromium(["--dump-dom", base + path + separator + "token=" + token]).stdout
+    return try await chromium(["--dump-dom", base + path + separator + "token=" + token]).stdout
   }
 
-  func screenshot(_ path: String, named name: String, height: Int = 1000) throws -> String {
+  func screenshot(_ path: String, named name: String, height: Int = 1000) async throws -> String {
     let directory =
       ProcessInfo.processInfo.environment["ARTIFACTS_TEST_OUTPUT"]
       ?? TestPaths.packageRoot.appendingPathComponent(".build/test-output/web").path
@@ -171,13 +171,23 @@ final class GalleryFixture: Sendable {
     let file = directory + "/" + name + ".png"
     try? FileManager.default.removeItem(atPath: file)
     let separator = path.contains("?") ? "&" : "?"
-    _ = try chromium([
+    _ = try await chromium([
       "--window-size=1280,\(height)", "--screenshot=\(file)", base + path + separator + "token=" + token,
     ])
     return file
   }
 
-  func chromium(_ arguments: [String]) throws -> ProcessResult {
+  /// Chromium takes seconds: it runs on a Dispatch thread, never blocking the test pool's
+  /// few threads (other suites' async tests need them).
+  func chromium(_ arguments: [String]) async throws -> ProcessResult {
+    try await withCheckedThrowingContinuation { continuation in
+      DispatchQueue.global().async {
+        continuation.resume(with: Result { try self.chromiumNow(arguments) })
+      }
+    }
+  }
+
+  private func chromiumNow(_ arguments: [String]) throws -> ProcessResult {
     let profile = TemporaryDirectory("chromium-profile")
     // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start. A page that
     // never finishes loading must fail the test, not hang it.
@@ -223,7 +233,7 @@ func decodeEntities(_ text: String) -> String {
 @Suite(.serialized) struct GalleryBrowserTests {
   @Test func galleryListsTheArchiveNewestFirstWithThumbnails() async throws {
     let fixture = try GalleryFixture.shared()
-    let dom = try fixture.dom("/")
+    let dom = try await fixture.dom("/")
     let expected = fixture.names.values.sorted()
     #expect(cardNames(dom).sorted() == expected)
     // Newest first: the responses were an hour apart, in the order of `names`' ids.
@@ -249,7 +259,7 @@ func decodeEntities(_ text: String) -> String {
     #expect(kept.count == 2, "\(kept)")
     // The problems link counts the lost file.
     #expect(dom.contains("Lost and failed"))
-    let shot = try fixture.screenshot("/", named: "gallery", height: 1400)
+    let shot = try await fixture.screenshot("/", named: "gallery", height: 1400)
     #expect(FileManager.default.fileExists(atPath: shot))
   }
 
@@ -261,25 +271,25 @@ func decodeEntities(_ text: String) -> String {
         (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["filename"] as? String
       }
       let encoded = pattern.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-      let dom = try fixture.dom("/?q=\(encoded)")
+      let dom = try await fixture.dom("/?q=\(encoded)")
       #expect(cardNames(dom).sorted() == found.sorted(), "pattern \(pattern)")
       if found.isEmpty { #expect(dom.contains("No archived file matches")) }
     }
     // Smart case: lower case matches both spellings, upper case only its own.
-    #expect(try cardNames(fixture.dom("/?q=chart")).count == 3)
-    #expect(try cardNames(fixture.dom("/?q=Chart")) == ["Revenue_Chart.png"])
+    #expect(try await cardNames(fixture.dom("/?q=chart")).count == 3)
+    #expect(try await cardNames(fixture.dom("/?q=Chart")) == ["Revenue_Chart.png"])
     // Filters are find's: an extension, a media type, a response.
-    #expect(try cardNames(fixture.dom("/?ext=json")) == ["result.json"])
-    #expect(try Set(cardNames(fixture.dom("/?type=text"))) == ["regions.csv", "notes.txt", "report.html"])
+    #expect(try await cardNames(fixture.dom("/?ext=json")) == ["result.json"])
+    #expect(try await Set(cardNames(fixture.dom("/?type=text"))) == ["regions.csv", "notes.txt", "report.html"])
     let response = FakeID.response(706)
-    #expect(try cardNames(fixture.dom("/?response=\(response)")) == ["regions.csv"])
-    _ = try fixture.screenshot("/?q=chart", named: "search")
+    #expect(try await cardNames(fixture.dom("/?response=\(response)")) == ["regions.csv"])
+    _ = try await fixture.screenshot("/?q=chart", named: "search")
   }
 
   @Test func filePageShowsCitationsAndPreviews() async throws {
     let fixture = try GalleryFixture.shared()
     let container = GalleryFixture.container
-    let csvPage = try fixture.dom("/file/\(container)/\(fixture.fileID(named: "regions.csv"))")
+    let csvPage = try await fixture.dom("/file/\(container)/\(fixture.fileID(named: "regions.csv"))")
     // The CSV as a table, quoting understood, markup in a cell shown as text.
     #expect(csvPage.contains("<td>has, comma</td>"))
     #expect(csvPage.contains("&lt;script&gt;alert('PWNED-CSV')&lt;/script&gt;"))
@@ -293,20 +303,20 @@ func decodeEntities(_ text: String) -> String {
     #expect(csvPage.contains(try fixture.digest(ofFile: "regions.csv")))
 
     // JSON re-indented with its keys in their order.
-    let jsonPage = try fixture.dom("/file/\(container)/\(fixture.fileID(named: "result.json"))")
+    let jsonPage = try await fixture.dom("/file/\(container)/\(fixture.fileID(named: "result.json"))")
     #expect(jsonPage.contains("{\n  \"zeta\": 1,\n  \"alpha\": {\n    \"nested\": ["))
     #expect(jsonPage.contains("\"empty\": {}"))
     // An image at full size, from the route that names its digest.
     let pngDigest = try fixture.digest(ofFile: "sales_chart.png")
-    let imagePage = try fixture.dom("/file/\(container)/\(fixture.fileID(named: "sales_chart.png"))")
+    let imagePage = try await fixture.dom("/file/\(container)/\(fixture.fileID(named: "sales_chart.png"))")
     #expect(imagePage.contains("<img class=\"full\" src=\"/blob/\(pngDigest)\""))
-    #expect(try fixture.dom("/file/\(container)/\(fixture.fileID(named: "notes.txt"))").contains("plain notes"))
-    _ = try fixture.screenshot("/file/\(container)/\(fixture.fileID(named: "regions.csv"))", named: "file-csv")
-    _ = try fixture.screenshot(
+    #expect(try await fixture.dom("/file/\(container)/\(fixture.fileID(named: "notes.txt"))").contains("plain notes"))
+    _ = try await fixture.screenshot("/file/\(container)/\(fixture.fileID(named: "regions.csv"))", named: "file-csv")
+    _ = try await fixture.screenshot(
       "/file/\(container)/\(fixture.fileID(named: "sales_chart.png"))", named: "file-image", height: 1300)
 
     // Lost files with the server's reason.
-    let problems = try fixture.dom("/problems")
+    let problems = try await fixture.dom("/problems")
     #expect(problems.contains("gone_chart.png"))
     #expect(problems.contains("Container is expired"))
     #expect(try await fixture.authorized("/file/\(container)/cfile_nope").status == 404)
@@ -318,9 +328,9 @@ func decodeEntities(_ text: String) -> String {
     let scratch = TemporaryDirectory("payloads")
     let htmlFile = scratch.write("report.html", GalleryFixture.reportHTML)
     let svgFile = scratch.write("diagram.svg", GalleryFixture.diagramSVG)
-    #expect(try fixture.chromium(["--dump-dom", "file://" + htmlFile]).stdout.contains("<body>PWNED-HTML"))
+    #expect(try await fixture.chromium(["--dump-dom", "file://" + htmlFile]).stdout.contains("<body>PWNED-HTML"))
     // The SVG's script replaces the document: its rectangle is gone.
-    let svgDOM = try fixture.chromium(["--dump-dom", "file://" + svgFile]).stdout
+    let svgDOM = try await fixture.chromium(["--dump-dom", "file://" + svgFile]).stdout
     #expect(svgDOM.contains("PWNED-SVG") && !svgDOM.contains("<rect"), "\(svgDOM)")
 
     // In the app they never run: not on the gallery, nor on their own pages, nor through a
@@ -332,13 +342,13 @@ func decodeEntities(_ text: String) -> String {
       "/file/\(container)/\(fixture.fileID(named: GalleryFixture.hostileName))",
     ]
     for page in pages {
-      let dom = try fixture.dom(page)
+      let dom = try await fixture.dom(page)
       // A payload that ran leaves `<body>PWNED-…` (the hostile name shows its words as text).
       #expect(!dom.contains("<body>PWNED") && !dom.contains("<title>PWNED"), "\(page)")
       #expect(dom.contains("<header class=\"top\">"), "\(page) was replaced")
     }
     // The hostile name arrives as text: the only images are thumbnails.
-    let gallery = try fixture.dom("/")
+    let gallery = try await fixture.dom("/")
     #expect(gallery.contains("&lt;img src=x onerror="))
     #expect(!gallery.contains("<img src=\"x\""))
     for name in ["report.html", "diagram.svg"] {
@@ -352,7 +362,7 @@ func decodeEntities(_ text: String) -> String {
       // No thumbnail is made of markup (SVG is never rasterised here).
       #expect(try await fixture.authorized("/thumb/\(digest).webp").status == 404)
       // The file page shows no preview of it.
-      let page = try fixture.dom("/file/\(container)/\(fixture.fileID(named: name))")
+      let page = try await fixture.dom("/file/\(container)/\(fixture.fileID(named: name))")
       #expect(page.contains("are never shown here"))
     }
     // Images go out inline, as the image type their bytes show; text as text/plain.
