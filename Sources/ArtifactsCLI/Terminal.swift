@@ -1,5 +1,6 @@
 // Everything the CLI writes goes through here: colour only on a terminal (and never with
 // NO_COLOR or --color never), diagnostics on stderr, results on stdout.
+import ArtifactsCore
 import Foundation
 import Synchronization
 
@@ -80,17 +81,8 @@ final class Terminal: Sendable {
 }
 
 enum Format {
-  /// 1.5 KiB, 20 MiB: binary units, as du -h and ls -h print them.
-  static func bytes(_ count: Int64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(count)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-      value /= 1024
-      unit += 1
-    }
-    return unit == 0 ? "\(count) B" : String(format: value < 10 ? "%.1f %@" : "%.0f %@", value, units[unit])
-  }
+  /// 1.5 KiB, 20 MiB.
+  static func bytes(_ count: Int64) -> String { ByteCount.text(count) }
 
   /// 42 s, 3 min 20 s, 2 h 5 min.
   static func duration(_ seconds: Double) -> String {

@@ -92,16 +92,16 @@ public struct Gallery: Sendable {
     guard let digest = file.sha256 else { return .none }
     let mediaType = file.mediaType ?? "application/octet-stream"
     let store = self.store
+    let kind = Self.previewKind(mediaType: mediaType)
     let limit: Int
-    switch Self.previewKind(mediaType: mediaType) {
+    switch kind {
     case .image:
-      let prefix = try await blocking { () throws(KitError) in try Self.readPrefix(of: digest, bytes: 16, store) }
-      return MediaType.rasterImage(prefix: prefix).map { .image(mediaType: $0) } ?? .none
+      return MediaType.rasterImage(prefix: try await prefix(of: digest, bytes: 16)).map { .image(mediaType: $0) }
+        ?? .none
     case .none: return .none
     case .json: limit = Self.previewJSONBytes
     case .table, .text: limit = Self.previewTextBytes
     }
-    let kind = Self.previewKind(mediaType: mediaType)
     return try await blocking { () throws(KitError) in
       let bytes = try Self.readPrefix(of: digest, bytes: limit + 1, store)
       let truncated = bytes.count > limit
@@ -202,11 +202,12 @@ public struct Gallery: Sendable {
       defer { slots.signal() }
       let result: Thumbnail
       do {
-        let prefix = try Self.readPrefix(of: digest, bytes: 16, store)
-        guard MediaType.rasterImage(prefix: prefix) != nil else {
+        // One read (a blob in S3 is fetched whole): the refusal is kept, so a file that is
+        // not an image is read once.
+        let bytes = try Self.readPrefix(of: digest, bytes: thumbnailer.limits.maximumBytes + 1, store)
+        guard MediaType.rasterImage(prefix: Array(bytes.prefix(16))) != nil else {
           return Self.keep(.unavailable("not a PNG, JPEG, GIF or WebP image"), at: refusalPath)
         }
-        let bytes = try Self.readPrefix(of: digest, bytes: thumbnailer.limits.maximumBytes + 1, store)
         result = .webp(try thumbnailer.thumbnail(of: bytes, subject: digest.hex))
       } catch let error as ImageError {
         result = .unavailable(error.reason)

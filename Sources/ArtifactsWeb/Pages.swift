@@ -202,17 +202,8 @@ struct Pages: Sendable {
 
   // MARK: Formatting
 
-  /// 1.5 KiB, 20 MiB: the units `find` prints.
-  static func formatSize(_ count: Int64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(count)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-      value /= 1024
-      unit += 1
-    }
-    return unit == 0 ? "\(count) B" : String(format: value < 10 ? "%.1f %@" : "%.0f %@", value, units[unit])
-  }
+  /// The units `find` prints.
+  static func formatSize(_ count: Int64) -> String { ByteCount.text(count) }
 
   static func formatTime(_ unixSeconds: Int64) -> String {
     let date = Date(timeIntervalSince1970: TimeInterval(unixSeconds))
