@@ -62,13 +62,13 @@ struct WatchTests {
     world.cite(1, first: 1)  // there before the watch: the first pass takes it
     let logs = world.directory.file("logs")
     let watch = try RunningWatch(world, paths: [logs])
-    #expect(await eventually(timeout: 30) { watch.isWatching })
-    #expect(try await eventually(timeout: 30) { try archived(world).contains(FakeID.file(1)) })
+    #expect(await eventually(timeout: 90) { watch.isWatching })
+    #expect(try await eventually(timeout: 90) { try archived(world).contains(FakeID.file(1)) })
 
     let log = logs + "/a.jsonl"
     // Appended.
     appendToFile(log, citingLine(world, 2) + "\n")
-    #expect(try await eventually(timeout: 30) { try archived(world).contains(FakeID.file(2)) })
+    #expect(try await eventually(timeout: 90) { try archived(world).contains(FakeID.file(2)) })
 
     // Half a line waits for its newline.
     let third = citingLine(world, 3)
@@ -77,13 +77,13 @@ struct WatchTests {
     try await Task.sleep(nanoseconds: 300_000_000)
     #expect(try !archived(world).contains(FakeID.file(3)))
     appendToFile(log, String(third[cut...]) + "\n")
-    #expect(try await eventually(timeout: 30) { try archived(world).contains(FakeID.file(3)) })
+    #expect(try await eventually(timeout: 90) { try archived(world).contains(FakeID.file(3)) })
 
     // Rename + create: a line written just before the rename is read under the new name.
     appendToFile(log, citingLine(world, 4) + "\n")
     try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
     _ = FileManager.default.createFile(atPath: log, contents: Data((citingLine(world, 5) + "\n").utf8))
-    #expect(try await eventually(timeout: 30) { try archived(world).isSuperset(of: [FakeID.file(4), FakeID.file(5)]) })
+    #expect(try await eventually(timeout: 90) { try archived(world).isSuperset(of: [FakeID.file(4), FakeID.file(5)]) })
 
     // Copytruncate: copied aside, truncated to nothing, written again.
     appendToFile(log, citingLine(world, 6) + "\n")
@@ -92,17 +92,17 @@ struct WatchTests {
     truncating.truncateFile(atOffset: 0)
     truncating.closeFile()
     appendToFile(log, citingLine(world, 7) + "\n")
-    #expect(try await eventually(timeout: 30) { try archived(world).isSuperset(of: [FakeID.file(6), FakeID.file(7)]) })
+    #expect(try await eventually(timeout: 90) { try archived(world).isSuperset(of: [FakeID.file(6), FakeID.file(7)]) })
 
     // Truncate and rewrite in place, and a new subfolder.
     try Data((citingLine(world, 8) + "\n").utf8).write(to: URL(fileURLWithPath: log))
     world.directory.write("logs/2026/12/b.jsonl", citingLine(world, 9) + "\n")
-    #expect(try await eventually(timeout: 30) { try archived(world).isSuperset(of: [FakeID.file(8), FakeID.file(9)]) })
+    #expect(try await eventually(timeout: 90) { try archived(world).isSuperset(of: [FakeID.file(8), FakeID.file(9)]) })
 
     // Deleted: its history stays.
     try FileManager.default.removeItem(atPath: log + ".2")
     appendToFile(log, citingLine(world, 10) + "\n")
-    #expect(try await eventually(timeout: 30) { try archived(world).contains(FakeID.file(10)) })
+    #expect(try await eventually(timeout: 90) { try archived(world).contains(FakeID.file(10)) })
 
     let summary = try await watch.finish()
     #expect(summary.archived == 10)
@@ -126,9 +126,9 @@ struct WatchTests {
     let watch = try RunningWatch(
       world, paths: [world.directory.file("logs")],
       options: WatchOptions(rescanInterval: 60, pollInterval: 0.1, maximumWatches: 1))
-    #expect(await eventually(timeout: 30) { watch.isWatching })
+    #expect(await eventually(timeout: 90) { watch.isWatching })
     appendToFile(world.directory.file("logs/deep/b.jsonl"), citingLine(world, 2) + "\n")
-    #expect(try await eventually(timeout: 30) { try archived(world).contains(FakeID.file(2)) })
+    #expect(try await eventually(timeout: 90) { try archived(world).contains(FakeID.file(2)) })
     _ = try await watch.finish()
     let notices = watch.sink.all.compactMap { event -> Diagnostic? in
       if case .diagnostic(let diagnostic) = event { diagnostic } else { nil }
@@ -145,7 +145,7 @@ struct WatchTests {
     world.cite(1, first: 1)
     let watch = try RunningWatch(
       world, paths: [world.directory.file("logs")], options: WatchOptions(rescanInterval: 60, stopGrace: 0.5))
-    #expect(await eventually(timeout: 30) { watch.isWatching })
+    #expect(await eventually(timeout: 90) { watch.isWatching })
     try await Task.sleep(nanoseconds: 300_000_000)  // the probe is under way
     let started = Date()
     let summary = try await watch.finish()
