@@ -127,7 +127,11 @@ extension Catalog: ArchiveIndex {
       let sensitive = query.caseSensitive
       switch pattern {
       case .substring(let text) where !text.isEmpty:
-        if let search = try IndexSearch(text, db) {
+        let search = try IndexSearch(text, db)
+        if let search, try Self.scanningIsCheaper(search, query, db) {
+          // Every name in the order asked for is checked until the page is full.
+          if !sensitive { add("\(NameFolding.containsFunction.name)(f.filename, ?)", [text]) }
+        } else if let search {
           add("f.id IN (SELECT rowid FROM container_file_name WHERE container_file_name MATCH ?)", [search.match])
           // The index found names holding some of the pattern's trigrams: check the name.
           if search.isPartial && !sensitive { add("\(NameFolding.containsFunction.name)(f.filename, ?)", [text]) }
@@ -180,6 +184,15 @@ extension Catalog: ArchiveIndex {
       select(joiningBlobs: joiningBlobs) + " WHERE " + conditions.map { "(\($0))" }.joined(separator: " AND ")
       + " ORDER BY " + order
     return (sql, arguments)
+  }
+
+  /// True when a page of a common pattern is found sooner by walking an index in the order
+  /// asked for (newest or oldest first: `container_file_by_produced_at`) and checking each
+  /// name than by reading every match from the trigram index and sorting them all.
+  static func scanningIsCheaper(_ search: IndexSearch, _ query: FindQuery, _ db: Database) throws -> Bool {
+    guard query.limit != nil, query.sort == .newest || query.sort == .oldest else { return false }
+    let files = try db.fetchOneCached(Int64.self, sql: "SELECT max(id) FROM container_file") ?? 0
+    return search.rarestFiles * IndexSearch.commonShare > files
   }
 
   /// The longest run of ordinary characters in a glob: every match contains it.

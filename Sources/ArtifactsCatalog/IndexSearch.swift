@@ -9,11 +9,18 @@
 import GRDB
 
 struct IndexSearch {
+  /// Past this share of all names holding the rarest trigram, the index cannot narrow much:
+  /// walking names in the order asked for and checking each finds a page sooner than reading
+  /// every match and sorting them (a three-letter pattern in 62,500 of 1,000,000 names).
+  static let commonShare: Int64 = 40
+
   /// The FTS5 MATCH expression.
   let match: String
   /// True when it names only some of the text's trigrams, so the index returns names that
   /// may not contain the text; false for the whole text as a phrase, which is exact.
   let isPartial: Bool
+  /// How many names hold the text's rarest trigram (0 when the counts do not say).
+  let rarestFiles: Int64
 
   /// Each trigram asked for costs reading its list; three rare ones leave few candidates.
   static let maximumTerms = 3
@@ -35,7 +42,8 @@ struct IndexSearch {
     // other characters has no reliable count and is left to the phrase.
     let counted = trigrams.filter { $0.unicodeScalars.allSatisfy(\.isASCII) }
     var chosen: [String] = []
-    if trigrams.count > 1, !counted.isEmpty {
+    var rarestFiles: Int64 = 0
+    if !counted.isEmpty {
       var files: [String: Int64] = [:]
       let keys = counted.map { $0.lowercased() }
       let rows = try Row.fetchCursor(
@@ -48,8 +56,12 @@ struct IndexSearch {
         ($0.0, $0.1) < ($1.0, $1.1)
       }
       let rarest = ranked[0].0
-      chosen = ranked.prefix(Self.maximumTerms).filter { $0.0 <= max(rarest, 1) * Self.spread }.map(\.2)
+      rarestFiles = rarest
+      if trigrams.count > 1 {
+        chosen = ranked.prefix(Self.maximumTerms).filter { $0.0 <= max(rarest, 1) * Self.spread }.map(\.2)
+      }
     }
+    self.rarestFiles = rarestFiles
     if chosen.isEmpty || chosen.count == trigrams.count {
       match = Self.quoted(text)
       isPartial = false
@@ -86,6 +98,13 @@ enum NameFolding {
       if haystack[start..<start + needle.count].elementsEqual(needle) { return true }
     }
     return false
+  }
+
+  /// The folded text as a string (what the PostgreSQL catalog keeps in `name_folded`).
+  static func foldedString(_ text: String) -> String {
+    var scalars = String.UnicodeScalarView()
+    scalars.append(contentsOf: folded(text))
+    return String(scalars)
   }
 
   static func folded(_ text: String) -> [Unicode.Scalar] {
