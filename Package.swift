@@ -33,6 +33,9 @@ let package = Package(
     /** libvips, opened with dlopen when the first thumbnail is made; only its PNG, JPEG, GIF and WebP loaders enabled. Runtime: libvips42. */
     .target(name: "CVips", linkerSettings: [.linkedLibrary("dl")]),
 
+    /** libpq, opened with dlopen when a PostgreSQL catalog is first opened, behind `cpq_` functions. Headers: libpq-dev; runtime: libpq5. */
+    .target(name: "CPostgres", linkerSettings: [.linkedLibrary("dl")]),
+
     /** libc's memmem (a GNU extension Swift's Glibc module hides) for the log scanner's prefilter. */
     .systemLibrary(name: "CStringSearch"),
 
@@ -61,14 +64,14 @@ let package = Package(
         .embedInCode("v001_initial.sql"), .embedInCode("v002_incremental_scan.sql"),
         .embedInCode("v003_verification.sql"),
         .embedInCode("v004_name_trigrams.sql"), .embedInCode("v005_leases.sql"),
-        .embedInCode("v006_produced_at.sql"),
+        .embedInCode("v006_produced_at.sql"), .embedInCode("postgres/pg001_initial.sql"),
       ]),
     /** Thumbnails of untrusted raster images (libvips): limits on size checked before decoding, WebP out. */
     .target(name: "ArtifactsImages", dependencies: ["CVips"]),
-    /** The SQLite catalog via GRDB: migrations, records, work state and queries. */
+    /** The catalog: SQLite via GRDB (one machine) or PostgreSQL via libpq (shared by many hosts): migrations, records, work state and queries. */
     .target(
       name: "ArtifactsCatalog",
-      dependencies: ["ArtifactsCore", "ArtifactsSchema", .product(name: "GRDB", package: "GRDB.swift")]),
+      dependencies: ["ArtifactsCore", "ArtifactsSchema", "CPostgres", .product(name: "GRDB", package: "GRDB.swift")]),
     /** pax tar writer and reader, safe archive names, MANIFEST.json: what export and import speak. */
     .target(name: "ArtifactsExport", dependencies: ["ArtifactsCore", "ArtifactsGzip"]),
     /** Use cases composed from the layers below: sync (and its watch), find, export, import, check, gc, doctor. */

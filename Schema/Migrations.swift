@@ -10,4 +10,10 @@ public enum CatalogMigrations {
     ("v005_leases", String(decoding: PackageResources.v005_leases_sql, as: UTF8.self)),
     ("v006_produced_at", String(decoding: PackageResources.v006_produced_at_sql, as: UTF8.self)),
   ]
+
+  /// The PostgreSQL catalog's own migrations (`postgres/`), applied in the same way: by
+  /// identifier, in order, never edited once released.
+  public static let postgres: [(identifier: String, sql: String)] = [
+    ("pg001_initial", String(decoding: PackageResources.pg001_initial_sql, as: UTF8.self))
+  ]
 }

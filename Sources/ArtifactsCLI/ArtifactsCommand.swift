@@ -25,7 +25,7 @@ public struct ArtifactsCommand: AsyncParsableCommand {
     version: version,
     subcommands: [
       Sync.self, Find.self, Show.self, Cat.self, Export.self, Import.self, Push.self, Check.self, GC.self,
-      Doctor.self, Serve.self,
+      Doctor.self, Serve.self, MigrateCatalog.self,
     ]
   )
 
@@ -50,6 +50,15 @@ struct GlobalOptions: ParsableArguments {
         "Default: $ARTIFACTS_BLOBS, else the store directory. Credentials and endpoint as the AWS tools read them: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL_S3 (path-style for custom endpoints). The catalog stays in the store directory.",
       valueName: "s3://bucket/prefix"))
   var blobs: String?
+
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.",
+      discussion:
+        "Default: $ARTIFACTS_CATALOG, else catalog.sqlite in the store directory. A libpq URL; what it leaves out comes from the PG* variables, the password from PGPASSWORD or ~/.pgpass. Each host keeps its scan positions under $ARTIFACTS_HOST, else its hostname; the store directory keeps only what is this host's (staging, the local blobs).",
+      valueName: "postgresql://user@host/db"))
+  var catalog: String?
 
   @Flag(name: [.short, .long], help: "Print only errors and the result.")
   var quiet = false
@@ -77,13 +86,23 @@ struct GlobalOptions: ParsableArguments {
     return settings
   }
 
+  /// Where the catalog is kept: `--catalog`, else `$ARTIFACTS_CATALOG`, else the store directory.
+  func catalogSettings() throws -> CatalogSettings {
+    do {
+      return try CatalogSettings.chosen(option: catalog, environment: ProcessInfo.processInfo.environment)
+    } catch {
+      throw CommandFailure(error)
+    }
+  }
+
   /// Opens the store: only `sync`, `import` and `push` create one; the others need it to
   /// exist. What the store says about itself as it opens is shown as warnings.
   func openStore(_ access: StoreAccess, longRunning: Bool = false, jobs: Int? = nil) async throws -> ArtifactStore {
     let store: ArtifactStore
+    let catalog = try catalogSettings()
     do {
       store = try await ArtifactStore.open(
-        root: storeRoot, access: access, longRunning: longRunning, blobs: blobSettings(jobs: jobs))
+        root: storeRoot, access: access, longRunning: longRunning, blobs: blobSettings(jobs: jobs), catalog: catalog)
     } catch {
       throw CommandFailure(error)
     }

@@ -49,7 +49,9 @@ extension ArtifactsCommand {
       let api = APISettings(
         environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)",
         caBundlePath: caBundle, provider: provider)
-      let findings = await ArtifactsKit.Doctor(api: api, storeRoot: global.storeRoot, blobs: global.blobSettings()).run()
+      let findings = await ArtifactsKit.Doctor(
+        api: api, storeRoot: global.storeRoot, blobs: global.blobSettings(), catalog: try global.catalogSettings()
+      ).run()
       if json {
         terminal.out(lines: Format.jsonLines(findings))
       } else {

@@ -83,6 +83,45 @@ public struct BlobSettings: Sendable {
   }
 }
 
+/// Where a store keeps its catalog: `catalog.sqlite` in the store directory, or a PostgreSQL
+/// database that many hosts share.
+public struct CatalogSettings: Sendable {
+  public enum Location: Sendable, Equatable {
+    case local
+    /// A `postgresql://` URL (or libpq `key=value` pairs); may hold a password, never shown.
+    case postgres(String)
+  }
+
+  public var location: Location
+  /// How long a lost connection is retried before the command stops (a database restarting).
+  public var reconnectWindow: TimeInterval
+
+  public static let local = CatalogSettings(location: .local)
+
+  public init(location: Location, reconnectWindow: TimeInterval = 30) {
+    self.location = location
+    self.reconnectWindow = reconnectWindow
+  }
+
+  /// `--catalog`, else `ARTIFACTS_CATALOG`, else the store directory's SQLite catalog.
+  public static func chosen(option: String?, environment: [String: String]) throws(KitError) -> CatalogSettings {
+    guard let named = option ?? environment["ARTIFACTS_CATALOG"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+      return .local
+    }
+    guard PostgresCatalog.isPostgresURL(named) else {
+      throw KitError(
+        .configuration,
+        "--catalog takes a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE); the local catalog is the store directory's"
+      )
+    }
+    var settings = CatalogSettings(location: .postgres(named))
+    if let seconds = environment["ARTIFACTS_CATALOG_RECONNECT_SECONDS"].flatMap(Double.init), seconds >= 0 {
+      settings.reconnectWindow = seconds
+    }
+    return settings
+  }
+}
+
 public final class ArtifactStore: Sendable {
   public let root: String
   let catalog: any CatalogBackend
@@ -108,20 +147,27 @@ public final class ArtifactStore: Sendable {
   /// Opens the local store at `root`: the SQLite catalog and the blob tree beside it.
   /// `longRunning` (a watcher): keep resident memory flat however large the catalog grows.
   public static func open(
-    root: String, access: StoreAccess, longRunning: Bool = false, blobs: BlobSettings = .local
+    root: String, access: StoreAccess, longRunning: Bool = false, blobs: BlobSettings = .local,
+    catalog: CatalogSettings = .local
   ) async throws(KitError) -> ArtifactStore {
     try await blocking { () throws(KitError) in
-      try ArtifactStore(root: root, access: access, longRunning: longRunning, blobs: blobs)
+      try ArtifactStore(root: root, access: access, longRunning: longRunning, blobs: blobs, catalog: catalog)
     }
   }
 
   /// The same, for callers that are not async (tests, tools); blocks the calling thread.
+  /// With a shared catalog the store directory holds only what is this host's (staging, the
+  /// local blob tree, thumbnails) and is made when missing.
   public init(
-    root: String, access: StoreAccess = .create, longRunning: Bool = false, blobs settings: BlobSettings = .local
+    root: String, access: StoreAccess = .create, longRunning: Bool = false, blobs settings: BlobSettings = .local,
+    catalog catalogSettings: CatalogSettings = .local
   ) throws(KitError) {
     let standardized = URL(fileURLWithPath: root).standardizedFileURL.path
     let catalogPath = standardized + "/catalog.sqlite"
-    if access != .create && Foundation.access(catalogPath, F_OK) != 0 {
+    if case .postgres = catalogSettings.location {
+      try? FileManager.default.createDirectory(
+        atPath: standardized, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    } else if access != .create && Foundation.access(catalogPath, F_OK) != 0 {
       var isDirectory: ObjCBool = false
       let what =
         FileManager.default.fileExists(atPath: standardized, isDirectory: &isDirectory) && isDirectory.boolValue
@@ -156,9 +202,15 @@ public final class ArtifactStore: Sendable {
     }
     self.notices = notices
     do {
-      catalog = try Catalog(
-        path: catalogPath, access: access == .read ? .read : .readWrite,
-        memoryMap: longRunning ? 0 : Catalog.defaultMemoryMap)
+      switch catalogSettings.location {
+      case .local:
+        catalog = try Catalog(
+          path: catalogPath, access: access == .read ? .read : .readWrite,
+          memoryMap: longRunning ? 0 : Catalog.defaultMemoryMap)
+      case .postgres(let url):
+        catalog = try PostgresCatalog(
+          url: url, host: StagingArea.hostName, reconnectWindow: catalogSettings.reconnectWindow)
+      }
     } catch {
       throw KitError(.unusableStore, error.description)
     }
@@ -185,6 +237,12 @@ public final class ArtifactStore: Sendable {
     } catch {
       throw KitError(.unusableStore, "\(error)")
     }
+  }
+
+  /// Where the catalog is, for messages: its file, or `postgresql://USER@HOST:PORT/DATABASE`.
+  public var catalogDescription: String {
+    if let shared = catalog as? PostgresCatalog { return shared.location }
+    return root + "/catalog.sqlite"
   }
 
   /// Where the bytes are, for messages: "on disk", or "in s3://BUCKET/PREFIX".

@@ -37,7 +37,10 @@ public struct Doctor: Sendable {
   /// server's clock anyway, but the catalog's times and `--since` use the local one).
   public static let clockTolerance: Double = 5
 
-  public init(api: APISettings, storeRoot: String, blobs: BlobSettings = .local) {
+  public let catalog: CatalogSettings
+
+  public init(api: APISettings, storeRoot: String, blobs: BlobSettings = .local, catalog: CatalogSettings = .local) {
+    self.catalog = catalog
     self.api = api
     self.storeRoot = storeRoot
     self.blobs = blobs
@@ -192,9 +195,10 @@ public struct Doctor: Sendable {
 
   private func store() async -> DoctorFinding {
     let root = storeRoot
+    let catalog = self.catalog
     return await blocking { () -> DoctorFinding in
       do throws(KitError) {
-        let store = try ArtifactStore(root: root, access: .existing)
+        let store = try ArtifactStore(root: root, access: .existing, catalog: catalog)
         guard access(store.root, W_OK) == 0 else {
           return DoctorFinding(
             "store", .problem, "the store at \(store.root) cannot be written",
@@ -203,8 +207,13 @@ public struct Doctor: Sendable {
         let problems = try backend { try store.catalog.integrityProblems() }
         if let first = problems.first {
           return DoctorFinding(
-            "store", .problem, "the catalog in \(store.root) has problems: \(first)",
+            "store", .problem, "the catalog \(store.catalogDescription) has problems: \(first)",
             advice: "run artifacts check for the whole report")
+        }
+        if case .postgres = catalog.location {
+          return DoctorFinding(
+            "store", .ok,
+            "the catalog \(store.catalogDescription) opens and is consistent; this host's files are in \(store.root)")
         }
         return DoctorFinding("store", .ok, "the store at \(store.root) opens and its catalog is consistent")
       } catch  where error.code == .noStore {

@@ -128,13 +128,17 @@ public struct StagingArea: Sendable {
     return flock(descriptor, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK
   }
 
-  static let hostName: String = {
-    var buffer = [CChar](repeating: 0, count: 256)
-    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-    let name = String(decoding: bytes, as: UTF8.self).filter {
-      $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_"
+  /// The name this machine's runs (and, in a shared catalog, its scan positions) go by:
+  /// `ARTIFACTS_HOST` when set (two hosts behind one hostname, containers), else the hostname.
+  public static let hostName: String = {
+    var name = ProcessInfo.processInfo.environment["ARTIFACTS_HOST"] ?? ""
+    if name.isEmpty {
+      var buffer = [CChar](repeating: 0, count: 256)
+      if gethostname(&buffer, buffer.count - 1) == 0 {
+        name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      }
     }
+    name = name.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" }
     return name.isEmpty ? "localhost" : name
   }()
 }
