@@ -186,13 +186,18 @@ struct PostgresCatalogTests {
     var regexPage = FindQuery(pattern: FindQuery.pattern("\\.(png|csv)$", regex: true), limit: 2)
     regexPage.offset = 1
     queries.append(regexPage)
+    var answered = 0
     for query in queries {
       for detail in [FindQuery.Detail.full, .paths] {
         var asked = query
         asked.detail = detail
-        #expect(try summary(shared.find(asked)) == summary(local.find(asked)), "\(asked)")
+        let expected = summary(try local.find(asked))
+        #expect(try summary(shared.find(asked)) == expected, "\(asked)")
+        if !expected.isEmpty { answered += 1 }
       }
     }
+    // Most queries find something: the comparison is of answers, not of empty lists.
+    #expect(answered > queries.count * 3 / 2, "\(answered) of \(queries.count * 2) found something")
     // The other readers.
     for id in [FakeID.file(3), String(format: "%064x", 4), String(format: "%064x", 4).prefix(6).description, "sales_chart.png", "nothing"] {
       #expect(try summary(shared.lookup(id)) == summary(local.lookup(id)), "\(id)")

@@ -59,10 +59,15 @@ public final class TestPostgres: @unchecked Sendable {
   }
 
   private func start(port: Int) throws {
-    try asPostgres([
+    // The server outlives pg_ctl; Foundation waits for every holder of a descriptor it gives
+    // its child to close it, so the server must not inherit any but 0-2 (closed here first).
+    try asPostgres(
+      [
+        "/usr/bin/python3", "-c", "import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])",
+      ] + [
       binaries + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "60", "-o",
       "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start",
-    ])
+      ])
   }
 
   /// Stops the server, fast (open connections are cut, as in a crash of the clients' view).
@@ -135,14 +140,19 @@ public final class TestPostgres: @unchecked Sendable {
       process.arguments = command
     }
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let errors = Pipe()
+    // Into a file, not a pipe: the server pg_ctl starts would keep a pipe open for its life.
+    let errorsPath = NSTemporaryDirectory() + "artifacts-postgres-\(getpid())-\(UUID().uuidString).err"
+    FileManager.default.createFile(atPath: errorsPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errorsPath) }
+    let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorsPath))
     process.standardOutput = FileHandle.nullDevice
     process.standardError = errors
     try process.run()
-    let complaint = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    try? errors.close()
     guard process.terminationStatus == 0 else {
-      throw TestServerError("\(command.joined(separator: " ")): \(String(decoding: complaint, as: UTF8.self))")
+      let complaint = (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? ""
+      throw TestServerError("\(command.joined(separator: " ")): \(complaint)")
     }
   }
 }
