@@ -122,6 +122,15 @@ extension ArtifactsCommand {
       name: .long, help: ArgumentHelp("Seconds without a byte before a transfer is retried.", valueName: "seconds"))
     var stallTimeout = 60
 
+    @Option(
+      name: .long,
+      help: ArgumentHelp(
+        "Seconds a claim on a file lasts without renewal.",
+        discussion:
+          "A run renews its claims while their transfers last; one that is killed frees its files this long after its last renewal, for another run or host to take (on a shared catalog, by the database's clock).",
+        valueName: "seconds"))
+    var lease = 60.0
+
     func validate() throws {
       if paths.isEmpty && responseIDs == nil && conversations.isEmpty {
         throw ValidationError("name at least one log file or directory to read (or --response-ids, --conversation)")
@@ -133,6 +142,7 @@ extension ArtifactsCommand {
       }
       if !(1...256).contains(jobs) { throw ValidationError("--jobs takes a number from 1 to 256") }
       if stallTimeout < 1 { throw ValidationError("--stall-timeout takes a positive number of seconds") }
+      if !(1...1200).contains(lease) { throw ValidationError("--lease takes a number of seconds from 1 to 1200") }
       if watch && dryRun { throw ValidationError("--watch downloads as it goes; it cannot be a --dry-run") }
       if !(0.1...3600).contains(rescanInterval) {
         throw ValidationError("--rescan-interval takes a number of seconds from 0.1 to 3600")
@@ -150,7 +160,7 @@ extension ArtifactsCommand {
         let sync = ArtifactsKit.Sync(store: store, sink: printer, api: api)
         var options = SyncOptions(
           paths: paths, dryRun: dryRun,
-          pipeline: PipelineOptions(jobs: jobs, keepAlive: !noKeepAlive, citedOnly: citedOnly),
+          pipeline: PipelineOptions(jobs: jobs, keepAlive: !noKeepAlive, citedOnly: citedOnly, leaseSeconds: lease),
           stallTimeout: stallTimeout)
         options.responseIDs = try responseIDs.map(Self.readIDs)
         options.conversations = conversations

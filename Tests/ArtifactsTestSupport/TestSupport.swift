@@ -71,6 +71,12 @@ public struct ProcessResult: Sendable {
   public var stderr: String
 
   public var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+
+  public init(status: Int32, stdout: String, stderr: String) {
+    self.status = status
+    self.stdout = stdout
+    self.stderr = stderr
+  }
 }
 
 /// Runs `executable` to completion with `environment` added to (or, when `inherit` is false,
