@@ -173,13 +173,13 @@ _artifacts() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    sync|find|show|cat|export|import|push|check|gc|doctor|serve|help)
+    sync|find|show|cat|export|import|push|check|gc|doctor|serve|migrate-catalog|help)
         # Offer subcommand argument completions
         "_artifacts_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sync find show cat export import push check gc doctor serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'sync find show cat export import push check gc doctor serve migrate-catalog help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _artifacts_sync() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --dry-run --watch --json --no-keepalive --cited-only --version -h --help)
     repeating_options=(--conversation)
-    non_repeating_options=(--store --blobs --color -j --jobs --response-ids --rescan-interval --cacert --provider --stall-timeout)
+    non_repeating_options=(--store --blobs --catalog --color -j --jobs --response-ids --rescan-interval --cacert --provider --stall-timeout --lease)
     __artifacts_offer_flags_options -1
 
     # Offer option value completions
@@ -197,6 +197,9 @@ _artifacts_sync() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -225,6 +228,9 @@ _artifacts_sync() {
     '--stall-timeout')
         return
         ;;
+    '--lease')
+        return
+        ;;
     esac
 }
 
@@ -232,7 +238,7 @@ _artifacts_find() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose -r --regex -x --exact --json -0 --print0 --version -h --help)
     repeating_options=(-e --ext --state)
-    non_repeating_options=(--store --blobs --color --container --response --model --since --until -t --type --sort --limit)
+    non_repeating_options=(--store --blobs --catalog --color --container --response --model --since --until -t --type --sort --limit)
     __artifacts_offer_flags_options 1
 
     # Offer option value completions
@@ -241,6 +247,9 @@ _artifacts_find() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -284,7 +293,7 @@ _artifacts_show() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --blobs --color)
+    non_repeating_options=(--store --blobs --catalog --color)
     __artifacts_offer_flags_options 1
 
     # Offer option value completions
@@ -293,6 +302,9 @@ _artifacts_show() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -306,7 +318,7 @@ _artifacts_cat() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --blobs --color)
+    non_repeating_options=(--store --blobs --catalog --color)
     __artifacts_offer_flags_options 1
 
     # Offer option value completions
@@ -315,6 +327,9 @@ _artifacts_cat() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -328,7 +343,7 @@ _artifacts_export() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose -r --regex -x --exact --version -h --help)
     repeating_options=(-e --ext --state)
-    non_repeating_options=(--store --blobs --color --container --response --model --since --until -t --type --sort --limit --layout --format --level)
+    non_repeating_options=(--store --blobs --catalog --color --container --response --model --since --until -t --type --sort --limit --layout --format --level)
     __artifacts_offer_flags_options 2
 
     # Offer option value completions
@@ -337,6 +352,9 @@ _artifacts_export() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -390,7 +408,7 @@ _artifacts_import() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --blobs --color)
+    non_repeating_options=(--store --blobs --catalog --color)
     __artifacts_offer_flags_options 1
 
     # Offer option value completions
@@ -399,6 +417,9 @@ _artifacts_import() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -412,7 +433,7 @@ _artifacts_push() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --blobs --color -j --jobs)
+    non_repeating_options=(--store --blobs --catalog --color -j --jobs)
     __artifacts_offer_flags_options 0
 
     # Offer option value completions
@@ -421,6 +442,9 @@ _artifacts_push() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -437,7 +461,7 @@ _artifacts_check() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --read-data --repair --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --blobs --color --budget)
+    non_repeating_options=(--store --blobs --catalog --color --budget)
     __artifacts_offer_flags_options 0
 
     # Offer option value completions
@@ -446,6 +470,9 @@ _artifacts_check() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -462,7 +489,7 @@ _artifacts_gc() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --apply --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --blobs --color --grace --older-than --response)
+    non_repeating_options=(--store --blobs --catalog --color --grace --older-than --response)
     __artifacts_offer_flags_options 0
 
     # Offer option value completions
@@ -471,6 +498,9 @@ _artifacts_gc() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -493,7 +523,7 @@ _artifacts_doctor() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --blobs --color --provider --cacert)
+    non_repeating_options=(--store --blobs --catalog --color --provider --cacert)
     __artifacts_offer_flags_options 0
 
     # Offer option value completions
@@ -502,6 +532,9 @@ _artifacts_doctor() {
         return
         ;;
     '--blobs')
+        return
+        ;;
+    '--catalog')
         return
         ;;
     '--color')
@@ -522,7 +555,7 @@ _artifacts_serve() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -v --verbose --open --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store --blobs --color --port)
+    non_repeating_options=(--store --blobs --catalog --color --port)
     __artifacts_offer_flags_options 0
 
     # Offer option value completions
@@ -533,11 +566,42 @@ _artifacts_serve() {
     '--blobs')
         return
         ;;
+    '--catalog')
+        return
+        ;;
     '--color')
         __artifacts_add_completions -W 'auto'$'\n''always'$'\n''never'
         return
         ;;
     '--port')
+        return
+        ;;
+    esac
+}
+
+_artifacts_migrate-catalog() {
+    repeating_flags=()
+    non_repeating_flags=(-q --quiet -v --verbose --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store --blobs --catalog --color --to)
+    __artifacts_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store')
+        return
+        ;;
+    '--blobs')
+        return
+        ;;
+    '--catalog')
+        return
+        ;;
+    '--color')
+        __artifacts_add_completions -W 'auto'$'\n''always'$'\n''never'
+        return
+        ;;
+    '--to')
         return
         ;;
     esac

@@ -61,13 +61,14 @@ _artifacts() {
             'gc:Remove stored files nothing needs (a dry run unless --apply).'
             'doctor:Check the configuration against the provider and say what is wrong.'
             'serve:Browse the archive in a web browser: a gallery, search, previews and downloads.'
+            'migrate-catalog:Copy the store'\''s local catalog into PostgreSQL, to share it between hosts.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        sync|find|show|cat|export|import|push|check|gc|doctor|serve|help)
+        sync|find|show|cat|export|import|push|check|gc|doctor|serve|migrate-catalog|help)
             "_artifacts_${words[1]}" && ret=0
             ;;
         esac
@@ -84,6 +85,7 @@ _artifacts_sync() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -100,6 +102,7 @@ _artifacts_sync() {
         '--no-keepalive[Do not refresh containers whose files are still waiting.]'
         '--cited-only[Download only cited files; do not list containers for the files no citation names.]'
         '--stall-timeout[Seconds without a byte before a transfer is retried.]:seconds:'
+        '--lease[Seconds a claim on a file lasts without renewal.]:seconds:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -114,6 +117,7 @@ _artifacts_find() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -146,6 +150,7 @@ _artifacts_show() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -165,6 +170,7 @@ _artifacts_cat() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -184,6 +190,7 @@ _artifacts_export() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -218,6 +225,7 @@ _artifacts_import() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -236,6 +244,7 @@ _artifacts_push() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -255,6 +264,7 @@ _artifacts_check() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -276,6 +286,7 @@ _artifacts_gc() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -299,6 +310,7 @@ _artifacts_doctor() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
@@ -319,11 +331,32 @@ _artifacts_serve() {
     local -ar arg_specs=(
         '--store[The store directory.]:dir:'
         '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
         '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
         '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
         '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
         '--port[Port on 127.0.0.1 (default\: 8700, or any free port when it is taken; 0\: any).]:port:'
         '--open[Open the gallery in the default browser (xdg-open).]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_artifacts_migrate-catalog() {
+    local -i ret=1
+    local -ar ___color=('auto' 'always' 'never')
+    local -ar arg_specs=(
+        '--store[The store directory.]:dir:'
+        '--blobs[Keep the bytes in an S3-compatible bucket instead of the store directory.]:s3\://bucket/prefix:'
+        '--catalog[Keep the catalog in PostgreSQL, shared by every host that syncs into one archive.]:postgresql\://user@host/db:'
+        '(-q --quiet)'{-q,--quiet}'[Print only errors and the result.]'
+        '(-v --verbose)'{-v,--verbose}'[Print every file as it is handled.]'
+        '--color[When to use colour\: auto, always or never (NO_COLOR is honoured).]:when:{__artifacts_complete "${___color[@]}"}'
+        '--to[The PostgreSQL catalog to copy into.]:postgresql\://…:'
+        '--json[Print the summary as one JSON object.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -35,7 +35,7 @@ struct GeneratedDocumentationTests {
     }
   }
 
-  static let commands = ["sync", "find", "show", "cat", "export", "import", "push", "check", "gc", "doctor", "serve"]
+  static let commands = ["sync", "find", "show", "cat", "export", "import", "push", "check", "gc", "doctor", "serve", "migrate-catalog"]
 
   @Test(arguments: commands)
   func everyCommandHasAnAbstractADiscussionAndExamples(_ command: String) throws {
