@@ -219,6 +219,36 @@ struct PostgresCatalogTests {
     #expect(GlobExpression.regex("(1)+{2}|$") == "^\\(1\\)\\+\\{2\\}\\|\\$$")
   }
 
+  @Test func aLogIsRecordedAsOnSQLiteWhateverItRepeats() throws {
+    let (shared, _) = try newCatalog("record")
+    let local = try Catalog(inMemory: ())
+    func citation(_ file: Int, _ name: String, response: Int, annotation: Int, text: String?, createdAt: Int64?) -> Citation {
+      Citation(
+        file: ContainerFileRef(containerID: FakeID.container(1), fileID: FakeID.file(file)), filename: name,
+        startIndex: 1, endIndex: 5, citedText: text,
+        response: ResponseInfo(id: FakeID.response(response), createdAt: createdAt, model: "gpt-5"),
+        itemID: "msg_\(response)", outputIndex: 1, contentIndex: 0, annotationIndex: annotation,
+        location: LogLocation(path: "/logs/a.jsonl", line: annotation + 1))
+    }
+    // A stream repeats an annotation (the first time without its text), a response's time
+    // arrives late, and one file is cited twice under two names.
+    let citations = [
+      citation(1, "chart.png", response: 1, annotation: 0, text: nil, createdAt: nil),
+      citation(1, "chart.png", response: 1, annotation: 0, text: "sandbox:/mnt/data/chart.png", createdAt: 1_764_000_000),
+      citation(2, "data.csv", response: 1, annotation: 1, text: nil, createdAt: nil),
+      citation(2, "data (renamed).csv", response: 2, annotation: 2, text: nil, createdAt: 1_764_000_500),
+    ]
+    let log = LogContribution(path: "/logs/a.jsonl", format: .jsonLines, citations: citations, sightings: [], responses: [])
+    let first = try shared.record(log)
+    #expect(first == (try local.record(log)))
+    #expect(first == RecordOutcome(newFiles: 2, newCitations: 3))
+    #expect(try shared.record(log) == RecordOutcome(newFiles: 0, newCitations: 0))
+    let everything = FindQuery(states: [.pending], sort: .newest)
+    #expect(try summary(shared.find(everything)) == summary(local.find(everything)))
+    #expect(try shared.find(everything).first { $0.fileID == FakeID.file(1) }?.citations.map(\.citedText) == ["sandbox:/mnt/data/chart.png"])
+    #expect(try shared.pendingWork().map(\.deadline) == local.pendingWork().map(\.deadline))
+  }
+
   // MARK: the queue and the scan positions
 
   @Test func leasesHoldUntilTheyRunOutOnTheServersClock() throws {

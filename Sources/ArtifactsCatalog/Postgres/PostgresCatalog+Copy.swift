@@ -90,6 +90,10 @@ extension PostgresCatalog {
     var counts = CatalogCopyCounts()
     try write { connection throws(PostgresFailure) in
       counts = CatalogCopyCounts()
+      // produced_at arrives with the rows: the triggers that keep it would only recompute it,
+      // one UPDATE per file and per citation. They are off for this transaction only.
+      let triggered = ["container_file", "citation", "response"]
+      for table in triggered { try connection.executeScript("ALTER TABLE \(table) DISABLE TRIGGER USER") }
       for table in Self.copiedTables {
         let copied = try copy(table, from: source, into: connection)
         switch table.name {
@@ -102,6 +106,7 @@ extension PostgresCatalog {
         default: counts.sightings = copied
         }
       }
+      for table in triggered { try connection.executeScript("ALTER TABLE \(table) ENABLE TRIGGER USER") }
       // Rows came with their ids: the identity columns go on from the highest.
       for table in ["log_file", "container_file", "citation", "container_sighting"] {
         try connection.execute(
@@ -121,7 +126,7 @@ extension PostgresCatalog {
     var copied = 0
     func flush() throws(PostgresFailure) {
       guard !columns[0].isEmpty else { return }
-      try connection.execute(insert, columns.map { Self.arrayLiteral($0) })
+      try connection.execute(insert, columns.map { postgresArray($0) })
       copied += columns[0].count
       columns = [[String?]](repeating: [], count: table.columns.count)
     }
@@ -164,15 +169,5 @@ extension PostgresCatalog {
     case .string(let string): string
     case .blob(let data): String(decoding: data, as: UTF8.self)
     }
-  }
-
-  /// An array literal whose elements may be NULL.
-  private static func arrayLiteral(_ values: [String?]) -> String {
-    "{"
-      + values.map { value in
-        guard let value else { return "NULL" }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-          + "\""
-      }.joined(separator: ",") + "}"
   }
 }

@@ -9,54 +9,22 @@ extension PostgresCatalog: ScanRecorder {
     let stream = contribution.checkpoint?.streamResponse.flatMap { response in
       (try? JSONEncoder().encode(response)).map { String(decoding: $0, as: UTF8.self) }
     }
+    let batch = ContributionRows(contribution)
     return try write { connection throws(PostgresFailure) in
       var outcome = RecordOutcome()
       let logID = try saveLogFile(contribution, stream: stream, seenAt: seenAt, connection)
-      // Many citations share a response and a container: each is written once per log.
-      var responses: [String: ResponseInfo] = [:]
-      var containers: [String: Int64?] = [:]
-      func response(_ info: ResponseInfo?, line: Int) throws(PostgresFailure) {
-        guard let info, responses[info.id] != info else { return }
-        try upsert(response: info, line: line, logID: logID, connection)
-        responses[info.id] = info
-      }
-      func container(_ id: String, respondedAt: Int64?) throws(PostgresFailure) {
-        if let known = containers[id], (known ?? .min) >= (respondedAt ?? .min) { return }
-        try upsertContainer(id, respondedAt: respondedAt, seenAt: seenAt, connection)
-        containers[id] = respondedAt
-      }
-
-      for item in contribution.responses { try response(item.info, line: item.location.line) }
-      for citation in contribution.citations {
-        try response(citation.response, line: citation.location.line)
-        try container(citation.file.containerID, respondedAt: citation.response?.createdAt)
-        let (fileRowID, isNew) = try insertFile(
-          citation.file, filename: citation.filename, source: "cited", seenAt: seenAt, connection)
-        if isNew { outcome.newFiles += 1 }
-        let inserted = try connection.execute(
-          """
-          INSERT INTO citation (citation_key, container_file_id, response_id, item_id, output_index, content_index,
-            annotation_index, filename, start_index, end_index, cited_text, log_file_id, line)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-          ON CONFLICT (citation_key) DO UPDATE SET cited_text = coalesce(citation.cited_text, excluded.cited_text)
-          RETURNING xmax = 0
-          """,
-          [
-            citation.identity, fileRowID, citation.response?.id, citation.itemID, citation.outputIndex,
-            citation.contentIndex, citation.annotationIndex, citation.filename, citation.startIndex,
-            citation.endIndex, citation.citedText, logID, citation.location.line,
-          ], prepared: true)
-        if inserted.bool(0, 0) == true { outcome.newCitations += 1 }
-      }
+      // One statement per table, each row as arrays: a log of thousands of citations costs a
+      // few round trips, not several per citation (hosts reading the same log wait on each
+      // other's rows until the transaction ends, so it must end soon).
+      try upsertResponses(batch.responses, logID: logID, connection)
+      try upsertContainers(batch.containers, seenAt: seenAt, connection)
+      let (rowIDs, newFiles) = try insertFiles(batch.files, seenAt: seenAt, connection)
+      outcome.newFiles += newFiles
+      outcome.newCitations += try insertCitations(batch.citations, rowIDs: rowIDs, logID: logID, connection)
       for stored in contribution.inlineImages {
-        let image = stored.image
-        try response(image.response, line: image.location.line)
-        try container(image.containerID, respondedAt: image.response?.createdAt)
         if try recordInline(stored, logID: logID, seenAt: seenAt, connection) { outcome.newFiles += 1 }
       }
       for sighting in contribution.sightings {
-        try response(sighting.response, line: sighting.location.line)
-        try container(sighting.containerID, respondedAt: sighting.response?.createdAt)
         let key =
           "\(sighting.response?.id ?? sighting.location.description)|\(sighting.callID ?? "-")|\(sighting.containerID)"
         try connection.execute(
@@ -68,6 +36,109 @@ extension PostgresCatalog: ScanRecorder {
       }
       return outcome
     }
+  }
+
+  private func upsertResponses(_ responses: [(info: ResponseInfo, line: Int)], logID: Int64?, _ connection: PostgresConnection)
+    throws(PostgresFailure)
+  {
+    guard !responses.isEmpty else { return }
+    try connection.execute(
+      """
+      INSERT INTO response (id, created_at, model, status, previous_response_id, log_file_id, line)
+      SELECT id, created_at, model, status, previous_response_id, $6, line
+      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $7::integer[])
+        AS r (id, created_at, model, status, previous_response_id, line)
+      ON CONFLICT (id) DO UPDATE SET
+        created_at = coalesce(response.created_at, excluded.created_at),
+        model = coalesce(response.model, excluded.model),
+        status = coalesce(excluded.status, response.status),
+        previous_response_id = coalesce(response.previous_response_id, excluded.previous_response_id)
+      """,
+      [
+        postgresArray(responses.map { $0.info.id }), postgresArray(responses.map { $0.info.createdAt.map(String.init) }),
+        postgresArray(responses.map { $0.info.model }), postgresArray(responses.map { $0.info.status }),
+        postgresArray(responses.map { $0.info.previousResponseID }), logID,
+        postgresArray(responses.map { String($0.line) }),
+      ], prepared: true)
+  }
+
+  private func upsertContainers(_ containers: [(id: String, respondedAt: Int64?)], seenAt: String, _ connection: PostgresConnection)
+    throws(PostgresFailure)
+  {
+    guard !containers.isEmpty else { return }
+    // The latest use any citing response shows, plus 20 minutes: the container lives at least that long.
+    let deadlines = containers.map { container in
+      container.respondedAt.map { CatalogTime.string(unixSeconds: $0 + Int64(ContainerLifetime.default)) }
+    }
+    try connection.execute(
+      """
+      INSERT INTO container (id, first_seen_at, deadline_estimate)
+      SELECT id, $2, deadline FROM unnest($1::text[], $3::text[]) AS c (id, deadline)
+      ON CONFLICT (id) DO UPDATE SET deadline_estimate = CASE
+        WHEN container.deadline_estimate IS NULL THEN excluded.deadline_estimate
+        WHEN excluded.deadline_estimate IS NULL THEN container.deadline_estimate
+        ELSE greatest(container.deadline_estimate, excluded.deadline_estimate) END
+      """, [postgresArray(containers.map(\.id)), seenAt, postgresArray(deadlines)], prepared: true)
+  }
+
+  /// Inserts the files the catalog does not have; every file's row id, and how many were new.
+  private func insertFiles(_ files: [(file: ContainerFileRef, filename: String)], seenAt: String, _ connection: PostgresConnection)
+    throws(PostgresFailure) -> ([ContainerFileRef: Int64], Int)
+  {
+    guard !files.isEmpty else { return ([:], 0) }
+    let containers = postgresArray(files.map(\.file.containerID))
+    let ids = postgresArray(files.map(\.file.fileID))
+    let inserted = try connection.execute(
+      """
+      INSERT INTO container_file (container_id, file_id, filename, name_folded, source, first_seen_at)
+      SELECT container_id, file_id, filename, name_folded, 'cited', $5
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS f (container_id, file_id, filename, name_folded)
+      ON CONFLICT (container_id, file_id) DO NOTHING
+      """,
+      [
+        containers, ids, postgresArray(files.map(\.filename)),
+        postgresArray(files.map { NameFolding.foldedString($0.filename) }), seenAt,
+      ], prepared: true)
+    let rows = try connection.execute(
+      """
+      SELECT id, container_id, file_id FROM container_file
+      WHERE (container_id, file_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+      """, [containers, ids], prepared: true)
+    var rowIDs: [ContainerFileRef: Int64] = [:]
+    for row in 0..<rows.count {
+      if let id = rows.int(row, 0), let container = rows.string(row, 1), let file = rows.string(row, 2) {
+        rowIDs[ContainerFileRef(containerID: container, fileID: file)] = id
+      }
+    }
+    return (rowIDs, inserted.changed)
+  }
+
+  /// Inserts the citations (a known one gains its cited text if it had none); returns how many were new.
+  private func insertCitations(
+    _ citations: [Citation], rowIDs: [ContainerFileRef: Int64], logID: Int64?, _ connection: PostgresConnection
+  ) throws(PostgresFailure) -> Int {
+    guard !citations.isEmpty else { return 0 }
+    func column(_ value: (Citation) -> String?) -> String { postgresArray(citations.map(value)) }
+    let result = try connection.execute(
+      """
+      INSERT INTO citation (citation_key, container_file_id, response_id, item_id, output_index, content_index,
+        annotation_index, filename, start_index, end_index, cited_text, log_file_id, line)
+      SELECT citation_key, container_file_id, response_id, item_id, output_index, content_index, annotation_index,
+        filename, start_index, end_index, cited_text, $13, line
+      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::integer[],
+        $8::text[], $9::integer[], $10::integer[], $11::text[], $12::integer[])
+        AS c (citation_key, container_file_id, response_id, item_id, output_index, content_index, annotation_index,
+          filename, start_index, end_index, cited_text, line)
+      ON CONFLICT (citation_key) DO UPDATE SET cited_text = coalesce(citation.cited_text, excluded.cited_text)
+      RETURNING xmax = 0
+      """,
+      [
+        column(\.identity), column { rowIDs[$0.file].map(String.init) }, column { $0.response?.id }, column(\.itemID),
+        column { $0.outputIndex.map(String.init) }, column { $0.contentIndex.map(String.init) },
+        column { $0.annotationIndex.map(String.init) }, column(\.filename), column { String($0.startIndex) },
+        column { String($0.endIndex) }, column(\.citedText), column { String($0.location.line) }, logID,
+      ], prepared: true)
+    return (0..<result.count).filter { result.bool($0, 0) == true }.count
   }
 
   /// Inserts a file if the catalog does not have it; its row id, and whether it was new.
@@ -214,36 +285,64 @@ extension PostgresCatalog: ScanRecorder {
       ], prepared: true)
     return row.bool(0, 1) ?? false
   }
+}
 
-  private func upsert(response: ResponseInfo, line: Int, logID: Int64?, _ connection: PostgresConnection)
-    throws(PostgresFailure)
-  {
-    try connection.execute(
-      """
-      INSERT INTO response (id, created_at, model, status, previous_response_id, log_file_id, line)
-      VALUES ($1, $2, $3, $4, $5, $6, $7)
-      ON CONFLICT (id) DO UPDATE SET
-        created_at = coalesce(response.created_at, excluded.created_at),
-        model = coalesce(response.model, excluded.model),
-        status = coalesce(excluded.status, response.status),
-        previous_response_id = coalesce(response.previous_response_id, excluded.previous_response_id)
-      """,
-      [response.id, response.createdAt, response.model, response.status, response.previousResponseID, logID, line],
-      prepared: true)
-  }
+/// What one log contributes, gathered per table with repeats merged as the SQLite catalog's
+/// statement-by-statement upserts would leave them: a response keeps its first created_at,
+/// model and previous id and its last status; a container the latest use; a file its first
+/// name; a citation its first row and first cited text.
+struct ContributionRows {
+  var responses: [(info: ResponseInfo, line: Int)] = []
+  var containers: [(id: String, respondedAt: Int64?)] = []
+  var files: [(file: ContainerFileRef, filename: String)] = []
+  var citations: [Citation] = []
 
-  private func upsertContainer(_ id: String, respondedAt: Int64?, seenAt: String, _ connection: PostgresConnection)
-    throws(PostgresFailure)
-  {
-    // The latest use any citing response shows, plus 20 minutes: the container lives at least that long.
-    let deadline = respondedAt.map { CatalogTime.string(unixSeconds: $0 + Int64(ContainerLifetime.default)) }
-    try connection.execute(
-      """
-      INSERT INTO container (id, first_seen_at, deadline_estimate) VALUES ($1, $2, $3)
-      ON CONFLICT (id) DO UPDATE SET deadline_estimate = CASE
-        WHEN container.deadline_estimate IS NULL THEN excluded.deadline_estimate
-        WHEN excluded.deadline_estimate IS NULL THEN container.deadline_estimate
-        ELSE greatest(container.deadline_estimate, excluded.deadline_estimate) END
-      """, [id, seenAt, deadline], prepared: true)
+  init(_ contribution: LogContribution) {
+    var responseIndex: [String: Int] = [:]
+    var containerIndex: [String: Int] = [:]
+    var fileIndex: Set<ContainerFileRef> = []
+    var citationIndex: [String: Int] = [:]
+    func response(_ info: ResponseInfo?, line: Int) {
+      guard let info else { return }
+      guard let index = responseIndex[info.id] else {
+        responseIndex[info.id] = responses.count
+        responses.append((info, line))
+        return
+      }
+      var merged = responses[index].info
+      merged.createdAt = merged.createdAt ?? info.createdAt
+      merged.model = merged.model ?? info.model
+      merged.status = info.status ?? merged.status
+      merged.previousResponseID = merged.previousResponseID ?? info.previousResponseID
+      responses[index].info = merged
+    }
+    func container(_ id: String, respondedAt: Int64?) {
+      guard let index = containerIndex[id] else {
+        containerIndex[id] = containers.count
+        containers.append((id, respondedAt))
+        return
+      }
+      if let respondedAt { containers[index].respondedAt = max(containers[index].respondedAt ?? respondedAt, respondedAt) }
+    }
+    for item in contribution.responses { response(item.info, line: item.location.line) }
+    for citation in contribution.citations {
+      response(citation.response, line: citation.location.line)
+      container(citation.file.containerID, respondedAt: citation.response?.createdAt)
+      if fileIndex.insert(citation.file).inserted { files.append((citation.file, citation.filename)) }
+      if let index = citationIndex[citation.identity] {
+        if citations[index].citedText == nil { citations[index].citedText = citation.citedText }
+      } else {
+        citationIndex[citation.identity] = citations.count
+        citations.append(citation)
+      }
+    }
+    for stored in contribution.inlineImages {
+      response(stored.image.response, line: stored.image.location.line)
+      container(stored.image.containerID, respondedAt: stored.image.response?.createdAt)
+    }
+    for sighting in contribution.sightings {
+      response(sighting.response, line: sighting.location.line)
+      container(sighting.containerID, respondedAt: sighting.response?.createdAt)
+    }
   }
 }

@@ -161,11 +161,17 @@ public final class PostgresCatalog: Sendable {
   }
 }
 
-/// PostgreSQL's array literal for text values: `{"a","b\"c"}`.
-func postgresArray(_ values: some Sequence<String>) -> String {
-  "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-    .joined(separator: ",") + "}"
+/// PostgreSQL's array literal, NULL where a value is nil: `{"a",NULL,"b\"c"}`.
+func postgresArray(_ values: some Sequence<String?>) -> String {
+  "{"
+    + values.map { value in
+      guard let value else { return "NULL" }
+      return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        + "\""
+    }.joined(separator: ",") + "}"
 }
+
+func postgresArray(_ values: some Sequence<String>) -> String { postgresArray(values.map { Optional($0) }) }
 
 /// PostgreSQL's array literal for integers: `{1,2,3}`.
 func postgresArray(_ values: some Sequence<Int64>) -> String {
