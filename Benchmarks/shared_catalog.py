@@ -28,6 +28,7 @@ parser.add_argument("--latency-ms", type=int, default=40)
 parser.add_argument("--hosts", type=int, default=4)
 parser.add_argument("--jobs", type=int, default=4)
 parser.add_argument("--find-files", type=int, default=1_000_000)
+parser.add_argument("--hosts-only", action="store_true", help="only the hosts comparison")
 args = parser.parse_args()
 root = os.path.join(args.work, f"shared-{args.files}")
 key = "sk-bench-" + os.urandom(6).hex()
@@ -111,18 +112,29 @@ try:
             catalog = postgres.database(label)
             environment = dict(postgres.env(), OPENAI_API_KEY=key, OPENAI_BASE_URL=base)
             start = time.perf_counter()
+            cpu_before = os.times()
+            # Output into files: a --json sync prints a line per file, and a pipe nobody reads
+            # yet (while the first host is waited for) would stop the others once it is full.
+            outputs = [os.path.join(scratch, f"{label}-{h}.out") for h in range(hosts)]
             processes = [subprocess.Popen(
                 [args.binary, "sync", "--quiet", "--json", "--cited-only", "--jobs", str(args.jobs), "--catalog",
                  catalog, "--store", os.path.join(scratch, f"{label}-{h}"), os.path.join(root, "logs")],
-                env=dict(environment, ARTIFACTS_HOST=f"host-{h}"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                env=dict(environment, ARTIFACTS_HOST=f"host-{h}"), stdout=open(outputs[h], "w"),
+                stderr=open(outputs[h] + ".err", "w"))
                 for h in range(hosts)]
-            shares = []
-            for process in processes:
-                out, err = process.communicate()
+            shares, ended = [], []
+            for process, output in zip(processes, outputs):
+                process.wait()
+                ended.append(round(time.perf_counter() - start, 2))
                 if process.returncode != 0:
-                    sys.exit(f"sync failed: {err.decode()[-2000:]}")
-                shares.append(json.loads(out.decode().strip().splitlines()[-1])["archived"])
+                    sys.exit(f"sync failed: {open(output + '.err').read()[-2000:]}")
+                shares.append(json.loads(open(output).read().strip().splitlines()[-1])["archived"])
             elapsed = time.perf_counter() - start
+            if os.environ.get("BENCH_TIMELINE"):
+                cpu = os.times()
+                used = (cpu.children_user - cpu_before.children_user) + (cpu.children_system - cpu_before.children_system)
+                print(label, "hosts ended at", ended, "seconds; shares", shares, f"; syncs' CPU {used:.1f} s",
+                      file=sys.stderr)
             archived = int(postgres.psql("SELECT count(*) FROM container_file WHERE state = 'archived'", label))
             if archived != args.files or sum(shares) != args.files:
                 sys.exit(f"{label}: {archived} archived, hosts say {shares}")
@@ -138,6 +150,8 @@ try:
                  f"{alone / together:.2f}x faster", ">= 3x"])
 
     # 2. find on 1,000,000 files: migrate the find benchmark's catalog in.
+    if args.hosts_only:
+        raise SystemExit(table(rows))
     store = os.path.join(args.work, f"find-store-{args.find_files}")
     make_catalog(args.binary, store, args.find_files)
     catalog = postgres.database("million")
