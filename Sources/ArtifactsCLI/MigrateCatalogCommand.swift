@@ -55,7 +55,9 @@ extension ArtifactsCommand {
         terminal.out(
           "Copied \(report.files) file\(report.files == 1 ? "" : "s") (\(report.citations) citations, \(report.responses) responses, \(report.containers) containers, \(report.blobs) stored contents, \(report.logs) log positions kept as host \(report.host)) from \(report.source) into \(report.destination)"
         )
-        terminal.out("Use --catalog \(report.destination) (or ARTIFACTS_CATALOG) from now on; the bytes are still in \(global.storeRoot) (artifacts push --blobs s3://… shares them)")
+        terminal.out(
+          "Use --catalog \(report.destination) (or ARTIFACTS_CATALOG) from now on; the bytes are still in \(global.storeRoot) (artifacts push --blobs s3://… shares them)"
+        )
       }
     }
   }

@@ -17,33 +17,15 @@ public enum FindError: Error, Sendable, CustomStringConvertible {
 
 extension Catalog: ArchiveIndex {
   public func find(_ query: FindQuery) throws(CatalogError) -> [FoundFile] {
-    var matcher: NameMatcher?
-    if let pattern = query.pattern {
-      do { matcher = try NameMatcher(pattern, caseSensitive: query.caseSensitive) } catch {
-        throw CatalogError(.queryFailed, path: path, detail: error.description)
-      }
-    }
+    let empty: FindPage
+    do { empty = try FindPage(query) } catch { throw CatalogError(.queryFailed, path: path, detail: error.description) }
     return try read { db in
+      var page = empty
       var (sql, arguments) = try Self.selection(query, db)
-      // A regex is checked here, after SQL narrowed by everything else; then the limit applies.
-      let limitInSQL = matcher?.needsRowCheck != true
-      let offset = max(0, query.offset)
-      if limitInSQL, query.limit != nil || offset > 0 {
-        sql += " LIMIT \(query.limit.map { max(0, $0) } ?? -1) OFFSET \(offset)"
-      }
-      var files: [FoundFile] = []
-      var skipped = 0
+      sql += empty.sqlLimit(all: "-1")
       let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-      while let row = try rows.next() {
-        let file = Self.foundFile(row)
-        if let matcher, matcher.needsRowCheck, !matcher.matches(file.filename) { continue }
-        if !limitInSQL, skipped < offset {
-          skipped += 1
-          continue
-        }
-        files.append(file)
-        if !limitInSQL, let limit = query.limit, files.count >= limit { break }
-      }
+      while let row = try rows.next(), page.take(Self.foundFile(row)) {}
+      var files = page.files
       if query.detail == .full { try Self.attachCitations(to: &files, db) }
       return files
     }
@@ -254,10 +236,57 @@ extension Catalog: ArchiveIndex {
   }
 }
 
+/// The files a find returns from the rows SQL selected, in order: a regular expression is
+/// checked here (after SQL narrowed by everything else), and then the offset and the limit
+/// apply; without one, SQL applies them. Both catalog engines page through this.
+struct FindPage {
+  private let matcher: NameMatcher
+  private let offset: Int
+  private let limit: Int?
+  private var skipped = 0
+  private(set) var files: [FoundFile] = []
+
+  init(_ query: FindQuery) throws(FindError) {
+    matcher =
+      try query.pattern.map { (pattern) throws(FindError) in
+        try NameMatcher(pattern, caseSensitive: query.caseSensitive)
+      } ?? NameMatcher.everything
+    offset = max(0, query.offset)
+    limit = query.limit.map { max(0, $0) }
+  }
+
+  /// ` LIMIT … OFFSET …` for SQL to apply, or nothing when the rows are checked here;
+  /// `all` is the engine's word for no limit (SQLite's -1, PostgreSQL's ALL).
+  func sqlLimit(all: String) -> String {
+    guard !matcher.needsRowCheck, limit != nil || offset > 0 else { return "" }
+    return " LIMIT \(limit.map(String.init) ?? all) OFFSET \(offset)"
+  }
+
+  /// Takes `file` if it belongs on the page; false once the page is full.
+  mutating func take(_ file: FoundFile) -> Bool {
+    guard matcher.needsRowCheck else {
+      files.append(file)
+      return true
+    }
+    guard matcher.matches(file.filename) else { return true }
+    if skipped < offset {
+      skipped += 1
+      return true
+    }
+    files.append(file)
+    return limit.map { files.count < $0 } ?? true
+  }
+}
+
 /// Checks names against a regular expression (SQLite has none built in).
 struct NameMatcher {
   private let regex: NSRegularExpression?
   var needsRowCheck: Bool { regex != nil }
+
+  /// No regular expression: every name matches.
+  static let everything = NameMatcher(regex: nil)
+
+  private init(regex: NSRegularExpression?) { self.regex = regex }
 
   init(_ pattern: FindQuery.Pattern, caseSensitive: Bool) throws(FindError) {
     guard case .regex(let text) = pattern else {

@@ -32,7 +32,8 @@ public struct MigrateCatalog: Sendable {
 
   public func run() async throws(KitError) -> CatalogMigrationReport {
     guard case .postgres(let url) = destination.location else {
-      throw KitError(.configuration, "migrate-catalog copies into PostgreSQL: --to postgresql://USER@HOST:PORT/DATABASE")
+      throw KitError(
+        .configuration, "migrate-catalog copies into PostgreSQL: --to postgresql://USER@HOST:PORT/DATABASE")
     }
     let root = storeRoot
     let window = destination.reconnectWindow

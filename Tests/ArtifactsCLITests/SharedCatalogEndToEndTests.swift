@@ -60,9 +60,12 @@ struct SharedCatalogEndToEndTests {
   /// Successful downloads of each file, by file id.
   func downloads(_ emulator: ContainersEmulator) -> [String: Int] {
     var counts: [String: Int] = [:]
-    for request in emulator.requestLog where request.method == "GET" && request.path.hasSuffix("/content") && request.status == 200 {
+    for request in emulator.requestLog
+    where request.method == "GET" && request.path.hasSuffix("/content") && request.status == 200 {
       let parts = request.path.split(separator: "/")
-      if let index = parts.firstIndex(of: "files"), index + 1 < parts.count { counts[String(parts[index + 1]), default: 0] += 1 }
+      if let index = parts.firstIndex(of: "files"), index + 1 < parts.count {
+        counts[String(parts[index + 1]), default: 0] += 1
+      }
     }
     return counts
   }
@@ -131,10 +134,27 @@ struct SharedCatalogEndToEndTests {
     #expect(cat.status == 0 && cat.stdout == "part 7\n", "\(cat.stderr)")
     let check = try run(binary, ["check"] + team.arguments(stores[0]), environment: team.environment)
     #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    // export reads the shared catalog and the bucket; import fills another team's catalog.
+    let exported = stores[0].file("all.tar")
+    let export = try run(binary, ["export"] + team.arguments(stores[1]) + [exported], environment: team.environment)
+    #expect(export.status == 0, "\(export.stderr)")
+    let other = try self.team(emulator)
+    let otherStore = TemporaryDirectory("store")
+    let imported = try run(
+      binary, ["import"] + other.arguments(otherStore) + [exported], environment: other.environment)
+    #expect(imported.status == 0, "\(imported.stderr)")
+    #expect(try archived(other, otherStore) == expected)
+    // gc on one host, while nothing is unreferenced, removes nothing any host needs.
+    let gc = try run(
+      binary, ["gc", "--apply", "--grace", "1s", "--json"] + team.arguments(stores[2]), environment: team.environment)
+    #expect(gc.status == 0, "\(gc.stderr)")
+    #expect(
+      try run(binary, ["check", "--read-data"] + team.arguments(stores[1]), environment: team.environment).status == 0)
     // Each host kept its own position in the log: a second sync of each reads nothing again.
     let positions = try TestPostgres.shared().psql("SELECT host FROM log_file ORDER BY host", database: team.database)
     #expect(positions == "host-0\nhost-1\nhost-2")
-    let again = try run(binary, ["sync", "--json"] + team.arguments(stores[1]) + [logs.path], environment: team.host("host-1"))
+    let again = try run(
+      binary, ["sync", "--json"] + team.arguments(stores[1]) + [logs.path], environment: team.host("host-1"))
     #expect(again.status == 0)
     #expect(downloads(emulator).values.reduce(0, +) == 60)
   }
@@ -170,7 +190,8 @@ struct SharedCatalogEndToEndTests {
     #expect(try archived(team, storeB).count == 4)
     Thread.sleep(forTimeInterval: 3.5)
     let second = try run(
-      binary, ["sync", "--json", "--cited-only"] + team.arguments(storeB) + [logs.path], environment: team.host("host-b"))
+      binary, ["sync", "--json", "--cited-only"] + team.arguments(storeB) + [logs.path],
+      environment: team.host("host-b"))
     #expect(second.status == 0, "\(second.stderr)")
     #expect(try archived(team, storeB) == (0..<8).map(FakeID.file).sorted())
     // After the kill, each file was downloaded once (what host A had in flight is all it cost).
@@ -201,10 +222,13 @@ struct SharedCatalogEndToEndTests {
     #expect(result.status == 0 || result.status == 1, "\(result.stderr)")
     if result.status == 1 { #expect(result.stderr.contains(team.catalog), "\(result.stderr)") }
     let again = try run(
-      binary, ["sync", "--json", "--cited-only"] + team.arguments(store) + [logs.path], environment: team.host("host-r"))
+      binary, ["sync", "--json", "--cited-only"] + team.arguments(store) + [logs.path], environment: team.host("host-r")
+    )
     #expect(again.status == 0, "\(again.stderr)")
     #expect(try archived(team, store) == (0..<40).map(FakeID.file).sorted())
-    #expect(try postgres.psql("SELECT count(*) FROM container_file WHERE state <> 'archived'", database: team.database) == "0")
+    #expect(
+      try postgres.psql("SELECT count(*) FROM container_file WHERE state <> 'archived'", database: team.database) == "0"
+    )
     let check = try run(binary, ["check"] + team.arguments(store), environment: team.environment)
     #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
   }
@@ -228,7 +252,8 @@ struct SharedCatalogEndToEndTests {
     let inURL = team.catalog.replacingOccurrences(of: "://artifacts@", with: "://artifacts:Secret-In-URL-77@")
     let shown = try run(binary, ["find", "--store", store.path, "--catalog", inURL], environment: [:])
     #expect(shown.status == 1 && !shown.stderr.contains("Secret-In-URL-77"), "\(shown.stderr)")
-    let notAURL = try run(binary, ["find", "--store", store.path, "--catalog", "/tmp/catalog.sqlite"], environment: [:])
+    let notAURL = try run(
+      binary, ["find", "--store", store.path, "--catalog", "/tmp/catalog.sqlite"], environment: [:])
     #expect(notAURL.status == 1 && notAURL.stderr.contains("postgresql://"), "\(notAURL.stderr)")
   }
 

@@ -37,7 +37,8 @@ struct PostgresCatalogTests {
   @Test func refusesACatalogFromANewerVersion() throws {
     let (_, url) = try newCatalog("newer")
     let database = String(url.split(separator: "/").last!)
-    try TestPostgres.shared().psql("INSERT INTO artifacts_migration (identifier) VALUES ('pg999_future')", database: database)
+    try TestPostgres.shared().psql(
+      "INSERT INTO artifacts_migration (identifier) VALUES ('pg999_future')", database: database)
     #expect {
       try PostgresCatalog(url: url, host: "h", reconnectWindow: 1)
     } throws: { error in
@@ -63,7 +64,9 @@ struct PostgresCatalogTests {
   }
 
   @Test func describesTheCatalogWithoutItsPassword() {
-    #expect(PostgresCatalog.describe("postgresql://me:secret@db.internal:6543/archive?sslmode=require") == "postgresql://me@db.internal:6543/archive")
+    #expect(
+      PostgresCatalog.describe("postgresql://me:secret@db.internal:6543/archive?sslmode=require")
+        == "postgresql://me@db.internal:6543/archive")
     #expect(PostgresCatalog.describe("host=db user=me password=secret dbname=archive") == "postgresql://me@db/archive")
     #expect(PostgresCatalog.redacted("postgresql://me:secret@[::1/x") == "postgresql://me@[::1/x")
   }
@@ -85,8 +88,12 @@ struct PostgresCatalogTests {
   static let specs: [Spec] = [
     Spec(file: 1, name: "sales_chart.png", day: 0, size: 5000, type: "image/png"),
     Spec(file: 2, name: "sales.csv", day: 0, type: "text/csv"),
-    Spec(file: 3, name: "Résumé.PDF", container: 2, response: 2, model: "gpt-4o-mini-2024-07-18", day: 2, size: 900, type: "application/pdf"),
-    Spec(file: 4, name: "chart_v2.png", container: 2, response: 2, model: "gpt-4o-mini-2024-07-18", day: 2, size: 7000, type: "image/png"),
+    Spec(
+      file: 3, name: "Résumé.PDF", container: 2, response: 2, model: "gpt-4o-mini-2024-07-18", day: 2, size: 900,
+      type: "application/pdf"),
+    Spec(
+      file: 4, name: "chart_v2.png", container: 2, response: 2, model: "gpt-4o-mini-2024-07-18", day: 2, size: 7000,
+      type: "image/png"),
     Spec(file: 5, name: "notes.txt", container: 2, response: 3, day: 5, size: 10),
     Spec(file: 6, name: "RÉSUMÉ-final.pdf", container: 3, response: 4, day: 7, size: 901, type: "application/pdf"),
     Spec(file: 7, name: "100%_done [draft].txt", container: 3, response: 4, day: 7, size: 11),
@@ -156,7 +163,10 @@ struct PostgresCatalogTests {
       "[cn]*", "[^s]*.txt", "*[]]*", "*[*", "[a-c]*", "?b", "*\\*", "^s.*\\.(csv|png)$", "(?i)^résumé", ".",
     ]
     for pattern in patterns {
-      queries.append(FindQuery(pattern: FindQuery.pattern(pattern, regex: pattern.hasPrefix("^") || pattern.hasPrefix("(?") || pattern == ".")))
+      queries.append(
+        FindQuery(
+          pattern: FindQuery.pattern(
+            pattern, regex: pattern.hasPrefix("^") || pattern.hasPrefix("(?") || pattern == ".")))
     }
     for exact in ["notes.txt", "NOTES.TXT", "Résumé.PDF", "résumé.pdf", "résumé.PDF"] {
       queries.append(FindQuery(pattern: .exact(exact)))  // smart case, as for every pattern
@@ -199,7 +209,10 @@ struct PostgresCatalogTests {
     // Most queries find something: the comparison is of answers, not of empty lists.
     #expect(answered > queries.count * 3 / 2, "\(answered) of \(queries.count * 2) found something")
     // The other readers.
-    for id in [FakeID.file(3), String(format: "%064x", 4), String(format: "%064x", 4).prefix(6).description, "sales_chart.png", "nothing"] {
+    for id in [
+      FakeID.file(3), String(format: "%064x", 4), String(format: "%064x", 4).prefix(6).description, "sales_chart.png",
+      "nothing",
+    ] {
       #expect(try summary(shared.lookup(id)) == summary(local.lookup(id)), "\(id)")
     }
     let digests: Set<Digest> = [Digest(hex: String(format: "%064x", 1))!, Digest(hex: String(format: "%064x", 9))!]
@@ -222,7 +235,9 @@ struct PostgresCatalogTests {
   @Test func aLogIsRecordedAsOnSQLiteWhateverItRepeats() throws {
     let (shared, _) = try newCatalog("record")
     let local = try Catalog(inMemory: ())
-    func citation(_ file: Int, _ name: String, response: Int, annotation: Int, text: String?, createdAt: Int64?) -> Citation {
+    func citation(_ file: Int, _ name: String, response: Int, annotation: Int, text: String?, createdAt: Int64?)
+      -> Citation
+    {
       Citation(
         file: ContainerFileRef(containerID: FakeID.container(1), fileID: FakeID.file(file)), filename: name,
         startIndex: 1, endIndex: 5, citedText: text,
@@ -234,18 +249,23 @@ struct PostgresCatalogTests {
     // arrives late, and one file is cited twice under two names.
     let citations = [
       citation(1, "chart.png", response: 1, annotation: 0, text: nil, createdAt: nil),
-      citation(1, "chart.png", response: 1, annotation: 0, text: "sandbox:/mnt/data/chart.png", createdAt: 1_764_000_000),
+      citation(
+        1, "chart.png", response: 1, annotation: 0, text: "sandbox:/mnt/data/chart.png", createdAt: 1_764_000_000),
       citation(2, "data.csv", response: 1, annotation: 1, text: nil, createdAt: nil),
       citation(2, "data (renamed).csv", response: 2, annotation: 2, text: nil, createdAt: 1_764_000_500),
     ]
-    let log = LogContribution(path: "/logs/a.jsonl", format: .jsonLines, citations: citations, sightings: [], responses: [])
+    let log = LogContribution(
+      path: "/logs/a.jsonl", format: .jsonLines, citations: citations, sightings: [], responses: [])
     let first = try shared.record(log)
     #expect(first == (try local.record(log)))
     #expect(first == RecordOutcome(newFiles: 2, newCitations: 3))
     #expect(try shared.record(log) == RecordOutcome(newFiles: 0, newCitations: 0))
     let everything = FindQuery(states: [.pending], sort: .newest)
     #expect(try summary(shared.find(everything)) == summary(local.find(everything)))
-    #expect(try shared.find(everything).first { $0.fileID == FakeID.file(1) }?.citations.map(\.citedText) == ["sandbox:/mnt/data/chart.png"])
+    #expect(
+      try shared.find(everything).first { $0.fileID == FakeID.file(1) }?.citations.map(\.citedText) == [
+        "sandbox:/mnt/data/chart.png"
+      ])
     #expect(try shared.pendingWork().map(\.deadline) == local.pendingWork().map(\.deadline))
   }
 
@@ -270,7 +290,8 @@ struct PostgresCatalogTests {
     let third = Lease(owner: "host-b/run-2", now: Date(), duration: 30)
     #expect(try other.claim(item, lease: third) { owner in owner != "host-b/run-1" })
     // An archived file is no longer anyone's to claim.
-    try other.markArchived(item, digest: Digest(hex: String(repeating: "e", count: 64))!, size: 1, mediaType: "text/plain", attempts: 1)
+    try other.markArchived(
+      item, digest: Digest(hex: String(repeating: "e", count: 64))!, size: 1, mediaType: "text/plain", attempts: 1)
     #expect(try !catalog.claim(item, lease: Lease(owner: "host-a/run-9", now: Date(), duration: 30)) { _ in false })
   }
 
@@ -281,12 +302,17 @@ struct PostgresCatalogTests {
       device: 1, inode: 2, size: 300, modifiedNanoseconds: 4, headFingerprint: "abc", bytesConsumed: 300,
       linesConsumed: 3, format: .jsonLines, compressed: false, streamResponse: nil)
     _ = try first.record(
-      LogContribution(path: "/var/log/app.jsonl", format: .jsonLines, citations: [], sightings: [], responses: [], checkpoint: checkpoint))
+      LogContribution(
+        path: "/var/log/app.jsonl", format: .jsonLines, citations: [], sightings: [], responses: [],
+        checkpoint: checkpoint))
     #expect(try first.logCheckpoint(path: "/var/log/app.jsonl")?.bytesConsumed == 300)
     #expect(try second.logCheckpoint(path: "/var/log/app.jsonl") == nil)
     #expect(try first.logIdentities().keys.sorted() == ["/var/log/app.jsonl"])
     #expect(try second.logIdentities().isEmpty)
-    #expect(try first.carryCheckpoint(from: "/var/log/app.jsonl", to: "/var/log/app.jsonl.1", identity: LogFileIdentity(device: 1, inode: 2, size: 300, modifiedNanoseconds: 4)))
+    #expect(
+      try first.carryCheckpoint(
+        from: "/var/log/app.jsonl", to: "/var/log/app.jsonl.1",
+        identity: LogFileIdentity(device: 1, inode: 2, size: 300, modifiedNanoseconds: 4)))
     #expect(try first.logCheckpoint(path: "/var/log/app.jsonl.1")?.linesConsumed == 3)
     #expect(try first.logCheckpoint(path: "/var/log/app.jsonl") == nil)
   }
@@ -316,7 +342,8 @@ struct PostgresCatalogTests {
     #expect(try shared.pendingWork().map(\.file) == local.pendingWork().map(\.file))
     #expect(try shared.integrityProblems().isEmpty)
     // New rows go on after the copied ones.
-    _ = try shared.addUncitedFiles(containerID: FakeID.container(1), files: [(id: "cfile_new", path: "/mnt/data/new.txt")])
+    _ = try shared.addUncitedFiles(
+      containerID: FakeID.container(1), files: [(id: "cfile_new", path: "/mnt/data/new.txt")])
     #expect(try shared.knownFileIDs(containerID: FakeID.container(1)).contains("cfile_new"))
     // A second copy would mix two archives: refused, nothing changed.
     #expect(throws: CatalogError.self) { try shared.copy(from: local) }
@@ -329,7 +356,8 @@ struct PostgresCatalogTests {
     // A server of its own: the others' tests must not see it stop.
     let server = try TestPostgres(in: "/tmp/artifacts-postgres-restart-\(getpid())")
     defer { try? server.stop() }
-    let catalog = try PostgresCatalog(url: server.urlWithPassword(try server.makeDatabase("restart")), host: "h", reconnectWindow: 30)
+    let catalog = try PostgresCatalog(
+      url: server.urlWithPassword(try server.makeDatabase("restart")), host: "h", reconnectWindow: 30)
     try fill(catalog)
     try server.stopServer()
     let restarted = DispatchSemaphore(value: 0)
@@ -344,13 +372,15 @@ struct PostgresCatalogTests {
     let item = try #require(try catalog.pendingWork().first)
     #expect(try catalog.claim(item, lease: Lease(owner: "h/run", now: Date(), duration: 30)) { _ in true })
     // Down for longer than the window: the caller hears it, naming the catalog.
-    let impatient = try PostgresCatalog(url: server.urlWithPassword(try server.makeDatabase("impatient")), host: "h", reconnectWindow: 1)
+    let impatient = try PostgresCatalog(
+      url: server.urlWithPassword(try server.makeDatabase("impatient")), host: "h", reconnectWindow: 1)
     try server.stopServer()
     defer { try? server.startServer() }
     #expect {
       try impatient.pendingWork()
     } throws: { error in
-      "\(error)".contains("postgresql://artifacts@127.0.0.1:\(server.port)/") && !"\(error)".contains(TestPostgres.password)
+      "\(error)".contains("postgresql://artifacts@127.0.0.1:\(server.port)/")
+        && !"\(error)".contains(TestPostgres.password)
     }
   }
 }

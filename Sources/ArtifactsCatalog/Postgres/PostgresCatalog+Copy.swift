@@ -31,47 +31,67 @@ extension PostgresCatalog {
   private static let copiedTables: [CopiedTable] = [
     CopiedTable(
       name: "blob",
-      columns: [("digest", "text"), ("size", "bigint"), ("media_type", "text"), ("first_stored_at", "text"),
-        ("last_verified_at", "text")],
+      columns: [
+        ("digest", "text"), ("size", "bigint"), ("media_type", "text"), ("first_stored_at", "text"),
+        ("last_verified_at", "text"),
+      ],
       select: ["digest", "size", "media_type", "first_stored_at", "last_verified_at"]),
     CopiedTable(
       name: "container",
-      columns: [("id", "text"), ("first_seen_at", "text"), ("deadline_estimate", "text"), ("last_probe_at", "text"),
-        ("status", "text")],
+      columns: [
+        ("id", "text"), ("first_seen_at", "text"), ("deadline_estimate", "text"), ("last_probe_at", "text"),
+        ("status", "text"),
+      ],
       select: ["id", "first_seen_at", "deadline_estimate", "last_probe_at", "status"]),
     CopiedTable(
       name: "log_file",
-      columns: [("id", "bigint"), ("host", "text"), ("path", "text"), ("device", "bigint"), ("inode", "bigint"),
+      columns: [
+        ("id", "bigint"), ("host", "text"), ("path", "text"), ("device", "bigint"), ("inode", "bigint"),
         ("size", "bigint"), ("mtime_ns", "bigint"), ("head_fingerprint", "text"), ("bytes_consumed", "bigint"),
         ("lines_consumed", "bigint"), ("format", "text"), ("last_scanned_at", "text"), ("stream_response", "text"),
-        ("compressed", "boolean")],
-      select: ["id", "NULL", "path", "device", "inode", "size", "mtime_ns", "head_fingerprint", "bytes_consumed",
-        "lines_consumed", "format", "last_scanned_at", "stream_response", "compressed != 0"]),
+        ("compressed", "boolean"),
+      ],
+      select: [
+        "id", "NULL", "path", "device", "inode", "size", "mtime_ns", "head_fingerprint", "bytes_consumed",
+        "lines_consumed", "format", "last_scanned_at", "stream_response", "compressed != 0",
+      ]),
     CopiedTable(
       name: "response",
-      columns: [("id", "text"), ("created_at", "bigint"), ("model", "text"), ("status", "text"),
-        ("previous_response_id", "text"), ("log_file_id", "bigint"), ("line", "integer")],
+      columns: [
+        ("id", "text"), ("created_at", "bigint"), ("model", "text"), ("status", "text"),
+        ("previous_response_id", "text"), ("log_file_id", "bigint"), ("line", "integer"),
+      ],
       select: ["id", "created_at", "model", "status", "previous_response_id", "log_file_id", "line"]),
     CopiedTable(
       name: "container_file",
-      columns: [("id", "bigint"), ("container_id", "text"), ("file_id", "text"), ("filename", "text"),
+      columns: [
+        ("id", "bigint"), ("container_id", "text"), ("file_id", "text"), ("filename", "text"),
         ("name_folded", "text"), ("container_path", "text"), ("source", "text"), ("state", "text"),
         ("digest", "text"), ("attempts", "integer"), ("last_error", "text"), ("last_error_kind", "text"),
-        ("first_seen_at", "text"), ("archived_at", "text"), ("produced_at", "bigint")],
-      select: ["id", "container_id", "file_id", "filename", "filename", "container_path", "source", "state", "digest",
-        "attempts", "last_error", "last_error_kind", "first_seen_at", "archived_at", "produced_at"]),
+        ("first_seen_at", "text"), ("archived_at", "text"), ("produced_at", "bigint"),
+      ],
+      select: [
+        "id", "container_id", "file_id", "filename", "filename", "container_path", "source", "state", "digest",
+        "attempts", "last_error", "last_error_kind", "first_seen_at", "archived_at", "produced_at",
+      ]),
     CopiedTable(
       name: "citation",
-      columns: [("id", "bigint"), ("citation_key", "text"), ("container_file_id", "bigint"), ("response_id", "text"),
+      columns: [
+        ("id", "bigint"), ("citation_key", "text"), ("container_file_id", "bigint"), ("response_id", "text"),
         ("item_id", "text"), ("output_index", "integer"), ("content_index", "integer"),
         ("annotation_index", "integer"), ("filename", "text"), ("start_index", "integer"), ("end_index", "integer"),
-        ("cited_text", "text"), ("log_file_id", "bigint"), ("line", "integer")],
-      select: ["id", "citation_key", "container_file_id", "response_id", "item_id", "output_index", "content_index",
-        "annotation_index", "filename", "start_index", "end_index", "cited_text", "log_file_id", "line"]),
+        ("cited_text", "text"), ("log_file_id", "bigint"), ("line", "integer"),
+      ],
+      select: [
+        "id", "citation_key", "container_file_id", "response_id", "item_id", "output_index", "content_index",
+        "annotation_index", "filename", "start_index", "end_index", "cited_text", "log_file_id", "line",
+      ]),
     CopiedTable(
       name: "container_sighting",
-      columns: [("id", "bigint"), ("sighting_key", "text"), ("container_id", "text"), ("call_id", "text"),
-        ("response_id", "text"), ("log_file_id", "bigint"), ("line", "integer")],
+      columns: [
+        ("id", "bigint"), ("sighting_key", "text"), ("container_id", "text"), ("call_id", "text"),
+        ("response_id", "text"), ("log_file_id", "bigint"), ("line", "integer"),
+      ],
       select: ["id", "sighting_key", "container_id", "call_id", "response_id", "log_file_id", "line"]),
   ]
 
@@ -84,7 +104,9 @@ extension PostgresCatalog {
     guard existing == 0 else {
       throw CatalogError(
         .queryFailed, path: location,
-        detail: "it already holds \(existing) files; migrate-catalog copies into an empty catalog (import an export to merge)")
+        detail:
+          "it already holds \(existing) files; migrate-catalog copies into an empty catalog (import an export to merge)"
+      )
     }
     // Read in one SQLite transaction (a consistent snapshot), written in one PostgreSQL one.
     var counts = CatalogCopyCounts()

@@ -32,33 +32,19 @@ extension PostgresCatalog: ArchiveIndex {
   }
 
   public func find(_ query: FindQuery) throws(CatalogError) -> [FoundFile] {
-    var matcher: NameMatcher?
-    if let pattern = query.pattern {
-      do { matcher = try NameMatcher(pattern, caseSensitive: query.caseSensitive) } catch {
-        throw CatalogError(.queryFailed, path: location, detail: error.description)
-      }
+    let empty: FindPage
+    do { empty = try FindPage(query) } catch {
+      throw CatalogError(.queryFailed, path: location, detail: error.description)
     }
     var (sql, parameters) = Self.selection(query)
-    // A regex is checked here, after SQL narrowed by everything else; then the limit applies.
-    let limitInSQL = matcher?.needsRowCheck != true
-    let offset = max(0, query.offset)
-    if limitInSQL, query.limit != nil || offset > 0 {
-      sql += " LIMIT \(query.limit.map { String(max(0, $0)) } ?? "ALL") OFFSET \(offset)"
-    }
+    sql += empty.sqlLimit(all: "ALL")
     return try read { connection throws(PostgresFailure) in
+      // A fresh page each time: the read runs again after a lost connection.
+      var page = empty
       let rows = try connection.execute(sql, parameters)
-      var files: [FoundFile] = []
-      var skipped = 0
-      for row in 0..<rows.count {
-        let file = Self.foundFile(rows, row)
-        if let matcher, matcher.needsRowCheck, !matcher.matches(file.filename) { continue }
-        if !limitInSQL, skipped < offset {
-          skipped += 1
-          continue
-        }
-        files.append(file)
-        if !limitInSQL, let limit = query.limit, files.count >= limit { break }
-      }
+      var row = 0
+      while row < rows.count, page.take(Self.foundFile(rows, row)) { row += 1 }
+      var files = page.files
       if query.detail == .full { try Self.attachCitations(to: &files, connection) }
       return files
     }

@@ -38,7 +38,9 @@ extension PostgresCatalog: ScanRecorder {
     }
   }
 
-  private func upsertResponses(_ responses: [(info: ResponseInfo, line: Int)], logID: Int64?, _ connection: PostgresConnection)
+  private func upsertResponses(
+    _ responses: [(info: ResponseInfo, line: Int)], logID: Int64?, _ connection: PostgresConnection
+  )
     throws(PostgresFailure)
   {
     guard !responses.isEmpty else { return }
@@ -55,14 +57,17 @@ extension PostgresCatalog: ScanRecorder {
         previous_response_id = coalesce(response.previous_response_id, excluded.previous_response_id)
       """,
       [
-        postgresArray(responses.map { $0.info.id }), postgresArray(responses.map { $0.info.createdAt.map(String.init) }),
+        postgresArray(responses.map { $0.info.id }),
+        postgresArray(responses.map { $0.info.createdAt.map(String.init) }),
         postgresArray(responses.map { $0.info.model }), postgresArray(responses.map { $0.info.status }),
         postgresArray(responses.map { $0.info.previousResponseID }), logID,
         postgresArray(responses.map { String($0.line) }),
       ], prepared: true)
   }
 
-  private func upsertContainers(_ containers: [(id: String, respondedAt: Int64?)], seenAt: String, _ connection: PostgresConnection)
+  private func upsertContainers(
+    _ containers: [(id: String, respondedAt: Int64?)], seenAt: String, _ connection: PostgresConnection
+  )
     throws(PostgresFailure)
   {
     guard !containers.isEmpty else { return }
@@ -82,7 +87,9 @@ extension PostgresCatalog: ScanRecorder {
   }
 
   /// Inserts the files the catalog does not have; every file's row id, and how many were new.
-  private func insertFiles(_ files: [(file: ContainerFileRef, filename: String)], seenAt: String, _ connection: PostgresConnection)
+  private func insertFiles(
+    _ files: [(file: ContainerFileRef, filename: String)], seenAt: String, _ connection: PostgresConnection
+  )
     throws(PostgresFailure) -> ([ContainerFileRef: Int64], Int)
   {
     guard !files.isEmpty else { return ([:], 0) }
@@ -162,7 +169,9 @@ extension PostgresCatalog: ScanRecorder {
     return (row.int(0, 0) ?? 0, row.bool(0, 1) ?? false)
   }
 
-  private func saveLogFile(_ contribution: LogContribution, stream: String?, seenAt: String, _ connection: PostgresConnection)
+  private func saveLogFile(
+    _ contribution: LogContribution, stream: String?, seenAt: String, _ connection: PostgresConnection
+  )
     throws(PostgresFailure) -> Int64?
   {
     let checkpoint = contribution.checkpoint
@@ -250,7 +259,9 @@ extension PostgresCatalog: ScanRecorder {
   }
 
   /// An image that came inside the log: archived at once, since its bytes are stored.
-  private func recordInline(_ stored: StoredInlineImage, logID: Int64?, seenAt: String, _ connection: PostgresConnection)
+  private func recordInline(
+    _ stored: StoredInlineImage, logID: Int64?, seenAt: String, _ connection: PostgresConnection
+  )
     throws(PostgresFailure) -> Bool
   {
     let image = stored.image
@@ -322,7 +333,9 @@ struct ContributionRows {
         containers.append((id, respondedAt))
         return
       }
-      if let respondedAt { containers[index].respondedAt = max(containers[index].respondedAt ?? respondedAt, respondedAt) }
+      if let respondedAt {
+        containers[index].respondedAt = max(containers[index].respondedAt ?? respondedAt, respondedAt)
+      }
     }
     for item in contribution.responses { response(item.info, line: item.location.line) }
     for citation in contribution.citations {

@@ -40,7 +40,8 @@ public final class PostgresCatalog: Sendable {
       try pool.with { (connection) throws(PostgresFailure) in try Self.migrate(connection, location: location) }
     } catch {
       let wrapped = Self.wrap(error, location: location)
-      throw CatalogError(wrapped.code == .newerSchema ? .newerSchema : .cannotOpen, path: location, detail: wrapped.detail)
+      throw CatalogError(
+        wrapped.code == .newerSchema ? .newerSchema : .cannotOpen, path: location, detail: wrapped.detail)
     }
   }
 

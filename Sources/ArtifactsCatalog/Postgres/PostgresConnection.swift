@@ -78,7 +78,9 @@ final class PostgresConnection: @unchecked Sendable {
       let message = PostgresFailure.tidy(String(cString: cpq_error_message(handle)))
       cpq_finish(handle)
       // A refused password or an unknown database stays refused; a server not (yet) up does not.
-      let refused = ["password authentication failed", "does not exist", "no pg_hba.conf entry", "no password supplied"]
+      let refused = [
+        "password authentication failed", "does not exist", "no pg_hba.conf entry", "no password supplied",
+      ]
       throw PostgresFailure(message: message, connectionLost: !refused.contains { message.contains($0) })
     }
     cpq_drop_notices(handle)
