@@ -74,7 +74,7 @@ let package = Package(
       dependencies: ["ArtifactsCore", "ArtifactsSchema", "CPostgres", .product(name: "GRDB", package: "GRDB.swift")]),
     /** pax tar writer and reader, safe archive names, MANIFEST.json: what export and import speak. */
     .target(name: "ArtifactsExport", dependencies: ["ArtifactsCore", "ArtifactsGzip"]),
-    /** Use cases composed from the layers below: sync (and its watch), find, export, import, check, gc, doctor. */
+    /** Use cases composed from the layers below: sync (and its watch), find, export, import, check, gc, doctor, push, migrate-catalog, the gallery. */
     .target(
       name: "ArtifactsKit",
       dependencies: [
