@@ -98,6 +98,7 @@ class Postgres:
     def stop(self):
         as_postgres([f"{binaries}/pg_ctl", "-D", f"{self.directory}/data", "-m", "fast", "-w", "stop"],
                     stdout=subprocess.DEVNULL)
+        subprocess.run(["rm", "-rf", self.directory])
 
 corpus()
 scratch = fresh_dir(os.path.join(root, "runs"))
