@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Shared helpers for the benchmarks: run a command, time it, record its peak memory."""
-import os, shutil, subprocess, sys, tempfile, time
+import os, shutil, socket, subprocess, sys, tempfile, time
 
 def run(argv, repeat=1, env=None, cwd=None):
     """Runs argv `repeat` times; returns (best wall seconds, peak RSS MiB of that run).
@@ -44,6 +44,12 @@ def table(rows):
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+def free_port():
+    """A port nothing listens on right now on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 def start_emulator(emulator, manifest, key, latency_ms, port_file):
     """Starts the package's emulator seeded from `manifest`; returns (process, base URL)."""

@@ -10,7 +10,7 @@ on loopback, in one run, printing ratios:
 
   Benchmarks/s3.py ARTIFACTS_BINARY EMULATOR_BINARY WORK_DIR [--files 2000] [--latency-ms 20] [--pairs 3]
 """
-import argparse, json, os, random, signal, socket, subprocess, sys, time
+import argparse, json, os, random, signal, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(__file__))
 import bench
 from bench import fresh_dir, run, table, warm
@@ -70,13 +70,8 @@ def corpus():
                              "file_id": "cfile_" + "b" * 32, "filename": "big.bin", "start_index": 0,
                              "end_index": 0}]}]}]}) + "\n")
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 def start_seaweed(directory):
-    ports = {name: free_port() for name in ["master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
+    ports = {name: bench.free_port() for name in ["master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
              "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc", "s3.port.iceberg", "admin.port",
              "admin.port.grpc"]}
     os.makedirs(os.path.join(directory, "data"), exist_ok=True)

@@ -14,7 +14,7 @@
 
 Run as root (PostgreSQL is started as the postgres user) on a machine with postgresql installed.
 """
-import argparse, glob, json, os, random, socket, statistics, subprocess, sys, time
+import argparse, glob, json, os, random, statistics, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(__file__))
 import bench
 from bench import fresh_dir, make_catalog, table
@@ -62,18 +62,13 @@ def corpus():
     os.makedirs(os.path.join(root, "logs"), exist_ok=True)
     open(os.path.join(root, "logs", "run.jsonl"), "w").write("\n".join(lines) + "\n")
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 def as_postgres(argv, **kwargs):
     return subprocess.run(["runuser", "-u", "postgres", "--"] + argv, check=True, **kwargs)
 
 class Postgres:
     """A throwaway cluster: initdb as postgres, pg_ctl on a free port of 127.0.0.1."""
     def __init__(self, directory):
-        self.directory, self.port = directory, free_port()
+        self.directory, self.port = directory, bench.free_port()
         fresh_dir(directory)
         open(os.path.join(directory, "pw"), "w").write(password + "\n")
         subprocess.run(["chown", "-R", "postgres:postgres", directory], check=True)

@@ -38,7 +38,7 @@ extension ArtifactsCommand {
       try await Self.reportingFailures(terminal) {
         let destination: CatalogSettings
         do throws(KitError) {
-          destination = try CatalogSettings.chosen(option: to, environment: [:])
+          destination = try CatalogSettings.chosen(option: to, environment: ProcessInfo.processInfo.environment)
         } catch {
           throw CommandFailure(error)
         }

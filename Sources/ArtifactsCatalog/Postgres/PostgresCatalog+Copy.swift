@@ -20,79 +20,97 @@ extension PostgresCatalog {
   /// How many rows go in one INSERT (each column sent as one array).
   static let copyBatch = 2_000
 
-  /// One table to copy: its columns as SQLite has them, and the PostgreSQL type of each.
-  private struct CopiedTable {
+  /// Where a copied column's values come from.
+  private enum Source: Sendable {
+    /// SQLite's value of this expression (usually the column of the same name).
+    case sqlite(String)
+    /// This host's name (the scan positions become its own).
+    case thisHost
+    /// The folded form of SQLite's `filename` (the trigram index's column).
+    case foldedName
+  }
+
+  /// One column to copy, with its PostgreSQL type.
+  private struct Column: Sendable {
     var name: String
-    var columns: [(name: String, type: String)]
-    /// SQLite's SELECT list, in `columns`' order (an expression where the two differ).
-    var select: [String]
+    var type: String
+    var source: Source
+
+    init(_ name: String, _ type: String, _ source: Source? = nil) {
+      self.name = name
+      self.type = type
+      self.source = source ?? .sqlite(name)
+    }
+
+    /// What SQLite is asked for.
+    var selected: String {
+      switch source {
+      case .sqlite(let expression): expression
+      case .thisHost: "NULL"
+      case .foldedName: "filename"
+      }
+    }
+  }
+
+  private struct CopiedTable: Sendable {
+    var name: String
+    var columns: [Column]
+    var count: WritableKeyPath<CatalogCopyCounts, Int> & Sendable
   }
 
   private static let copiedTables: [CopiedTable] = [
     CopiedTable(
       name: "blob",
       columns: [
-        ("digest", "text"), ("size", "bigint"), ("media_type", "text"), ("first_stored_at", "text"),
-        ("last_verified_at", "text"),
-      ],
-      select: ["digest", "size", "media_type", "first_stored_at", "last_verified_at"]),
+        Column("digest", "text"), Column("size", "bigint"), Column("media_type", "text"),
+        Column("first_stored_at", "text"), Column("last_verified_at", "text"),
+      ], count: \.blobs),
     CopiedTable(
       name: "container",
       columns: [
-        ("id", "text"), ("first_seen_at", "text"), ("deadline_estimate", "text"), ("last_probe_at", "text"),
-        ("status", "text"),
-      ],
-      select: ["id", "first_seen_at", "deadline_estimate", "last_probe_at", "status"]),
+        Column("id", "text"), Column("first_seen_at", "text"), Column("deadline_estimate", "text"),
+        Column("last_probe_at", "text"), Column("status", "text"),
+      ], count: \.containers),
     CopiedTable(
       name: "log_file",
       columns: [
-        ("id", "bigint"), ("host", "text"), ("path", "text"), ("device", "bigint"), ("inode", "bigint"),
-        ("size", "bigint"), ("mtime_ns", "bigint"), ("head_fingerprint", "text"), ("bytes_consumed", "bigint"),
-        ("lines_consumed", "bigint"), ("format", "text"), ("last_scanned_at", "text"), ("stream_response", "text"),
-        ("compressed", "boolean"),
-      ],
-      select: [
-        "id", "NULL", "path", "device", "inode", "size", "mtime_ns", "head_fingerprint", "bytes_consumed",
-        "lines_consumed", "format", "last_scanned_at", "stream_response", "compressed != 0",
-      ]),
+        Column("id", "bigint"), Column("host", "text", .thisHost), Column("path", "text"), Column("device", "bigint"),
+        Column("inode", "bigint"), Column("size", "bigint"), Column("mtime_ns", "bigint"),
+        Column("head_fingerprint", "text"), Column("bytes_consumed", "bigint"), Column("lines_consumed", "bigint"),
+        Column("format", "text"), Column("last_scanned_at", "text"), Column("stream_response", "text"),
+        Column("compressed", "boolean", .sqlite("compressed != 0")),
+      ], count: \.logs),
     CopiedTable(
       name: "response",
       columns: [
-        ("id", "text"), ("created_at", "bigint"), ("model", "text"), ("status", "text"),
-        ("previous_response_id", "text"), ("log_file_id", "bigint"), ("line", "integer"),
-      ],
-      select: ["id", "created_at", "model", "status", "previous_response_id", "log_file_id", "line"]),
+        Column("id", "text"), Column("created_at", "bigint"), Column("model", "text"), Column("status", "text"),
+        Column("previous_response_id", "text"), Column("log_file_id", "bigint"), Column("line", "integer"),
+      ], count: \.responses),
     CopiedTable(
       name: "container_file",
       columns: [
-        ("id", "bigint"), ("container_id", "text"), ("file_id", "text"), ("filename", "text"),
-        ("name_folded", "text"), ("container_path", "text"), ("source", "text"), ("state", "text"),
-        ("digest", "text"), ("attempts", "integer"), ("last_error", "text"), ("last_error_kind", "text"),
-        ("first_seen_at", "text"), ("archived_at", "text"), ("produced_at", "bigint"),
-      ],
-      select: [
-        "id", "container_id", "file_id", "filename", "filename", "container_path", "source", "state", "digest",
-        "attempts", "last_error", "last_error_kind", "first_seen_at", "archived_at", "produced_at",
-      ]),
+        Column("id", "bigint"), Column("container_id", "text"), Column("file_id", "text"), Column("filename", "text"),
+        Column("name_folded", "text", .foldedName), Column("container_path", "text"), Column("source", "text"),
+        Column("state", "text"), Column("digest", "text"), Column("attempts", "integer"), Column("last_error", "text"),
+        Column("last_error_kind", "text"), Column("first_seen_at", "text"), Column("archived_at", "text"),
+        Column("produced_at", "bigint"),
+      ], count: \.files),
     CopiedTable(
       name: "citation",
       columns: [
-        ("id", "bigint"), ("citation_key", "text"), ("container_file_id", "bigint"), ("response_id", "text"),
-        ("item_id", "text"), ("output_index", "integer"), ("content_index", "integer"),
-        ("annotation_index", "integer"), ("filename", "text"), ("start_index", "integer"), ("end_index", "integer"),
-        ("cited_text", "text"), ("log_file_id", "bigint"), ("line", "integer"),
-      ],
-      select: [
-        "id", "citation_key", "container_file_id", "response_id", "item_id", "output_index", "content_index",
-        "annotation_index", "filename", "start_index", "end_index", "cited_text", "log_file_id", "line",
-      ]),
+        Column("id", "bigint"), Column("citation_key", "text"), Column("container_file_id", "bigint"),
+        Column("response_id", "text"), Column("item_id", "text"), Column("output_index", "integer"),
+        Column("content_index", "integer"), Column("annotation_index", "integer"), Column("filename", "text"),
+        Column("start_index", "integer"), Column("end_index", "integer"), Column("cited_text", "text"),
+        Column("log_file_id", "bigint"), Column("line", "integer"),
+      ], count: \.citations),
     CopiedTable(
       name: "container_sighting",
       columns: [
-        ("id", "bigint"), ("sighting_key", "text"), ("container_id", "text"), ("call_id", "text"),
-        ("response_id", "text"), ("log_file_id", "bigint"), ("line", "integer"),
-      ],
-      select: ["id", "sighting_key", "container_id", "call_id", "response_id", "log_file_id", "line"]),
+        Column("id", "bigint"), Column("sighting_key", "text"), Column("container_id", "text"),
+        Column("call_id", "text"), Column("response_id", "text"), Column("log_file_id", "bigint"),
+        Column("line", "integer"),
+      ], count: \.sightings),
   ]
 
   /// Copies everything `source` holds into this catalog, which must hold no files yet.
@@ -117,16 +135,7 @@ extension PostgresCatalog {
       let triggered = ["container_file", "citation", "response"]
       for table in triggered { try connection.executeScript("ALTER TABLE \(table) DISABLE TRIGGER USER") }
       for table in Self.copiedTables {
-        let copied = try copy(table, from: source, into: connection)
-        switch table.name {
-        case "blob": counts.blobs = copied
-        case "container": counts.containers = copied
-        case "log_file": counts.logs = copied
-        case "response": counts.responses = copied
-        case "container_file": counts.files = copied
-        case "citation": counts.citations = copied
-        default: counts.sightings = copied
-        }
+        counts[keyPath: table.count] = try copy(table, from: source, into: connection)
       }
       for table in triggered { try connection.executeScript("ALTER TABLE \(table) ENABLE TRIGGER USER") }
       // Rows came with their ids: the identity columns go on from the highest.
@@ -156,16 +165,14 @@ extension PostgresCatalog {
     let reading: Result<Void, PostgresFailure>
     do throws(CatalogError) {
       reading = try source.read { db -> Result<Void, PostgresFailure> in
-        let rows = try Row.fetchCursor(db, sql: "SELECT \(table.select.joined(separator: ", ")) FROM \(table.name)")
+        let selected = table.columns.map(\.selected).joined(separator: ", ")
+        let rows = try Row.fetchCursor(db, sql: "SELECT \(selected) FROM \(table.name)")
         while let row = try rows.next() {
-          for index in table.columns.indices {
-            let name = table.columns[index].name
-            if table.name == "log_file" && name == "host" {
-              columns[index].append(host)
-            } else if table.name == "container_file" && name == "name_folded" {
-              columns[index].append(NameFolding.foldedString(row[index] as String? ?? ""))
-            } else {
-              columns[index].append(Self.text(row[index] as DatabaseValue))
+          for (index, column) in table.columns.enumerated() {
+            switch column.source {
+            case .sqlite: columns[index].append(Self.text(row[index] as DatabaseValue))
+            case .thisHost: columns[index].append(host)
+            case .foldedName: columns[index].append(NameFolding.foldedString(row[index] as String? ?? ""))
             }
           }
           if columns[0].count >= Self.copyBatch {

@@ -85,11 +85,14 @@ public final class PostgresCatalog: Sendable {
   }
 
   private static func migrate(_ connection: PostgresConnection, location: String) throws(PostgresFailure) {
+    // One round trip on every open of a current catalog; a new one has no table yet (42P01).
     func applied() throws(PostgresFailure) -> Set<String> {
-      let exists = try connection.execute("SELECT to_regclass('artifacts_migration') IS NOT NULL").bool(0, 0) ?? false
-      guard exists else { return [] }
-      let rows = try connection.execute("SELECT identifier FROM artifacts_migration")
-      return Set((0..<rows.count).compactMap { rows.string($0, 0) })
+      do throws(PostgresFailure) {
+        let rows = try connection.execute("SELECT identifier FROM artifacts_migration")
+        return Set((0..<rows.count).compactMap { rows.string($0, 0) })
+      } catch  where error.state == "42P01" {
+        return []
+      }
     }
     let known = CatalogMigrations.postgres.map(\.identifier)
     func check(_ done: Set<String>) throws(PostgresFailure) -> Bool {
