@@ -36,8 +36,8 @@ let package = Package(
     /** libpq, opened with dlopen when a PostgreSQL catalog is first opened, behind `cpq_` functions. Headers: libpq-dev; runtime: libpq5. */
     .target(name: "CPostgres", linkerSettings: [.linkedLibrary("dl")]),
 
-    /** libc's memmem (a GNU extension Swift's Glibc module hides) for the log scanner's prefilter. */
-    .systemLibrary(name: "CStringSearch"),
+    /** glibc's GNU extensions Swift's Glibc module hides: memmem (the scanner's prefilter), syncfs (the blob store's batch flush). */
+    .systemLibrary(name: "CGNUExtensions"),
 
     // MARK: Library layers
 
@@ -46,7 +46,7 @@ let package = Package(
     /** Streaming gzip (inflate and deflate) over zlib: read `.gz` logs, write `.tar.gz` exports. */
     .target(name: "ArtifactsGzip", dependencies: ["CZlib"]),
     /** Finds and watches (inotify) log files, detects their format, streams records and extracts citations with provenance. */
-    .target(name: "ArtifactsLogScan", dependencies: ["ArtifactsCore", "ArtifactsGzip", "CStringSearch"]),
+    .target(name: "ArtifactsLogScan", dependencies: ["ArtifactsCore", "ArtifactsGzip", "CGNUExtensions"]),
     /** Containers API and S3 clients over libcurl's multi interface: auth (SigV4 by libcurl), retries, streaming both ways while hashing. */
     .target(
       name: "ArtifactsFetch",
@@ -56,7 +56,7 @@ let package = Package(
     /** Content-addressed blob store: atomic ingest, lookup, verification. */
     .target(
       name: "ArtifactsStore",
-      dependencies: ["ArtifactsCore", .product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: ["ArtifactsCore", "CGNUExtensions", .product(name: "Crypto", package: "swift-crypto")]),
     /** The catalog's SQL migrations, compiled into the binary; never edited once released. */
     .target(
       name: "ArtifactsSchema", path: "Schema", exclude: ["README.md"],

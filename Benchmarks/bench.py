@@ -106,3 +106,21 @@ def make_catalog(binary, store, files):
     """
     subprocess.run(["sqlite3", catalog], input=sql.encode(), check=True)
     return catalog
+
+
+def measure(argv, env=None, cwd=None, stdout=None):
+    """Runs argv once; returns {"wall", "rss_mib", "cpu"} (seconds, MiB, user+sys seconds),
+    from /usr/bin/time, so the figures are the child's own and not Python's."""
+    with tempfile.TemporaryDirectory() as scratch:
+        measured = os.path.join(scratch, "time")
+        out = stdout or os.path.join(scratch, "out")
+        start = time.perf_counter()
+        with open(out, "wb") as sink:
+            process = subprocess.run(["/usr/bin/time", "-o", measured, "-f", "%M %U %S"] + argv, stdout=sink,
+                                     stderr=subprocess.PIPE, env=env, cwd=cwd)
+        wall = time.perf_counter() - start
+        if process.returncode not in (0, 3):
+            sys.exit(f"benchmark command failed ({process.returncode}): {' '.join(argv)}\n"
+                     f"{process.stderr.decode(errors='replace')[-2000:]}")
+        peak_kib, user, system = open(measured).read().split()[-3:]
+    return {"wall": wall, "rss_mib": int(peak_kib) / 1024, "cpu": float(user) + float(system)}

@@ -59,23 +59,25 @@ extension Catalog: WorkQueue {
       deadline: (row[4] as String?).flatMap(CatalogTime.date))
   }
 
-  /// The commit point of an ingest: the blob row and the file's new state in one transaction.
-  public func markArchived(
-    _ item: WorkItem, digest: Digest, size: Int64, mediaType: String, attempts: Int, now: Date = Date()
-  ) throws(CatalogError) {
+  /// The commit point of ingests: each blob row and its file's new state, all in one
+  /// transaction (a group commit: one WAL write for the files that finished together).
+  public func markArchived(_ archivings: [Archiving], now: Date = Date()) throws(CatalogError) {
+    guard !archivings.isEmpty else { return }
     try write { db in
       let time = CatalogTime.string(now)
-      try db.executeCached(
-        sql: """
-          INSERT INTO blob (digest, size, media_type, first_stored_at) VALUES (?, ?, ?, ?)
-          ON CONFLICT(digest) DO NOTHING
-          """, arguments: [digest.hex, size, mediaType, time])
-      try db.executeCached(
-        sql: """
-          UPDATE container_file SET state = 'archived', digest = ?, archived_at = ?, attempts = attempts + ?,
-            last_error = NULL, last_error_kind = NULL, lease_owner = NULL, lease_expires_at = NULL
-          WHERE id = ?
-          """, arguments: [digest.hex, time, attempts, item.rowID])
+      for archiving in archivings {
+        try db.executeCached(
+          sql: """
+            INSERT INTO blob (digest, size, media_type, first_stored_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT(digest) DO NOTHING
+            """, arguments: [archiving.digest.hex, archiving.size, archiving.mediaType, time])
+        try db.executeCached(
+          sql: """
+            UPDATE container_file SET state = 'archived', digest = ?, archived_at = ?, attempts = attempts + ?,
+              last_error = NULL, last_error_kind = NULL, lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ?
+            """, arguments: [archiving.digest.hex, time, archiving.attempts, archiving.item.rowID])
+      }
     }
   }
 
@@ -103,21 +105,31 @@ extension Catalog: WorkQueue {
   public func claim(_ item: WorkItem, lease: Lease, isHeldByLiveOwner: (String) -> Bool) throws(CatalogError)
     -> Bool
   {
-    try write { db in
-      guard
-        let row = try Row.fetchOne(
-          db.cachedStatement(sql: "SELECT state, lease_owner, lease_expires_at FROM container_file WHERE id = ?"),
-          arguments: [item.rowID]),
-        ["pending", "failed"].contains(row[0] as String)
-      else { return false }
-      if let holder = row[1] as String?, holder != lease.owner {
-        let expires = (row[2] as String?).flatMap(CatalogTime.date) ?? .distantPast
-        if expires > lease.now && isHeldByLiveOwner(holder) { return false }
+    try claim([item], lease: lease, isHeldByLiveOwner: isHeldByLiveOwner)[0]
+  }
+
+  /// `claim` for many files in one write transaction.
+  public func claim(_ items: [WorkItem], lease: Lease, isHeldByLiveOwner: (String) -> Bool) throws(CatalogError)
+    -> [Bool]
+  {
+    guard !items.isEmpty else { return [] }
+    return try write { db in
+      try items.map { item in
+        guard
+          let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT state, lease_owner, lease_expires_at FROM container_file WHERE id = ?"),
+            arguments: [item.rowID]),
+          ["pending", "failed"].contains(row[0] as String)
+        else { return false }
+        if let holder = row[1] as String?, holder != lease.owner {
+          let expires = (row[2] as String?).flatMap(CatalogTime.date) ?? .distantPast
+          if expires > lease.now && isHeldByLiveOwner(holder) { return false }
+        }
+        try db.executeCached(
+          sql: "UPDATE container_file SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
+          arguments: [lease.owner, CatalogTime.string(lease.expiresAt), item.rowID])
+        return true
       }
-      try db.executeCached(
-        sql: "UPDATE container_file SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
-        arguments: [lease.owner, CatalogTime.string(lease.expiresAt), item.rowID])
-      return true
     }
   }
 

@@ -36,10 +36,13 @@ public protocol WorkQueue: Sendable {
   /// is no longer waiting, or another owner holds a lease that has not expired and that
   /// `isHeldByLiveOwner` does not disprove.
   func claim(_ item: WorkItem, lease: Lease, isHeldByLiveOwner: (String) -> Bool) throws -> Bool
+  /// `claim` for many files in one transaction; returns whether each was claimed, in order.
+  func claim(_ items: [WorkItem], lease: Lease, isHeldByLiveOwner: (String) -> Bool) throws -> [Bool]
   /// Extends the leases `owner` holds on `items` (a transfer still running).
   func renew(_ items: [WorkItem], lease: Lease) throws
-  /// The commit point of an ingest: the blob and the file's new state together.
-  func markArchived(_ item: WorkItem, digest: Digest, size: Int64, mediaType: String, attempts: Int, now: Date) throws
+  /// The commit point of ingests: each file's blob and its new state together, all of them in
+  /// one transaction.
+  func markArchived(_ archivings: [Archiving], now: Date) throws
   /// `lost` (the server's word) or `failed` (retried by the next run), with the reason.
   func markUnarchived(_ item: WorkItem, state: FileState, reason: UnarchivedReason, attempts: Int) throws
   /// What a probe said: the container's status and its deadline on the local clock.
@@ -90,6 +93,11 @@ public protocol BlobBackend: Sendable {
   /// Makes `stagedPath` (a complete local file of `size` bytes hashing to `digest`) the blob
   /// for `digest`, consuming the file. When the blob already exists the file is dropped.
   func put(stagedPath: String, digest: Digest, size: Int64) throws -> PutOutcome
+  /// `put` for many staged files. When `storesBatchesCheaply`, the downloader hands its
+  /// finished files over in batches (a local disk: one flush for all of them); otherwise it
+  /// calls `put` for each, concurrently (an object store: one upload each).
+  func putAll(_ staged: [StagedBlob]) throws -> [PutOutcome]
+  var storesBatchesCheaply: Bool { get }
   func contains(_ digest: Digest) throws -> Bool
   /// Hands the bytes to `body` in chunks.
   func read(_ digest: Digest, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
@@ -102,6 +110,56 @@ public protocol BlobBackend: Sendable {
   func quarantine(_ digest: Digest) throws
   /// Where a user finds the bytes: an absolute path for a local store, a URI otherwise.
   func location(of digest: Digest) -> BlobLocation
+}
+
+extension WorkQueue {
+  /// `markArchived` for one file.
+  public func markArchived(
+    _ item: WorkItem, digest: Digest, size: Int64, mediaType: String, attempts: Int, now: Date = Date()
+  ) throws {
+    try markArchived(
+      [Archiving(item: item, digest: digest, size: size, mediaType: mediaType, attempts: attempts)], now: now)
+  }
+}
+
+/// A downloaded file's bytes, stored, and what the catalog records of them.
+public struct Archiving: Sendable {
+  public var item: WorkItem
+  public var digest: Digest
+  public var size: Int64
+  public var mediaType: String
+  public var attempts: Int
+
+  public init(item: WorkItem, digest: Digest, size: Int64, mediaType: String, attempts: Int) {
+    self.item = item
+    self.digest = digest
+    self.size = size
+    self.mediaType = mediaType
+    self.attempts = attempts
+  }
+}
+
+/// A complete local file of `size` bytes hashing to `digest`, to become that blob.
+public struct StagedBlob: Sendable {
+  public var path: String
+  public var digest: Digest
+  public var size: Int64
+
+  public init(path: String, digest: Digest, size: Int64) {
+    self.path = path
+    self.digest = digest
+    self.size = size
+  }
+}
+
+extension BlobBackend {
+  /// One `put` after another; a backend that can make many files durable at once for less
+  /// says so with `storesBatchesCheaply` and overrides this.
+  public func putAll(_ staged: [StagedBlob]) throws -> [PutOutcome] {
+    try staged.map { try put(stagedPath: $0.path, digest: $0.digest, size: $0.size) }
+  }
+
+  public var storesBatchesCheaply: Bool { false }
 }
 
 public struct PutOutcome: Sendable, Equatable {

@@ -87,6 +87,9 @@ public final class Pipeline: Sendable {
   /// Told once when the run cannot go on, so a watcher stops waiting for logs.
   private let whenFailed = Mutex<[@Sendable () -> Void]>([])
   private let leaseOwner: String
+  /// Claims and commits asked for by the workers one file at a time, done a batch at a time.
+  private let claims: GroupCommit<WorkItem, ClaimAnswer>
+  private let commits: GroupCommit<Ingest, FileResult>
 
   /// Opens the engine (libcurl is loaded here). Nothing runs until `start`.
   public init(
@@ -106,7 +109,18 @@ public final class Pipeline: Sendable {
     } catch {
       throw KitError(.configuration, error.message)
     }
-    leaseOwner = store.staging.runID
+    let leaseOwner = store.staging.runID
+    self.leaseOwner = leaseOwner
+    let batch = max(options.jobs * 2, 4)
+    let leaseSeconds = options.leaseSeconds
+    claims = GroupCommit(maximumBatch: batch) { items in
+      await blocking {
+        Pipeline.claim(items, store: store, lease: Lease(owner: leaseOwner, now: clock.now(), duration: leaseSeconds))
+      }
+    }
+    commits = GroupCommit(maximumBatch: batch) { batch in
+      await blocking { Pipeline.commit(batch, store: store, sink: sink, now: clock.now()) }
+    }
   }
 
   /// Starts the workers, keep-alive and lease renewal.
@@ -399,23 +413,11 @@ public final class Pipeline: Sendable {
   }
 
   private func transfer(_ item: WorkItem) async -> FileResult {
-    let store = self.store
-    let lease = Lease(owner: leaseOwner, now: clock.now(), duration: options.leaseSeconds)
-    let claimed = await blocking { () -> Result<String, KitError>? in
-      do {
-        guard try store.catalog.claim(item, lease: lease, isHeldByLiveOwner: store.staging.isRunAlive) else {
-          return nil
-        }
-        return .success(try store.staging.makeTemporaryFile())
-      } catch {
-        return .failure(KitError(.unusableStore, "\(error)"))
-      }
-    }
     let temporaryPath: String
-    switch claimed {
-    case nil: return .handledElsewhere
-    case .failure(let error): return .storeFailed(error.message)
-    case .success(let path): temporaryPath = path
+    switch await claims.submit(item) {
+    case .heldElsewhere: return .handledElsewhere
+    case .failed(let message): return .storeFailed(message)
+    case .claimed(let path): temporaryPath = path
     }
     inFlight.withLock { $0[item.rowID] = item }
     defer { _ = inFlight.withLock { $0.removeValue(forKey: item.rowID) } }
@@ -434,34 +436,103 @@ public final class Pipeline: Sendable {
     }
   }
 
-  /// Stores the bytes and commits the file, under the store's shared lock (so gc waits for
-  /// this one file, not for the whole run).
+  enum ClaimAnswer: Sendable {
+    /// Leased to this run; the bytes go to this new staging file.
+    case claimed(temporaryPath: String)
+    case heldElsewhere
+    case failed(String)
+  }
+
+  /// Leases the files the workers asked for together, in one catalog write.
+  private static func claim(_ items: [WorkItem], store: ArtifactStore, lease: Lease) -> [ClaimAnswer] {
+    do {
+      let claimed = try store.catalog.claim(items, lease: lease, isHeldByLiveOwner: store.staging.isRunAlive)
+      return try claimed.map { taken in
+        taken ? .claimed(temporaryPath: try store.staging.makeTemporaryFile()) : .heldElsewhere
+      }
+    } catch {
+      return Array(repeating: .failed(KitError(.unusableStore, "\(error)").message), count: items.count)
+    }
+  }
+
+  /// A downloaded file on its way into the store; `stored` is known once its bytes are a blob.
+  struct Ingest: Sendable {
+    var item: WorkItem
+    var download: CompletedDownload
+    var stored: Bool?
+  }
+
+  /// Stores the bytes and commits the file. A local store takes the files that finished
+  /// together as one batch (one flush, one transaction); an object store uploads each file
+  /// here, concurrently, and only the catalog commit is shared. Either way the store's shared
+  /// lock is held from the bytes becoming a blob until the commit names them, so gc waits for
+  /// a batch, never for the whole run.
   private func ingest(_ item: WorkItem, _ download: CompletedDownload) async -> FileResult {
     let store = self.store
-    let sink = self.sink
-    let now = clock.now()
-    return await blocking { () -> FileResult in
-      do throws(KitError) {
+    if store.blobs.storesBatchesCheaply {
+      return await commits.submit(Ingest(item: item, download: download, stored: nil))
+    }
+    let uploaded = await blocking { () -> Result<(StoreLock, Bool), KitError> in
+      Result { () throws(KitError) in
         let lock = try store.sharedLockWaiting()
-        defer { lock.release() }
-        let put = try backend {
-          try store.blobs.put(stagedPath: download.temporaryPath, digest: download.digest, size: download.size)
+        do throws(KitError) {
+          let put = try backend {
+            try store.blobs.put(stagedPath: download.temporaryPath, digest: download.digest, size: download.size)
+          }
+          return (lock, put.stored)
+        } catch {
+          lock.release()
+          throw error
         }
-        let mediaType = MediaType.sniff(prefix: download.prefix, filename: item.filename)
-        try backend {
-          try store.catalog.markArchived(
-            item, digest: download.digest, size: download.size, mediaType: mediaType, attempts: download.attempts,
-            now: now)
+      }
+    }
+    switch uploaded {
+    case .failure(let error):
+      unlink(download.temporaryPath)
+      return .storeFailed(error.message)
+    case .success(let (lock, stored)):
+      defer { lock.release() }
+      return await commits.submit(Ingest(item: item, download: download, stored: stored))
+    }
+  }
+
+  /// One batch of `ingest`: the bytes not stored yet become blobs, then one transaction
+  /// records every file of the batch.
+  private static func commit(_ batch: [Ingest], store: ArtifactStore, sink: any EventSink, now: Date)
+    -> [FileResult]
+  {
+    do throws(KitError) {
+      let lock = batch.contains { $0.stored == nil } ? try store.sharedLockWaiting() : nil
+      defer { lock?.release() }
+      var stored = batch.map(\.stored)
+      let toStore = batch.indices.filter { stored[$0] == nil }
+      if !toStore.isEmpty {
+        let outcomes = try backend {
+          try store.blobs.putAll(
+            toStore.map {
+              StagedBlob(path: batch[$0].download.temporaryPath, digest: batch[$0].download.digest, size: batch[$0].download.size)
+            })
         }
+        for (index, outcome) in zip(toStore, outcomes) { stored[index] = outcome.stored }
+      }
+      let archivings = batch.map { ingest in
+        Archiving(
+          item: ingest.item, digest: ingest.download.digest, size: ingest.download.size,
+          mediaType: MediaType.sniff(prefix: ingest.download.prefix, filename: ingest.item.filename),
+          attempts: ingest.download.attempts)
+      }
+      try backend { try store.catalog.markArchived(archivings, now: now) }
+      return zip(batch, stored).map { ingest, stored in
+        let deduplicated = stored == false
         sink.emit(
           .downloaded(
-            file: item.file, filename: item.filename, digest: download.digest, size: download.size,
-            deduplicated: !put.stored))
-        return .archived(size: download.size, deduplicated: !put.stored)
-      } catch {
-        unlink(download.temporaryPath)
-        return .storeFailed(error.message)
+            file: ingest.item.file, filename: ingest.item.filename, digest: ingest.download.digest,
+            size: ingest.download.size, deduplicated: deduplicated))
+        return .archived(size: ingest.download.size, deduplicated: deduplicated)
       }
+    } catch {
+      for ingest in batch { unlink(ingest.download.temporaryPath) }
+      return Array(repeating: .storeFailed(error.message), count: batch.count)
     }
   }
 

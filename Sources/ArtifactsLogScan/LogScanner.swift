@@ -1,7 +1,7 @@
 // Reads one log file of any supported shape and returns what it cites. A scan never fails
 // because of one bad record: each is reported with its file and line, and the rest is read.
 import ArtifactsCore
-import CStringSearch
+import CGNUExtensions
 import Dispatch
 import Foundation
 import Synchronization

@@ -4,6 +4,9 @@
 // the next start) or a whole blob, never a partial one under a final name.
 import ArtifactsCore
 import Crypto
+#if os(Linux)
+  import CGNUExtensions
+#endif
 import Foundation
 
 #if canImport(Glibc)
@@ -138,6 +141,82 @@ public struct LocalBlobStore: BlobBackend {
     try Self.fsyncFile(at: directory)
     return PutOutcome(stored: stored)
   }
+
+  public var storesBatchesCheaply: Bool {
+    #if os(Linux)
+      true
+    #else
+      false
+    #endif
+  }
+
+  /// `put` for many files with two flushes in all instead of two per file: the staged bytes
+  /// are flushed (syncfs) before any is linked, so a blob's name never points at bytes that
+  /// are not on disk, and the links are flushed before this returns, so the catalog commit
+  /// that follows never names a blob a crash could take back. syncfs flushes the whole file
+  /// system the store lives on; per batch, that costs less than an fsync per file and per
+  /// directory (measured in Benchmarks/scale.py).
+  public func putAll(_ staged: [StagedBlob]) throws(StoreError) -> [PutOutcome] {
+    #if os(Linux)
+      var outcomes = [PutOutcome?](repeating: nil, count: staged.count)
+      var fresh: [Int] = []
+      for (index, file) in staged.enumerated() {
+        if contains(file.digest) {
+          unlink(file.path)
+          outcomes[index] = PutOutcome(stored: false)
+        } else {
+          fresh.append(index)
+        }
+      }
+      if !fresh.isEmpty {
+        try flushFileSystem()
+        for index in fresh { outcomes[index] = PutOutcome(stored: try linkIntoPlace(staged[index])) }
+        try flushFileSystem()
+      }
+      return outcomes.map { $0! }
+    #else
+      return try staged.map { file throws(StoreError) in
+        try put(stagedPath: file.path, digest: file.digest, size: file.size)
+      }
+    #endif
+  }
+
+  #if os(Linux)
+  /// Makes the staged file the blob (read-only, linked into place; its directory made when
+  /// missing) and drops the staged name. False when identical bytes were there first.
+  private func linkIntoPlace(_ file: StagedBlob) throws(StoreError) -> Bool {
+    let finalPath = path(for: file.digest)
+    guard chmod(file.path, 0o444) == 0 else { throw StoreError.system(.ioFailure, "chmod", path: file.path) }
+    defer { unlink(file.path) }
+    var linked = Glibc.link(file.path, finalPath) == 0
+    if !linked && errno == ENOENT {
+      // The shard directory is made on first use only: one mkdir per shard, not per file.
+      let directory = (finalPath as NSString).deletingLastPathComponent
+      if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+        throw StoreError.system(.cannotCreate, "mkdir", path: directory)
+      }
+      linked = Glibc.link(file.path, finalPath) == 0
+    }
+    if linked { return true }
+    switch errno {
+    case EEXIST:
+      return false
+    case EPERM, ENOTSUP, EXDEV:
+      // A file system without hard links: fall back to rename, which replaces atomically.
+      guard rename(file.path, finalPath) == 0 else { throw StoreError.system(.ioFailure, "rename", path: finalPath) }
+      return true
+    default:
+      throw StoreError.system(.ioFailure, "link", path: finalPath)
+    }
+  }
+
+  private func flushFileSystem() throws(StoreError) {
+    let descriptor = open(blobsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: blobsDirectory) }
+    defer { close(descriptor) }
+    guard gnu_syncfs(descriptor) == 0 else { throw StoreError.system(.ioFailure, "syncfs", path: blobsDirectory) }
+  }
+  #endif
 
   /// Hands the blob's bytes to `body` in chunks of up to 1 MiB.
   public func read(_ digest: Digest, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {

@@ -102,6 +102,14 @@ extension PostgresCatalog: WorkQueue {
     }
   }
 
+  /// One claim after another: each is one autocommit statement that skips rows other hosts
+  /// hold locked, so a batch never waits on them.
+  public func claim(_ items: [WorkItem], lease: Lease, isHeldByLiveOwner: (String) -> Bool) throws(CatalogError)
+    -> [Bool]
+  {
+    try items.map { item throws(CatalogError) in try claim(item, lease: lease, isHeldByLiveOwner: isHeldByLiveOwner) }
+  }
+
   public func renew(_ items: [WorkItem], lease: Lease) throws(CatalogError) {
     guard !items.isEmpty else { return }
     let seconds = lease.expiresAt.timeIntervalSince(lease.now)
@@ -114,20 +122,30 @@ extension PostgresCatalog: WorkQueue {
     }
   }
 
-  /// The blob row and the file's new state in one statement (its own transaction).
-  public func markArchived(
-    _ item: WorkItem, digest: Digest, size: Int64, mediaType: String, attempts: Int, now: Date = Date()
-  ) throws(CatalogError) {
+  /// The blob rows and the files' new states in one statement (its own transaction), for
+  /// every file that finished together.
+  public func markArchived(_ archivings: [Archiving], now: Date = Date()) throws(CatalogError) {
+    guard !archivings.isEmpty else { return }
     try read { connection throws(PostgresFailure) in
       try connection.execute(
         """
-        WITH stored AS (
-          INSERT INTO blob (digest, size, media_type, first_stored_at) VALUES ($1, $2, $3, $4)
+        WITH done AS (
+          SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::integer[])
+            AS d (id, digest, size, media_type, attempts)),
+        stored AS (
+          INSERT INTO blob (digest, size, media_type, first_stored_at)
+          SELECT DISTINCT ON (digest) digest, size, media_type, $6 FROM done
           ON CONFLICT (digest) DO NOTHING)
-        UPDATE container_file SET state = 'archived', digest = $1, archived_at = $4, attempts = attempts + $5,
-          last_error = NULL, last_error_kind = NULL, lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = $6
-        """, [digest.hex, size, mediaType, CatalogTime.string(now), attempts, item.rowID], prepared: true)
+        UPDATE container_file f SET state = 'archived', digest = done.digest, archived_at = $6,
+          attempts = f.attempts + done.attempts, last_error = NULL, last_error_kind = NULL, lease_owner = NULL,
+          lease_expires_at = NULL
+        FROM done WHERE f.id = done.id
+        """,
+        [
+          postgresArray(archivings.map(\.item.rowID)), postgresArray(archivings.map(\.digest.hex)),
+          postgresArray(archivings.map(\.size)), postgresArray(archivings.map(\.mediaType)),
+          postgresArray(archivings.map { Int64($0.attempts) }), CatalogTime.string(now),
+        ], prepared: true)
     }
   }
 
