@@ -13,14 +13,28 @@ extension Catalog: ScanRecorder {
       let logID = try db.fetchOneCached(
         Int64.self, sql: "SELECT id FROM log_file WHERE path = ?", arguments: [contribution.path])
 
+      // A response citing five files, or a container cited by ten responses, is written once
+      // per distinct value, not once per citation: repeats change nothing.
+      var responsesWritten = Set<ResponseInfo>()
+      var containersWritten = Set<ContainerUse>()
+      func upsertOnce(_ response: ResponseInfo, line: Int) throws {
+        if responsesWritten.insert(response).inserted {
+          try upsert(response: response, line: line, logID: logID, db)
+        }
+      }
+      func upsertContainerOnce(_ id: String, respondedAt: Int64?) throws {
+        if containersWritten.insert(ContainerUse(id: id, respondedAt: respondedAt)).inserted {
+          try upsertContainer(id, respondedAt: respondedAt, seenAt: seenAt, db)
+        }
+      }
       for response in contribution.responses {
-        try upsert(response: response.info, line: response.location.line, logID: logID, db)
+        try upsertOnce(response.info, line: response.location.line)
       }
       for citation in contribution.citations {
         if let response = citation.response {
-          try upsert(response: response, line: citation.location.line, logID: logID, db)
+          try upsertOnce(response, line: citation.location.line)
         }
-        try upsertContainer(citation.file.containerID, respondedAt: citation.response?.createdAt, seenAt: seenAt, db)
+        try upsertContainerOnce(citation.file.containerID, respondedAt: citation.response?.createdAt)
         let fileChanges = db.totalChangesCount
         try db.executeCached(
           sql: """
@@ -53,9 +67,9 @@ extension Catalog: ScanRecorder {
       }
       for sighting in contribution.sightings {
         if let response = sighting.response {
-          try upsert(response: response, line: sighting.location.line, logID: logID, db)
+          try upsertOnce(response, line: sighting.location.line)
         }
-        try upsertContainer(sighting.containerID, respondedAt: sighting.response?.createdAt, seenAt: seenAt, db)
+        try upsertContainerOnce(sighting.containerID, respondedAt: sighting.response?.createdAt)
         let key =
           "\(sighting.response?.id ?? sighting.location.description)|\(sighting.callID ?? "-")|\(sighting.containerID)"
         try db.executeCached(
@@ -213,6 +227,11 @@ extension Catalog: ScanRecorder {
       arguments: [
         response.id, response.createdAt, response.model, response.status, response.previousResponseID, logID, line,
       ])
+  }
+
+  private struct ContainerUse: Hashable {
+    var id: String
+    var respondedAt: Int64?
   }
 
   private func upsertContainer(_ id: String, respondedAt: Int64?, seenAt: String, _ db: Database) throws {

@@ -312,16 +312,24 @@ final class Transfer {
     }
   }
 
+  /// One header line, as bytes: every answer brings a dozen, so no Foundation string work.
   private func receiveHeader(_ line: UnsafeRawBufferPointer) {
-    let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    if text.hasPrefix("HTTP/") {
+    let bytes = Self.trimmingASCIIWhitespace(line[...])
+    if bytes.starts(with: "HTTP/".utf8) {
       // A new response begins (after a redirect or an interim 1xx): forget the previous one.
       headers = [:]
       return
     }
-    guard let colon = text.firstIndex(of: ":") else { return }
-    let name = text[..<colon].lowercased()
-    headers[name] = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return }
+    let name = String(decoding: bytes[..<colon].map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    headers[name] = String(decoding: Self.trimmingASCIIWhitespace(bytes[(colon + 1)...]), as: UTF8.self)
+  }
+
+  private static func trimmingASCIIWhitespace(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+    let isSpace = { (byte: UInt8) in byte == 32 || (9...13).contains(byte) }
+    guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) })
+    else { return bytes[bytes.startIndex..<bytes.startIndex] }
+    return bytes[first...last]
   }
 
   private func receiveBody(_ data: UnsafeRawBufferPointer) -> Int {

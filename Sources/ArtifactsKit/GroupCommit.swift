@@ -36,3 +36,28 @@ actor GroupCommit<Request: Sendable, Answer: Sendable> {
     running = false
   }
 }
+
+/// A counting semaphore for tasks: `acquire` waits (without blocking a thread) while all
+/// `count` are taken.
+actor Slots {
+  private var free: Int
+  private var waiting: [CheckedContinuation<Void, Never>] = []
+
+  init(_ count: Int) { free = count }
+
+  func acquire() async {
+    if free > 0 {
+      free -= 1
+      return
+    }
+    await withCheckedContinuation { waiting.append($0) }
+  }
+
+  func release() {
+    if waiting.isEmpty {
+      free += 1
+    } else {
+      waiting.removeFirst().resume()
+    }
+  }
+}

@@ -90,6 +90,10 @@ public final class Pipeline: Sendable {
   /// Claims and commits asked for by the workers one file at a time, done a batch at a time.
   private let claims: GroupCommit<WorkItem, ClaimAnswer>
   private let commits: GroupCommit<Ingest, FileResult>
+  /// Files between their claim and the end of their download: `--jobs`. There are more
+  /// workers than that, so while some wait for their group commit, others keep every
+  /// download slot busy.
+  private let downloadSlots: Slots
 
   /// Opens the engine (libcurl is loaded here). Nothing runs until `start`.
   public init(
@@ -111,7 +115,8 @@ public final class Pipeline: Sendable {
     }
     let leaseOwner = store.staging.runID
     self.leaseOwner = leaseOwner
-    let batch = max(options.jobs * 2, 4)
+    downloadSlots = Slots(max(1, options.jobs))
+    let batch = max(options.jobs * 8, 16)
     let leaseSeconds = options.leaseSeconds
     claims = GroupCommit(maximumBatch: batch) { items in
       await blocking {
@@ -125,7 +130,7 @@ public final class Pipeline: Sendable {
 
   /// Starts the workers, keep-alive and lease renewal.
   public func start() {
-    start(workers: max(options.jobs * 2, 4))
+    start(workers: max(options.jobs * 8, 16))
   }
 
   /// With `workers: 0` (tests), nothing is downloaded: containers are probed and kept alive.
@@ -134,7 +139,13 @@ public final class Pipeline: Sendable {
     for _ in 0..<workers {
       started.append(
         Task {
-          while self.canGoOn, let item = await self.scheduler.next() {
+          while self.canGoOn {
+            // A slot first, then a file: no file is claimed while it could only wait.
+            await self.downloadSlots.acquire()
+            guard self.canGoOn, let item = await self.scheduler.next() else {
+              await self.downloadSlots.release()
+              break
+            }
             let result = await self.transfer(item)
             self.count(result)
             await self.scheduler.finished(item)
@@ -412,16 +423,23 @@ public final class Pipeline: Sendable {
     }
   }
 
+  /// Holds one of `downloadSlots` (taken by the caller) until the download has ended.
   private func transfer(_ item: WorkItem) async -> FileResult {
     let temporaryPath: String
     switch await claims.submit(item) {
-    case .heldElsewhere: return .handledElsewhere
-    case .failed(let message): return .storeFailed(message)
+    case .heldElsewhere:
+      await downloadSlots.release()
+      return .handledElsewhere
+    case .failed(let message):
+      await downloadSlots.release()
+      return .storeFailed(message)
     case .claimed(let path): temporaryPath = path
     }
     inFlight.withLock { $0[item.rowID] = item }
     defer { _ = inFlight.withLock { $0.removeValue(forKey: item.rowID) } }
-    switch await engine.download(item.file, to: temporaryPath) {
+    let outcome = await engine.download(item.file, to: temporaryPath)
+    await downloadSlots.release()
+    switch outcome {
     case .downloaded(let download):
       return await ingest(item, download)
     case .unarchived(_, let reason):
