@@ -15,6 +15,7 @@ extension Catalog: ScanRecorder {
 
       // A response citing five files, or a container cited by ten responses, is written once
       // per distinct value, not once per citation: repeats change nothing.
+      var citedFiles = Set<Int64>()
       var responsesWritten = Set<ResponseInfo>()
       var containersWritten = Set<ContainerUse>()
       func upsertOnce(_ response: ResponseInfo, line: Int) throws {
@@ -45,6 +46,7 @@ extension Catalog: ScanRecorder {
         let fileRowID = try db.fetchOneCached(
           Int64.self, sql: "SELECT id FROM container_file WHERE container_id = ? AND file_id = ?",
           arguments: [citation.file.containerID, citation.file.fileID])
+        if let fileRowID { citedFiles.insert(fileRowID) }
         let known =
           try db.fetchOneCached(
             Bool.self, sql: "SELECT 1 FROM citation WHERE citation_key = ?", arguments: [citation.identity]) ?? false
@@ -79,6 +81,7 @@ extension Catalog: ScanRecorder {
             """,
           arguments: [key, sighting.containerID, sighting.callID, sighting.response?.id, logID, sighting.location.line])
       }
+      outcome.citedFiles = citedFiles.sorted()
       return outcome
     }
   }
@@ -227,6 +230,23 @@ extension Catalog: ScanRecorder {
       arguments: [
         response.id, response.createdAt, response.model, response.status, response.previousResponseID, logID, line,
       ])
+  }
+
+  public func archivedCount(among files: [Int64]) throws(CatalogError) -> Int {
+    try read { db in
+      var count = 0
+      for start in stride(from: 0, to: files.count, by: 500) {
+        let slice = files[start..<min(start + 500, files.count)]
+        count +=
+          try Int.fetchOne(
+            db,
+            sql: """
+              SELECT count(*) FROM container_file WHERE state = 'archived'
+              AND id IN (\(slice.map(String.init).joined(separator: ",")))
+              """) ?? 0
+      }
+      return count
+    }
   }
 
   private struct ContainerUse: Hashable {

@@ -23,6 +23,31 @@ extension Catalog: WorkQueue {
     }
   }
 
+  /// A page of the queue: each state read from its index (`container_file_by_state` holds
+  /// the row id after the state), so a page costs its own rows, not the whole queue.
+  public func pendingWork(after: Int64, limit: Int) throws(CatalogError) -> [WorkItem] {
+    try read { db in
+      var page: [WorkItem] = []
+      for state in ["pending", "failed"] {
+        page += try Row.fetchAll(
+          db.cachedStatement(
+            sql: """
+              SELECT f.id, f.container_id, f.file_id, f.filename, c.deadline_estimate
+              FROM container_file f JOIN container c ON c.id = f.container_id
+              WHERE f.state = ? AND f.id > ? ORDER BY f.id LIMIT ?
+              """), arguments: [state, after, limit]
+        ).map(Self.workItem)
+      }
+      return Array(page.sorted { $0.rowID < $1.rowID }.prefix(limit))
+    }
+  }
+
+  public func pendingCount() throws(CatalogError) -> Int {
+    try read { db in
+      try Int.fetchOne(db, sql: "SELECT count(*) FROM container_file WHERE state IN ('pending', 'failed')") ?? 0
+    }
+  }
+
   /// Of `files`, those still to download (`pending` or `failed`): the work a watcher's scan of
   /// a few logs just found, without reading the whole queue.
   public func pendingWork(among files: Set<ContainerFileRef>) throws(CatalogError) -> [WorkItem] {

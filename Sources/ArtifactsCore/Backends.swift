@@ -21,6 +21,8 @@ public protocol ScanRecorder: Sendable {
   /// position is of the file now at `to` (`identity`); whatever appears at `from` next is
   /// read from its start. Returns whether the position moved.
   func carryCheckpoint(from: String, to: String, identity: LogFileIdentity) throws -> Bool
+  /// How many of the files with these row ids are archived.
+  func archivedCount(among files: [Int64]) throws -> Int
 }
 
 /// The download queue: which files wait, who is downloading them, and what became of them.
@@ -28,6 +30,12 @@ public protocol WorkQueue: Sendable {
   /// Files still to download (`pending`, and `failed` ones, which every run retries),
   /// earliest container deadline first.
   func pendingWork() throws -> [WorkItem]
+  /// Up to `limit` files still to download whose row id is above `after`, in row-id order:
+  /// the queue read a page at a time, so a run holds a bounded window of it. Row ids grow
+  /// as citations are recorded, so the order is roughly the order files were cited in.
+  func pendingWork(after: Int64, limit: Int) throws -> [WorkItem]
+  /// How many files are still to download.
+  func pendingCount() throws -> Int
   /// Of `files`, those still to download.
   func pendingWork(among files: Set<ContainerFileRef>) throws -> [WorkItem]
   /// The current state of each of `files` the catalog knows.
@@ -319,10 +327,14 @@ public struct RecordOutcome: Sendable, Equatable {
   public var newFiles = 0
   /// Citations the catalog had never seen.
   public var newCitations = 0
+  /// The catalog's row ids of the files the citations name, each once: a pass counts the
+  /// distinct files it saw with 8 bytes each instead of their names.
+  public var citedFiles: [Int64] = []
 
-  public init(newFiles: Int = 0, newCitations: Int = 0) {
+  public init(newFiles: Int = 0, newCitations: Int = 0, citedFiles: [Int64] = []) {
     self.newFiles = newFiles
     self.newCitations = newCitations
+    self.citedFiles = citedFiles
   }
 }
 

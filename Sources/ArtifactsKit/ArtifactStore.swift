@@ -145,7 +145,8 @@ public final class ArtifactStore: Sendable {
   }
 
   /// Opens the local store at `root`: the SQLite catalog and the blob tree beside it.
-  /// `longRunning` (a watcher): keep resident memory flat however large the catalog grows.
+  /// `longRunning` (sync, a watcher): keep resident memory flat however large the catalog
+  /// grows (no memory map of the catalog).
   public static func open(
     root: String, access: StoreAccess, longRunning: Bool = false, blobs: BlobSettings = .local,
     catalog: CatalogSettings = .local

@@ -162,11 +162,13 @@ public final class Pipeline: Sendable {
 
   /// Adds work: files to download and the containers they (or the logs) name. New containers
   /// are probed first, then listed for uncited files; their files start as each probe answers.
-  public func feed(_ work: [WorkItem], containers: Set<String>) async {
+  /// `announced`: the caller has said how many files it will feed in all (a queue read a
+  /// page at a time), so the pages are not announced one by one.
+  public func feed(_ work: [WorkItem], containers: Set<String>, announced: Bool = false) async {
     let ids = containers.union(work.map(\.file.containerID))
     let toProbe = await scheduler.unprobed(ids, now: clock.now())
     let added = await scheduler.add(work)
-    if added > 0 { sink.emit(.downloadPlanned(files: added)) }
+    if added > 0 && !announced { sink.emit(.downloadPlanned(files: added)) }
     // Every container the logs named is listed, probed or not: a later turn may have made
     // files there that no citation names.
     let listing = options.citedOnly ? [] : containers.sorted()
@@ -186,6 +188,11 @@ public final class Pipeline: Sendable {
       if self.canGoOn { await self.listUncited(listing) }
       await self.scheduler.releaseFeed()
     }
+  }
+
+  /// Returns once fewer than `count` files wait for a worker (or the run cannot go on).
+  func waitForRoom(below count: Int) async {
+    await scheduler.waitForRoom(below: count)
   }
 
   /// No more feeding: waits until every file is done, stops the engine and says what
@@ -528,7 +535,9 @@ public final class Pipeline: Sendable {
         let outcomes = try backend {
           try store.blobs.putAll(
             toStore.map {
-              StagedBlob(path: batch[$0].download.temporaryPath, digest: batch[$0].download.digest, size: batch[$0].download.size)
+              StagedBlob(
+                path: batch[$0].download.temporaryPath, digest: batch[$0].download.digest, size: batch[$0].download.size
+              )
             })
         }
         for (index, outcome) in zip(toStore, outcomes) { stored[index] = outcome.stored }

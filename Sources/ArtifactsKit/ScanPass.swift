@@ -4,6 +4,7 @@
 import ArtifactsCore
 import ArtifactsLogScan
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -12,6 +13,9 @@ import Foundation
 #endif
 
 struct ScanPass: Sendable {
+  /// Citations, sightings and responses held before a long log's findings are recorded.
+  static let segmentSize = 2048
+
   let store: ArtifactStore
   let sink: any EventSink
   let clock: any WallClock
@@ -22,12 +26,17 @@ struct ScanPass: Sendable {
   /// or deleted (its history stays), and only what was read is reported.
   var watching = false
 
+  /// Segments of long logs recorded while they were read, counted once the log is done.
+  private let segments = RecordedSegments()
+
   /// What a pass found that the downloader needs.
   struct Found: Sendable {
     /// Containers seen in the logs read (cited, or named by a code_interpreter_call).
     var containers = Set<String>()
-    /// Files cited in the logs read.
+    /// Files cited in the logs read (a watcher's pass: what it feeds the downloader).
     var cited = Set<ContainerFileRef>()
+    /// The same files by catalog row id, for counting them (every pass).
+    var citedRows = Set<Int64>()
   }
 
   /// Scans and records `files`, counting into `summary`. The whole pass is one hop off the
@@ -66,6 +75,14 @@ struct ScanPass: Sendable {
       case .read(let result, let recorded, let inlineImages):
         tally(result, recorded, inlineImages: inlineImages, path: path, into: &summary, found: &found)
       }
+      for segment in segments.take() {
+        summary.citationsFound += segment.citations
+        summary.newCitations += segment.newCitations
+        summary.inlineImages += segment.inlineImages
+        if watching { found.cited.formUnion(segment.cited) }
+        found.citedRows.formUnion(segment.citedRows)
+        found.containers.formUnion(segment.containers)
+      }
     }
     try countCited(found, into: &summary)
     return found
@@ -103,24 +120,32 @@ struct ScanPass: Sendable {
     summary.records += result.records
     summary.skippedRecords += result.skippedRecords
     summary.warnings += result.findings.diagnostics.count
-    summary.citationsFound += result.findings.citations.count
-    summary.newCitations += recorded.newCitations
-    summary.inlineImages += inlineImages
-    for citation in result.findings.citations {
-      found.cited.insert(citation.file)
-      found.containers.insert(citation.file.containerID)
-    }
-    for sighting in result.findings.sightings { found.containers.insert(sighting.containerID) }
+    count(result.findings, recorded, inlineImages, into: &summary, found: &found)
     sink.emit(
       .logScanned(
         path: path, records: result.records, citations: result.findings.citations.count,
         skipped: result.skippedRecords, unchanged: false))
   }
 
+  /// What one recorded batch of findings adds to the summary and to what the downloader needs.
+  private func count(
+    _ findings: LogFindings, _ recorded: RecordOutcome, _ inlineImages: Int, into summary: inout SyncSummary,
+    found: inout Found
+  ) {
+    summary.citationsFound += findings.citations.count
+    summary.newCitations += recorded.newCitations
+    summary.inlineImages += inlineImages
+    found.citedRows.formUnion(recorded.citedFiles)
+    for citation in findings.citations {
+      if watching { found.cited.insert(citation.file) }
+      found.containers.insert(citation.file.containerID)
+    }
+    for sighting in findings.sightings { found.containers.insert(sighting.containerID) }
+  }
+
   private func countCited(_ found: Found, into summary: inout SyncSummary) throws(KitError) {
-    summary.filesCited += found.cited.count
-    let states = try backend { try store.catalog.states(of: found.cited) }
-    summary.alreadyArchived += found.cited.filter { states[$0] == .archived }.count
+    summary.filesCited += found.citedRows.count
+    summary.alreadyArchived += try backend { try store.catalog.archivedCount(among: Array(found.citedRows)) }
   }
 
   /// A log that could not be read at all, or is not a log: nothing in it was recorded.
@@ -160,7 +185,30 @@ struct ScanPass: Sendable {
     let fingerprint = head.map(IncrementalScan.fingerprint(of:))
     var scanner = LogScanner()
     scanner.warnsOfUnfinishedLogs = !logsMayBeUnfinished
-    let result = scanner.scan(path: path, resume: resume, readingFrom: opened != nil ? Self.openFile(descriptor) : nil)
+    // A log citing many files is recorded a segment at a time, each with the checkpoint of
+    // where it ends (as if the log had ended there), so memory stays bounded and a run
+    // stopped midway resumes after the last segment recorded.
+    var failure: KitError?
+    let result = scanner.scan(
+      path: path, resume: resume, readingFrom: opened != nil ? Self.openFile(descriptor) : nil,
+      segmentSize: Self.segmentSize
+    ) { segment in
+      guard let fingerprint else { return true }
+      let partial = LogCheckpoint(
+        device: status.device, inode: status.inode, size: segment.consumedBytes,
+        modifiedNanoseconds: status.modifiedNanoseconds, headFingerprint: fingerprint,
+        bytesConsumed: segment.consumedBytes, linesConsumed: segment.consumedLines, format: .jsonLines,
+        compressed: false, streamResponse: nil)
+      do throws(KitError) {
+        let (recorded, inline) = try self.record(segment.findings, path: path, format: .jsonLines, checkpoint: partial)
+        segments.add(RecordedSegment(segment.findings, recorded, inlineImages: inline, keepingNames: self.watching))
+        return true
+      } catch {
+        failure = error
+        return false
+      }
+    }
+    if let failure { throw failure }
     // A log that could not be read at all keeps no checkpoint, so the next run tries again.
     var checkpoint: LogCheckpoint?
     if let fingerprint, !Self.couldNotRead(result) {
@@ -175,14 +223,20 @@ struct ScanPass: Sendable {
   private func record(_ result: LogScanResult, path: String, checkpoint: LogCheckpoint?) throws(KitError) -> (
     RecordOutcome, Int
   ) {
+    try record(result.findings, path: path, format: result.format, checkpoint: checkpoint)
+  }
+
+  private func record(_ findings: LogFindings, path: String, format: LogFormat, checkpoint: LogCheckpoint?)
+    throws(KitError) -> (RecordOutcome, Int)
+  {
     // Images are stored and recorded under the store's shared lock, so gc cannot take a blob
     // whose row is not committed yet.
-    let lock = result.findings.inlineImages.isEmpty ? nil : try store.sharedLockWaiting()
+    let lock = findings.inlineImages.isEmpty ? nil : try store.sharedLockWaiting()
     defer { lock?.release() }
-    let inline = try storeInlineImages(result.findings.inlineImages)
+    let inline = try storeInlineImages(findings.inlineImages)
     let contribution = LogContribution(
-      path: path, format: result.format, citations: result.findings.citations,
-      sightings: result.findings.sightings, responses: result.findings.responses, inlineImages: inline,
+      path: path, format: format, citations: findings.citations,
+      sightings: findings.sightings, responses: findings.responses, inlineImages: inline,
       checkpoint: checkpoint)
     let now = clock.now()
     return (try backend { try store.catalog.record(contribution, now: now) }, inline.count)
@@ -215,6 +269,37 @@ struct ScanPass: Sendable {
           image: image, digest: staged.digest, size: staged.size,
           mediaType: MediaType.sniff(prefix: Array(image.bytes.prefix(512)), filename: image.filename))
       }
+    }
+  }
+}
+
+/// What a recorded segment adds to the pass's counts (not the findings themselves: those are
+/// let go once recorded).
+struct RecordedSegment: Sendable {
+  var citations: Int
+  var newCitations: Int
+  var inlineImages: Int
+  var cited: Set<ContainerFileRef>
+  var citedRows: [Int64]
+  var containers: Set<String>
+
+  init(_ findings: LogFindings, _ recorded: RecordOutcome, inlineImages: Int, keepingNames: Bool) {
+    citations = findings.citations.count
+    newCitations = recorded.newCitations
+    self.inlineImages = inlineImages
+    cited = keepingNames ? Set(findings.citations.map(\.file)) : []
+    citedRows = recorded.citedFiles
+    containers = Set(findings.citations.map(\.file.containerID) + findings.sightings.map(\.containerID))
+  }
+}
+
+/// Filled by the scanner's segment callback, emptied after each log.
+final class RecordedSegments: Sendable {
+  private let segments = Mutex<[RecordedSegment]>([])
+  func add(_ segment: RecordedSegment) { segments.withLock { $0.append(segment) } }
+  func take() -> [RecordedSegment] {
+    segments.withLock { taken in
+      defer { taken = [] }; return taken
     }
   }
 }

@@ -222,13 +222,19 @@ public struct Sync: Sendable {
           ? "\(files[0]) could not be read as a log; nothing was recorded"
           : "none of the \(files.count) inputs could be read as a log; nothing was recorded")
     }
+    let pageSize = Self.pageSize
     let work = try await blocking { () throws(KitError) in
-      try backend { try store.catalog.pendingWork() }
+      try backend { try store.catalog.pendingWork(after: 0, limit: pageSize) }
     }
     let needsListing = options.pipeline.citedOnly ? [] : found.containers
     if options.dryRun || (work.isEmpty && needsListing.isEmpty) {
       if let pipeline { _ = try await pipeline.finish() }
-      summary.pending = work.count
+      summary.pending =
+        work.count < pageSize
+        ? work.count
+        : try await blocking { () throws(KitError) in
+          try backend { try store.catalog.pendingCount() }
+        }
       return summary
     }
     if pipeline == nil {
@@ -239,8 +245,34 @@ public struct Sync: Sendable {
       pipeline?.start()
     }
     guard let pipeline else { return summary }
-    await pipeline.feed(work, containers: needsListing)
+    var paged = false
+    if work.count == pageSize {
+      // Said once, so progress counts against the whole queue from the start.
+      let total = try await blocking { () throws(KitError) in try backend { try store.catalog.pendingCount() } }
+      sink.emit(.downloadPlanned(files: total))
+      paged = true
+    }
+    await pipeline.feed(work, containers: needsListing, announced: paged)
+    // The rest of the queue a page at a time, each read once the one before has mostly been
+    // handed out: a run holds at most two pages of files however long the queue is, and the
+    // first downloads start after one page is read, not the whole queue.
+    var page = work
+    while page.count == pageSize, pipeline.canGoOn, let last = page.last?.rowID {
+      await pipeline.waitForRoom(below: pageSize)
+      do {
+        page = try await blocking { () throws(KitError) in
+          try backend { try store.catalog.pendingWork(after: last, limit: pageSize) }
+        }
+      } catch {
+        _ = try? await pipeline.finish()
+        throw error
+      }
+      await pipeline.feed(page, containers: [], announced: paged)
+    }
     summary.add(try await pipeline.finish())
     return summary
   }
+
+  /// Files read from the queue at a time.
+  static let pageSize = 2000
 }

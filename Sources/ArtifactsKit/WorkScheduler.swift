@@ -130,6 +130,14 @@ actor WorkScheduler {
     return nil
   }
 
+  /// Returns once fewer than `count` files are queued (or nothing more will be handed out):
+  /// a feeder reading the queue a page at a time waits here before reading the next one.
+  func waitForRoom(below count: Int) async {
+    while !stopped && queued >= count {
+      await withCheckedContinuation { waiters.append($0) }
+    }
+  }
+
   private func take() -> WorkItem? {
     var best: (id: String, deadline: Date)?
     for (id, queue) in queues where queue.probed && !queue.items.isEmpty {

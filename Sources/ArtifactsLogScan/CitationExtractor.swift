@@ -50,6 +50,26 @@ struct CitationExtractor {
     walk(record, response: nil, outputIndex: nil, at: location)
   }
 
+  /// Citations, sightings, responses and images found so far (diagnostics are kept for the end).
+  var foundCount: Int {
+    findings.citations.count + findings.sightings.count + findings.responses.count + findings.inlineImages.count
+  }
+
+  /// Hands over what was found so far and forgets it, so a long log is held a segment at a
+  /// time. A repeat of an annotation after this counts again; the catalog still records it
+  /// once, by its identity.
+  mutating func takeFindings() -> LogFindings {
+    var taken = LogFindings()
+    swap(&taken, &findings)
+    findings.diagnostics = taken.diagnostics
+    taken.diagnostics = []
+    citationIndex = [:]
+    sightingKeys = []
+    responseIndex = [:]
+    inlineImageKeys = []
+    return taken
+  }
+
   mutating func addDiagnostic(_ diagnostic: Diagnostic) {
     findings.diagnostics.append(diagnostic)
   }

@@ -29,6 +29,15 @@ public struct LogScanResult: Sendable {
   public var streamResponse: ResponseInfo?
 }
 
+/// What a long JSON Lines scan found up to a line, handed over before the rest is read (see
+/// `LogScanner.scan(path:resume:readingFrom:segmentSize:onSegment:)`).
+public struct LogScanSegment: Sendable {
+  public var findings: LogFindings
+  /// Where the next segment starts: every line before it has been read.
+  public var consumedBytes: Int64
+  public var consumedLines: Int
+}
+
 public struct LogScanner: Sendable {
   /// A single record (line or event) longer than this is skipped with a warning, so a runaway
   /// line cannot exhaust memory.
@@ -54,11 +63,26 @@ public struct LogScanner: Sendable {
   /// the bytes are read from when not `path` itself (`/proc/self/fd/N`, a file already open,
   /// so a rename between opening it and reading it cannot swap the file).
   public func scan(path: String, resume: ResumePoint? = nil, readingFrom source: String? = nil) -> LogScanResult {
+    scan(path: path, resume: resume, readingFrom: source, segmentSize: nil, onSegment: nil)
+  }
+
+  /// The same, handing what was found to `onSegment` whenever `segmentSize` citations,
+  /// sightings and responses have piled up in an uncompressed JSON Lines log, so memory stays
+  /// bounded however many a log holds. The result holds only what came after the last
+  /// segment. `onSegment` returns false to stop reading (the result then ends there too).
+  public func scan(
+    path: String, resume: ResumePoint? = nil, readingFrom source: String? = nil, segmentSize: Int?,
+    onSegment: ((LogScanSegment) -> Bool)?
+  ) -> LogScanResult {
     let reading = source ?? path
     if resume == nil, let ranges = parallelRanges(path: reading) {
       return scanInParallel(path: path, reading: reading, ranges: ranges)
     }
     var run = ScanRun(path: path, scanner: self)
+    if let segmentSize, let onSegment {
+      run.segmentSize = max(1, segmentSize)
+      run.onSegment = onSegment
+    }
     do {
       if let resume {
         run.extractor.streamResponse = resume.streamResponse
@@ -169,6 +193,10 @@ private struct ScanRun {
   var skipped = 0
   var consumed: Int64 = 0
   var consumedLines = 0
+  var segmentSize = Int.max
+  var onSegment: ((LogScanSegment) -> Bool)?
+  /// `onSegment` said to stop.
+  var stopped = false
 
   init(path: String, scanner: LogScanner) {
     self.path = path
@@ -395,6 +423,14 @@ private struct ScanRun {
         carryTooLong = false
         lineNumber += 1
         start = end + 1
+        if extractor.foundCount >= segmentSize, format == .jsonLines, !compressed, let onSegment {
+          let segment = LogScanSegment(
+            findings: extractor.takeFindings(), consumedBytes: consumed, consumedLines: consumedLines)
+          if !onSegment(segment) {
+            stopped = true
+            return
+          }
+        }
       }
       if start < buffer.count {
         let rest = buffer.count - start

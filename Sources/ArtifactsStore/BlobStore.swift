@@ -4,10 +4,11 @@
 // the next start) or a whole blob, never a partial one under a final name.
 import ArtifactsCore
 import Crypto
+import Foundation
+
 #if os(Linux)
   import CGNUExtensions
 #endif
-import Foundation
 
 #if canImport(Glibc)
   import Glibc
@@ -182,40 +183,40 @@ public struct LocalBlobStore: BlobBackend {
   }
 
   #if os(Linux)
-  /// Makes the staged file the blob (read-only, linked into place; its directory made when
-  /// missing) and drops the staged name. False when identical bytes were there first.
-  private func linkIntoPlace(_ file: StagedBlob) throws(StoreError) -> Bool {
-    let finalPath = path(for: file.digest)
-    guard chmod(file.path, 0o444) == 0 else { throw StoreError.system(.ioFailure, "chmod", path: file.path) }
-    defer { unlink(file.path) }
-    var linked = Glibc.link(file.path, finalPath) == 0
-    if !linked && errno == ENOENT {
-      // The shard directory is made on first use only: one mkdir per shard, not per file.
-      let directory = (finalPath as NSString).deletingLastPathComponent
-      if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-        throw StoreError.system(.cannotCreate, "mkdir", path: directory)
+    /// Makes the staged file the blob (read-only, linked into place; its directory made when
+    /// missing) and drops the staged name. False when identical bytes were there first.
+    private func linkIntoPlace(_ file: StagedBlob) throws(StoreError) -> Bool {
+      let finalPath = path(for: file.digest)
+      guard chmod(file.path, 0o444) == 0 else { throw StoreError.system(.ioFailure, "chmod", path: file.path) }
+      defer { unlink(file.path) }
+      var linked = Glibc.link(file.path, finalPath) == 0
+      if !linked && errno == ENOENT {
+        // The shard directory is made on first use only: one mkdir per shard, not per file.
+        let directory = (finalPath as NSString).deletingLastPathComponent
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+          throw StoreError.system(.cannotCreate, "mkdir", path: directory)
+        }
+        linked = Glibc.link(file.path, finalPath) == 0
       }
-      linked = Glibc.link(file.path, finalPath) == 0
+      if linked { return true }
+      switch errno {
+      case EEXIST:
+        return false
+      case EPERM, ENOTSUP, EXDEV:
+        // A file system without hard links: fall back to rename, which replaces atomically.
+        guard rename(file.path, finalPath) == 0 else { throw StoreError.system(.ioFailure, "rename", path: finalPath) }
+        return true
+      default:
+        throw StoreError.system(.ioFailure, "link", path: finalPath)
+      }
     }
-    if linked { return true }
-    switch errno {
-    case EEXIST:
-      return false
-    case EPERM, ENOTSUP, EXDEV:
-      // A file system without hard links: fall back to rename, which replaces atomically.
-      guard rename(file.path, finalPath) == 0 else { throw StoreError.system(.ioFailure, "rename", path: finalPath) }
-      return true
-    default:
-      throw StoreError.system(.ioFailure, "link", path: finalPath)
-    }
-  }
 
-  private func flushFileSystem() throws(StoreError) {
-    let descriptor = open(blobsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: blobsDirectory) }
-    defer { close(descriptor) }
-    guard gnu_syncfs(descriptor) == 0 else { throw StoreError.system(.ioFailure, "syncfs", path: blobsDirectory) }
-  }
+    private func flushFileSystem() throws(StoreError) {
+      let descriptor = open(blobsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+      guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: blobsDirectory) }
+      defer { close(descriptor) }
+      guard gnu_syncfs(descriptor) == 0 else { throw StoreError.system(.ioFailure, "syncfs", path: blobsDirectory) }
+    }
   #endif
 
   /// Hands the blob's bytes to `body` in chunks of up to 1 MiB.

@@ -29,9 +29,10 @@ struct CatalogTests {
     ]
     let first = try catalog.record(contribution(citations))
     let second = try catalog.record(contribution(citations))
-    #expect(first == RecordOutcome(newFiles: 2, newCitations: 2))
-    #expect(second == RecordOutcome(newFiles: 0, newCitations: 0))
+    #expect(first == RecordOutcome(newFiles: 2, newCitations: 2, citedFiles: [1, 2]))
+    #expect(second == RecordOutcome(newFiles: 0, newCitations: 0, citedFiles: [1, 2]))
     #expect(try catalog.pendingWork().count == 2)
+    #expect(try catalog.pendingCount() == 2)
   }
 
   @Test func laterCopyFillsInTheCitedText() throws {
@@ -58,6 +59,30 @@ struct CatalogTests {
     #expect(try catalog.find(FindQuery(pattern: .substring("notes"))).isEmpty)  // lost, not archived
     #expect(try catalog.find(FindQuery(pattern: .substring("notes"), states: [.lost])).first?.lastError == "HTTP 404")
     #expect(try catalog.stateCounts() == [.archived: 1, .lost: 1])
+  }
+
+  @Test func theQueueIsReadAPageAtATimeInRowOrderPendingAndFailedTogether() throws {
+    let catalog = try Catalog(inMemory: ())
+    _ = try catalog.record(
+      contribution((1...7).map { citation($0, "f\($0).csv", response: $0, line: $0) }))
+    let all = try catalog.pendingWork().sorted { $0.rowID < $1.rowID }
+    // One archived, one failed (still waiting), one lost (not).
+    try catalog.markArchived(
+      all[1], digest: Digest(hex: String(repeating: "a", count: 64))!, size: 1, mediaType: "text/plain", attempts: 1)
+    try catalog.markUnarchived(all[2], state: .failed, reason: UnarchivedReason(.transport, "reset"), attempts: 1)
+    try catalog.markUnarchived(all[3], state: .lost, reason: UnarchivedReason(.fileNotFound, "gone"), attempts: 1)
+    var pages: [[Int64]] = []
+    var after: Int64 = 0
+    while true {
+      let page = try catalog.pendingWork(after: after, limit: 2)
+      guard let last = page.last else { break }
+      pages.append(page.map(\.rowID))
+      after = last.rowID
+    }
+    let waiting = [0, 2, 4, 5, 6].map { all[$0].rowID }
+    #expect(pages == [Array(waiting[0..<2]), Array(waiting[2..<4]), [waiting[4]]])
+    #expect(try catalog.pendingCount() == 5)
+    #expect(try catalog.archivedCount(among: all.map(\.rowID)) == 1)
   }
 
   @Test func patternPunctuationIsPlainText() throws {

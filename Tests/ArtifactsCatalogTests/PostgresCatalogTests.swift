@@ -258,8 +258,8 @@ struct PostgresCatalogTests {
       path: "/logs/a.jsonl", format: .jsonLines, citations: citations, sightings: [], responses: [])
     let first = try shared.record(log)
     #expect(first == (try local.record(log)))
-    #expect(first == RecordOutcome(newFiles: 2, newCitations: 3))
-    #expect(try shared.record(log) == RecordOutcome(newFiles: 0, newCitations: 0))
+    #expect(first == RecordOutcome(newFiles: 2, newCitations: 3, citedFiles: [1, 2]))
+    #expect(try shared.record(log) == RecordOutcome(newFiles: 0, newCitations: 0, citedFiles: [1, 2]))
     let everything = FindQuery(states: [.pending], sort: .newest)
     #expect(try summary(shared.find(everything)) == summary(local.find(everything)))
     #expect(

@@ -32,6 +32,25 @@ struct PipelineTests {
     #expect(world.downloads.filter { $0.contains(expired) }.isEmpty)
   }
 
+  @Test func aLogLongerThanASegmentAndAQueueLongerThanAPageAreAllArchived() async throws {
+    let world = try KitWorld()
+    defer { world.emulator.stop() }
+    // Four lines of 700 citations: the first three are recorded as one segment, the last
+    // after; 2,800 files are two pages of the queue.
+    for line in 0..<4 { world.cite(700, first: 1 + line * 700) }
+    let store = try world.store()
+    let sink = RecordingSink()
+    let summary = try await Sync(store: store, sink: sink, api: world.api()).run(
+      SyncOptions(paths: [world.directory.file("logs")], pipeline: PipelineOptions(jobs: 8)))
+    #expect(summary.citationsFound == 2800 && summary.filesCited == 2800 && summary.newCitations == 2800)
+    #expect(summary.archived == 2800 && summary.pending == 0)
+    #expect(Set(world.downloads).count == 2800 && world.downloads.count == 2800)
+    // Progress counts against the whole queue from the first page.
+    #expect(sink.all.compactMap { if case .downloadPlanned(let files) = $0 { files } else { nil } } == [2800])
+    let again = try await sync(world, store)
+    #expect(again.logsUnchanged == 1 && again.archived == 0 && again.alreadyArchived == 0)
+  }
+
   @Test func aBaseURLTheAPIDoesNotServeStopsTheRunAndLosesNothing() async throws {
     let world = try KitWorld()
     defer { world.emulator.stop() }

@@ -35,6 +35,31 @@ struct LogScannerTests {
     #expect(warning.message.contains("malformed JSON"))
   }
 
+  @Test func aLongLogIsHandedOverInSegmentsEndingAtLines() throws {
+    let directory = TemporaryDirectory()
+    let lines = (1...7).map { line($0, file: $0, name: "f\($0).csv") }
+    let path = directory.write("app.jsonl", lines.joined(separator: "\n") + "\n")
+    var segments: [LogScanSegment] = []
+    // Each line holds a response and a citation: two findings, so a segment every line.
+    let result = LogScanner().scan(path: path, segmentSize: 4) {
+      segments.append($0); return true
+    }
+    #expect(segments.map(\.consumedLines) == [2, 4, 6])
+    #expect(
+      segments.map { $0.findings.citations.map(\.filename) } == [
+        ["f1.csv", "f2.csv"], ["f3.csv", "f4.csv"], ["f5.csv", "f6.csv"],
+      ])
+    #expect(segments[0].consumedBytes == Int64(lines[0].utf8.count + lines[1].utf8.count + 2))
+    #expect(result.findings.citations.map(\.filename) == ["f7.csv"])
+    #expect(result.consumedLines == 7 && result.records == 7)
+    // A segment the caller could not keep stops the scan where it ends.
+    var taken = 0
+    let stopped = LogScanner().scan(path: path, segmentSize: 4) { _ in
+      taken += 1; return false
+    }
+    #expect(taken == 1 && stopped.findings.citations.isEmpty && stopped.consumedLines == 2)
+  }
+
   @Test func gzippedJSONLinesIsDetectedByMagicNotName() throws {
     let directory = TemporaryDirectory()
     let text = (1...50).map { line($0, file: $0, name: "f\($0).csv") }.joined(separator: "\n") + "\n"

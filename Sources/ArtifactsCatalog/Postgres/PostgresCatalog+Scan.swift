@@ -21,6 +21,7 @@ extension PostgresCatalog: ScanRecorder {
       let (rowIDs, newFiles) = try insertFiles(batch.files, seenAt: seenAt, connection)
       outcome.newFiles += newFiles
       outcome.newCitations += try insertCitations(batch.citations, rowIDs: rowIDs, logID: logID, connection)
+      outcome.citedFiles = Set(contribution.citations.compactMap { rowIDs[$0.file] }).sorted()
       for stored in contribution.inlineImages {
         if try recordInline(stored, logID: logID, seenAt: seenAt, connection) { outcome.newFiles += 1 }
       }
@@ -228,6 +229,16 @@ extension PostgresCatalog: ScanRecorder {
         bytesConsumed: rows.int(0, 5) ?? 0, linesConsumed: Int(rows.int(0, 6) ?? 0),
         format: LogFormat(rawValue: rows.string(0, 7) ?? "") ?? .unrecognized, compressed: rows.bool(0, 8) ?? false,
         streamResponse: stream)
+    }
+  }
+
+  public func archivedCount(among files: [Int64]) throws(CatalogError) -> Int {
+    guard !files.isEmpty else { return 0 }
+    return try read { connection throws(PostgresFailure) in
+      let rows = try connection.execute(
+        "SELECT count(*) FROM container_file WHERE id = ANY($1::bigint[]) AND state = 'archived'",
+        [postgresArray(files)], prepared: true)
+      return Int(rows.int(0, 0) ?? 0)
     }
   }
 

@@ -21,6 +21,27 @@ extension PostgresCatalog: WorkQueue {
     }
   }
 
+  /// A page of the queue, along `container_file_waiting` (the waiting rows' ids).
+  public func pendingWork(after: Int64, limit: Int) throws(CatalogError) -> [WorkItem] {
+    try read { connection throws(PostgresFailure) in
+      let rows = try connection.execute(
+        """
+        SELECT \(Self.workColumns)
+        FROM container_file f JOIN container c ON c.id = f.container_id
+        WHERE f.state IN ('pending', 'failed') AND f.id > $1 ORDER BY f.id LIMIT $2
+        """, [after, limit], prepared: true)
+      return Self.workItems(rows)
+    }
+  }
+
+  public func pendingCount() throws(CatalogError) -> Int {
+    try read { connection throws(PostgresFailure) in
+      let rows = try connection.execute(
+        "SELECT count(*) FROM container_file WHERE state IN ('pending', 'failed')", prepared: true)
+      return Int(rows.int(0, 0) ?? 0)
+    }
+  }
+
   public func pendingWork(among files: Set<ContainerFileRef>) throws(CatalogError) -> [WorkItem] {
     guard !files.isEmpty else { return [] }
     let (containers, ids) = Self.arrays(files)
