@@ -3,29 +3,10 @@
 import os, shutil, socket, subprocess, sys, tempfile, time
 
 def run(argv, repeat=1, env=None, cwd=None):
-    """Runs argv `repeat` times; returns (best wall seconds, peak RSS MiB of that run).
+    """Runs argv `repeat` times; returns (best wall seconds, peak RSS MiB of that run)."""
+    best = min((measure(argv, env=env, cwd=cwd) for _ in range(repeat)), key=lambda result: result["wall"])
+    return best["wall"], best["rss_mib"]
 
-    Output goes to a real file, not /dev/null: GNU grep stops at the first match when it sees
-    /dev/null. Peak memory comes from /usr/bin/time, a small C program, because a child forked
-    from Python would report Python's own footprint as its high-water mark.
-    """
-    best = None
-    with tempfile.TemporaryDirectory() as scratch:
-        out, measured = os.path.join(scratch, "out"), os.path.join(scratch, "time")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            with open(out, "wb") as sink:
-                process = subprocess.run(["/usr/bin/time", "-o", measured, "-f", "%M"] + argv, stdout=sink,
-                                         stderr=subprocess.PIPE, env=env, cwd=cwd)
-            elapsed = time.perf_counter() - start
-            if process.returncode not in (0, 3):
-                sys.exit(f"benchmark command failed ({process.returncode}): {' '.join(argv)}\n"
-                         f"{process.stderr.decode(errors='replace')[-2000:]}")
-            with open(measured) as f:
-                peak_kib = int(f.read().split()[-1])
-            if best is None or elapsed < best[0]:
-                best = (elapsed, peak_kib / 1024)
-    return best
 
 def warm(path):
     """Reads a file once so every contender starts from the page cache."""
@@ -109,8 +90,12 @@ def make_catalog(binary, store, files):
 
 
 def measure(argv, env=None, cwd=None, stdout=None):
-    """Runs argv once; returns {"wall", "rss_mib", "cpu"} (seconds, MiB, user+sys seconds),
-    from /usr/bin/time, so the figures are the child's own and not Python's."""
+    """Runs argv once; returns {"wall", "rss_mib", "cpu"} (seconds, MiB, user+sys seconds).
+
+    Output goes to a real file, not /dev/null: GNU grep stops at the first match when it sees
+    /dev/null. Peak memory and CPU come from /usr/bin/time, a small C program, because a child
+    forked from Python would report Python's own footprint as its high-water mark.
+    """
     with tempfile.TemporaryDirectory() as scratch:
         measured = os.path.join(scratch, "time")
         out = stdout or os.path.join(scratch, "out")

@@ -250,7 +250,175 @@ def part_scan():
     table(rows)
 
 
-parts = {"sync": part_sync, "scan": part_scan}
+# MARK: a sync of unchanged logs against find -newer
+
+def part_resync():
+    curve = []
+    for logs in [int(n) for n in args.logs.split(",")]:
+        where = os.path.join(root, f"resync-{logs}")
+        if not os.path.exists(os.path.join(where, "done")):
+            fresh_dir(where)
+            for index in range(logs):
+                folder = os.path.join(where, "logs", f"{index // 1000:03d}")
+                os.makedirs(folder, exist_ok=True)
+                annotations = [{"type": "container_file_citation", "container_id": f"cntr_{index:048x}",
+                                "file_id": f"cfile_{index:032x}", "filename": f"chart_{index}.png",
+                                "start_index": 0, "end_index": 0}]
+                with open(os.path.join(folder, f"{index}.jsonl"), "w") as out:
+                    out.write(response_line(None, index, annotations, "a chart") + "\n")
+            open(os.path.join(where, "done"), "w").close()
+        store = fresh_dir(os.path.join(where + "-store"))
+        logs_dir = os.path.join(where, "logs")
+        first = measure([args.binary, "sync", "--dry-run", "--quiet", "--store", store, logs_dir], env=quiet_env)
+        reference = os.path.join(where, "reference")
+        open(reference, "w").close()
+        ours = min((measure([args.binary, "sync", "--dry-run", "--quiet", "--store", store, logs_dir], env=quiet_env)
+                    for _ in range(5)), key=lambda r: r["wall"])
+        theirs = min((measure(["find", logs_dir, "-type", "f", "-newer", reference]) for _ in range(5)),
+                     key=lambda r: r["wall"])
+        curve.append({"n": logs, "first": first, "resync": ours, "find": theirs})
+        results["resync"] = curve
+        save()
+    rows = [["logs", "first sync s", "unchanged sync s", "find -newer s", "ratio", "peak MiB"]]
+    for point in curve:
+        rows.append([f"{point['n']:,}", "%.2f" % point["first"]["wall"], "%.3f" % point["resync"]["wall"],
+                     "%.3f" % point["find"]["wall"], "%.2fx" % (point["resync"]["wall"] / point["find"]["wall"]),
+                     "%.0f" % point["resync"]["rss_mib"]])
+    print("\nsync of unchanged logs against find DIR -type f -newer REF (goal: <= 1.5x at 100,000)")
+    table(rows)
+
+
+# MARK: time to the first download with a million citations waiting
+
+def part_start():
+    files = 1_000_000
+    where = os.path.join(root, "start")
+    store = os.path.join(where, "store")
+    catalog = os.path.join(store, "catalog.sqlite")
+    containers = files // 3
+    if not os.path.exists(catalog):
+        fresh_dir(where)
+        empty = os.path.join(where, "empty.jsonl")
+        open(empty, "w").close()
+        subprocess.run([args.binary, "sync", "--quiet", "--store", store, empty], check=True, env=quiet_env)
+        sql = f"""
+        PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;
+        BEGIN;
+        INSERT INTO container (id, first_seen_at, deadline_estimate)
+          WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < {containers})
+          SELECT printf('cntr_%048x', i), '2026-01-01T00:00:00.000Z', '2099-01-01T00:00:00.000Z' FROM c;
+        INSERT INTO container_file (container_id, file_id, filename, source, first_seen_at)
+          WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {files})
+          SELECT printf('cntr_%048x', i % {containers}), printf('cfile_%032x', i), 'chart_' || i || '.png', 'cited',
+                 '2026-01-01T00:00:00.000Z' FROM c;
+        COMMIT;
+        PRAGMA wal_checkpoint(TRUNCATE);
+        ANALYZE;
+        """
+        subprocess.run(["sqlite3", catalog], input=sql.encode(), check=True)
+        # The emulator serves the first pages' files (a run is stopped long before it needs more).
+        seeded = {}
+        os.makedirs(os.path.join(where, "content"), exist_ok=True)
+        open(os.path.join(where, "content", "f.bin"), "wb").write(os.urandom(4096))
+        for i in range(1, 6001):
+            seeded.setdefault(i % containers, []).append(
+                {"id": f"cfile_{i:032x}", "path": f"/mnt/data/chart_{i}.png", "source": "assistant",
+                 "content_file": "content/f.bin"})
+        json.dump({"containers": [{"id": f"cntr_{c:048x}", "files": entries} for c, entries in seeded.items()]},
+                  open(os.path.join(where, "containers.json"), "w"))
+    emulator, base = bench.start_emulator(args.emulator, os.path.join(where, "containers.json"), key, 0,
+                                          os.path.join(where, "port"))
+    env = dict(quiet_env, OPENAI_API_KEY=key, OPENAI_BASE_URL=base)
+    empty = os.path.join(where, "empty.jsonl")
+    samples = []
+    try:
+        for _ in range(3):
+            # Each run works on a copy, so every run finds the same million files waiting.
+            copy = fresh_dir(os.path.join(where, "copy"))
+            subprocess.run(["cp", catalog, copy], check=True)
+            os.makedirs(os.path.join(copy, "blobs", "sha256"), exist_ok=True)
+            started = time.perf_counter()
+            process = subprocess.Popen([args.binary, "sync", "--json", "--cited-only", "--store", copy, empty],
+                                       stdout=subprocess.PIPE, env=env)
+            first = None
+            for line in process.stdout:
+                if json.loads(line).get("event") == "download":
+                    first = time.perf_counter() - started
+                    break
+            process.send_signal(signal.SIGTERM)
+            process.wait()
+            samples.append(first)
+    finally:
+        emulator.send_signal(signal.SIGTERM)
+        emulator.wait()
+    results["start"] = {"files": files, "first_download_seconds": samples}
+    save()
+    print(f"\nfirst download with {files:,} citations waiting (goal: <= 1 s): " +
+          ", ".join("%.2f s" % s for s in samples))
+
+
+# MARK: find against sqlite3 LIKE
+
+def part_find():
+    store = os.path.join(args.work, "find-store-1000000")
+    catalog = bench.make_catalog(args.binary, store, 1_000_000)
+    rows = [["pattern", "matches", "find s", "sqlite3 LIKE s", "ratio"]]
+    points = []
+    for label, pattern, like in [("rare", "forecast_4242", "%forecast_4242%"), ("common", "ivo", "%ivo%")]:
+        ours = min((measure([args.binary, "find", "--store", store, pattern], env=quiet_env) for _ in range(5)),
+                   key=lambda r: r["wall"])
+        query = f"SELECT filename FROM container_file WHERE filename LIKE '{like}' AND state = 'archived'"
+        theirs = min((measure(["sqlite3", catalog, query]) for _ in range(5)), key=lambda r: r["wall"])
+        matches = len(subprocess.run([args.binary, "find", "--store", store, pattern], capture_output=True,
+                                     env=quiet_env).stdout.splitlines())
+        points.append({"label": label, "pattern": pattern, "matches": matches, "find": ours, "like": theirs})
+        rows.append([f"{label} {pattern!r}", f"{matches:,}", "%.3f" % ours["wall"], "%.3f" % theirs["wall"],
+                     "%.1fx faster" % (theirs["wall"] / ours["wall"])])
+    results["find"] = points
+    save()
+    print("\nfind on 1,000,000 files against sqlite3 LIKE (goal: >= 20x rare, >= 1x common)")
+    table(rows)
+
+
+def plot(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(1, 4, figsize=(17, 4))
+    if "sync" in results:
+        n = [p["n"] for p in results["sync"]]
+        axes[0].plot(n, [p["sync"]["wall"] for p in results["sync"]], "o-", label="artifacts sync")
+        axes[0].plot(n, [p["curl"]["wall"] for p in results["sync"]], "s--", label="curl --parallel")
+        axes[0].set(title="download: wall time", xlabel="files", ylabel="seconds", xscale="log", yscale="log")
+        axes[1].plot(n, [p["sync"]["rss_mib"] for p in results["sync"]], "o-", label="peak RSS (MiB)")
+        axes[1].plot(n, [1000 * p["sync"]["cpu"] / p["n"] * 100 for p in results["sync"]], "^-",
+                     label="CPU per file (ms x 100)")
+        axes[1].axhline(64, color="grey", linestyle=":", label="64 MiB / 0.64 ms")
+        axes[1].set(title="download: memory and CPU per file", xlabel="files", xscale="log")
+    if "scan" in results:
+        for every in (200, 20):
+            points = [p for p in results["scan"] if p["every"] == every]
+            axes[2].plot([p["mib"] for p in points], [p["scan"]["wall"] for p in points], "o-",
+                         label=f"artifacts, 1 line in {every} cites")
+        grep = [p for p in results["scan"] if p["every"] == 200]
+        axes[2].plot([p["mib"] for p in grep], [p["grep"]["wall"] for p in grep], "s--", label="grep -c")
+        axes[2].set(title="scan: wall time", xlabel="log MiB", ylabel="seconds")
+    if "resync" in results:
+        n = [p["n"] for p in results["resync"]]
+        axes[3].plot(n, [p["resync"]["wall"] for p in results["resync"]], "o-", label="sync, logs unchanged")
+        axes[3].plot(n, [p["find"]["wall"] for p in results["resync"]], "s--", label="find -newer")
+        axes[3].set(title="resync: wall time", xlabel="logs", ylabel="seconds")
+    for axis in axes:
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    print(f"plot: {path}")
+
+
+parts = {"sync": part_sync, "scan": part_scan, "resync": part_resync, "start": part_start, "find": part_find}
 if not args.plot_only:
     for part in args.parts.split(","):
         parts[part]()
+if args.plot:
+    plot(args.plot)

@@ -120,6 +120,11 @@ public final class TestSeaweed: @unchecked Sendable {
   public func makeBucket(_ name: String = "t" + UUID().uuidString.lowercased().prefix(12)) throws -> String {
     let answer = try s3(["-X", "PUT", "\(endpoint)/\(name)"])
     guard answer.hasPrefix("200") else { throw TestServerError("cannot create bucket \(name): \(answer)") }
+    // Under load, a bucket just made can answer 500 for a moment (its filer folder is not
+    // there yet): a test's short retry policy would take that for an outage. Wait until it
+    // lists.
+    let deadline = Date().addingTimeInterval(15)
+    while Date() < deadline, !(try s3(["\(endpoint)/\(name)?list-type=2"])).hasPrefix("200") { usleep(100_000) }
     return name
   }
 
