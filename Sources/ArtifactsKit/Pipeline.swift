@@ -90,9 +90,11 @@ public final class Pipeline: Sendable {
   /// Claims and commits asked for by the workers one file at a time, done a batch at a time.
   private let claims: GroupCommit<WorkItem, ClaimAnswer>
   private let commits: GroupCommit<Ingest, FileResult>
-  /// Files between their claim and the end of their download: `--jobs`. There are more
-  /// workers than that, so while some wait for their group commit, others keep every
-  /// download slot busy.
+  /// Files between their claim and the end of their download: twice `--jobs`, so the next
+  /// file of each transfer slot is claimed while the current one downloads (a claim waits its
+  /// turn at the catalog; measured, 10,000 files took 2.56 s with one claim per slot and
+  /// 2.15 s with two). There are more workers than that, so while some wait for their group
+  /// commit, others keep every slot busy.
   private let downloadSlots: Slots
 
   /// Opens the engine (libcurl is loaded here). Nothing runs until `start`.
@@ -115,7 +117,7 @@ public final class Pipeline: Sendable {
     }
     let leaseOwner = store.staging.runID
     self.leaseOwner = leaseOwner
-    downloadSlots = Slots(max(1, options.jobs))
+    downloadSlots = Slots(max(2, options.jobs * 2))
     let batch = max(options.jobs * 8, 16)
     let leaseSeconds = options.leaseSeconds
     claims = GroupCommit(maximumBatch: batch) { items in

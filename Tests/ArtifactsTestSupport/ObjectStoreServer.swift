@@ -134,7 +134,8 @@ public final class TestSeaweed: @unchecked Sendable {
     let result = try run(
       URL(fileURLWithPath: "/usr/bin/curl"),
       [
-        "-s", "--max-time", "10", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "\(Self.accessKey):\(Self.secretKey)", "-w",
+        "-s", "--max-time", "10", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
+        "\(Self.accessKey):\(Self.secretKey)", "-w",
         "\n%{http_code}",
       ]
         + arguments)
