@@ -142,7 +142,7 @@ public final class Pipeline: Sendable {
       started.append(
         Task {
           while self.canGoOn {
-            // A slot first, then a file: no file is claimed while it could only wait.
+            // A slot first, then a file: at most twice `--jobs` files are claimed at once.
             await self.downloadSlots.acquire()
             guard self.canGoOn, let item = await self.scheduler.next() else {
               await self.downloadSlots.release()
