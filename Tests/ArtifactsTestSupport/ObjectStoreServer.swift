@@ -82,7 +82,7 @@ public final class TestSeaweed: @unchecked Sendable {
       [
         "mini", "-dir=\(directory)/data", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-webdav=false", "-admin.ui=false",
         "-master.telemetry=false", "-s3.autoCreateBucket=false",
-      ] + ports.sorted { $0.key < $1.key }.map { "-\($0.key)=\($0.value)" }
+      ] + ports.sorted { $0.key < $1.key }.map { "-\($0.key)=\($0.value)" } + Self.disabledListeners
     var environment = ProcessInfo.processInfo.environment
     environment["AWS_ACCESS_KEY_ID"] = Self.accessKey
     environment["AWS_SECRET_ACCESS_KEY"] = Self.secretKey
@@ -169,6 +169,16 @@ public final class TestSeaweed: @unchecked Sendable {
   }
 
   deinit { stop() }
+
+  /// Listeners on fixed default ports that newer releases add (SeaweedFS 4.48: Lance on
+  /// 9101), turned off when the binary has them: two servers in one test run would both bind
+  /// the port, and the second would die after it had started answering.
+  static let disabledListeners: [String] = {
+    guard let binary else { return [] }
+    let help = (try? run(URL(fileURLWithPath: binary), ["mini", "-h"]))
+    let text = (help?.stdout ?? "") + (help?.stderr ?? "")
+    return ["s3.port.lance"].filter { text.contains("-\($0) ") }.map { "-\($0)=0" }
+  }()
 
   static let binary: String? = {
     for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
