@@ -193,12 +193,14 @@ struct ScanPass: Sendable {
       path: path, resume: resume, readingFrom: opened != nil ? Self.openFile(descriptor) : nil,
       segmentSize: Self.segmentSize
     ) { segment in
-      guard let fingerprint else { return true }
-      let partial = LogCheckpoint(
-        device: status.device, inode: status.inode, size: segment.consumedBytes,
-        modifiedNanoseconds: status.modifiedNanoseconds, headFingerprint: fingerprint,
-        bytesConsumed: segment.consumedBytes, linesConsumed: segment.consumedLines, format: .jsonLines,
-        compressed: false, streamResponse: nil)
+      // (A log whose head could not be read keeps no checkpoint: it is read whole next time.)
+      let partial = fingerprint.map { fingerprint in
+        LogCheckpoint(
+          device: status.device, inode: status.inode, size: segment.consumedBytes,
+          modifiedNanoseconds: status.modifiedNanoseconds, headFingerprint: fingerprint,
+          bytesConsumed: segment.consumedBytes, linesConsumed: segment.consumedLines, format: .jsonLines,
+          compressed: false, streamResponse: nil)
+      }
       do throws(KitError) {
         let (recorded, inline) = try self.record(segment.findings, path: path, format: .jsonLines, checkpoint: partial)
         segments.add(RecordedSegment(segment.findings, recorded, inlineImages: inline, keepingNames: self.watching))

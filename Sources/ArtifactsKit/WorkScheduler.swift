@@ -97,7 +97,13 @@ actor WorkScheduler {
 
   func releaseFeed() {
     holds -= 1
+    if holds == 0 { queues = queues.filter { !Self.isForgettable($0.value) } }
     wakeAll()
+  }
+
+  /// Nothing of the container waits or runs: its queue can go (a gone one is remembered).
+  private static func isForgettable(_ queue: Queue) -> Bool {
+    queue.items.isEmpty && queue.inFlight == 0 && !queue.gone
   }
 
   /// Hands out nothing more: the run is stopping.
@@ -155,7 +161,9 @@ actor WorkScheduler {
     known.remove(item.rowID)
     // Forget a container once nothing of it waits, so a long-lived pipeline does not keep
     // every container it ever saw; gone ones are remembered so late work for them is refused.
-    if let queue = queues[item.file.containerID], queue.items.isEmpty, queue.inFlight == 0, !queue.gone {
+    // Not while planning is under way: listing may still add files to it, and a queue made
+    // anew would wait for a probe nobody asks for (releaseFeed forgets it instead).
+    if holds == 0, let queue = queues[item.file.containerID], Self.isForgettable(queue) {
       queues[item.file.containerID] = nil
     }
     wakeAll()

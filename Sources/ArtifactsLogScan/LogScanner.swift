@@ -195,8 +195,6 @@ private struct ScanRun {
   var consumedLines = 0
   var segmentSize = Int.max
   var onSegment: ((LogScanSegment) -> Bool)?
-  /// `onSegment` said to stop.
-  var stopped = false
 
   init(path: String, scanner: LogScanner) {
     self.path = path
@@ -426,10 +424,8 @@ private struct ScanRun {
         if extractor.foundCount >= segmentSize, format == .jsonLines, !compressed, let onSegment {
           let segment = LogScanSegment(
             findings: extractor.takeFindings(), consumedBytes: consumed, consumedLines: consumedLines)
-          if !onSegment(segment) {
-            stopped = true
-            return
-          }
+          // Told to stop: the scan ends with the segment (nothing after it is read).
+          if !onSegment(segment) { return }
         }
       }
       if start < buffer.count {

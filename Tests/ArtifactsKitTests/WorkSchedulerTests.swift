@@ -108,6 +108,27 @@ struct WorkSchedulerTests {
     #expect(await scheduler.unprobed(["a"]) == ["a"])
   }
 
+  /// The cited file finishes before listing has found the container's other files: they are
+  /// handed out (the container was probed), not left waiting for a probe nobody asks for.
+  @Test func filesListedAfterTheLastCitedOneFinishedStillGoOut() async {
+    let scheduler = WorkScheduler()
+    _ = await scheduler.unprobed(["a"])
+    await scheduler.holdFeed()
+    await scheduler.add([item(1, "a", deadline: 10)])
+    await scheduler.markProbed("a")
+    let first = await scheduler.next()!
+    await scheduler.finished(first)
+    await scheduler.add([item(2, "a", deadline: 10)])
+    await scheduler.closeFeed()
+    let second = Task { await scheduler.next() }
+    #expect(await second.value?.rowID == 2)
+    await scheduler.finished(item(2, "a", deadline: 10))
+    await scheduler.releaseFeed()
+    #expect(await scheduler.next() == nil)
+    // Once planning is over, the drained container is forgotten all the same.
+    #expect(await scheduler.unprobed(["a"]) == ["a"])
+  }
+
   /// A watcher feeds the same container again and again: a fresh answer is not asked again,
   /// one with a third of the lifetime or less left is, and an expired one is forgotten.
   @Test func aFreshProbeAnswerIsRemembered() async {
