@@ -152,7 +152,11 @@ public final class Pipeline: Sendable {
             self.count(result)
             await self.scheduler.finished(item)
           }
-          if !self.canGoOn { self.reportFailure() }
+          if !self.canGoOn {
+            // Nothing more is handed out: a feeder waiting for room in the queue stops too.
+            await self.scheduler.stop()
+            self.reportFailure()
+          }
         })
     }
     tasks.withLock { $0 = started }

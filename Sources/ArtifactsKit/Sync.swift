@@ -237,6 +237,10 @@ public struct Sync: Sendable {
         }
       return summary
     }
+    // A queue longer than a page is said once, so progress counts against all of it.
+    let total =
+      work.count == pageSize
+      ? try await blocking { () throws(KitError) in try backend { try store.catalog.pendingCount() } } : nil
     if pipeline == nil {
       let configuration = try api.configuration(
         trust: trust, connectTimeout: options.connectTimeout, stallTimeout: options.stallTimeout)
@@ -245,13 +249,8 @@ public struct Sync: Sendable {
       pipeline?.start()
     }
     guard let pipeline else { return summary }
-    var paged = false
-    if work.count == pageSize {
-      // Said once, so progress counts against the whole queue from the start.
-      let total = try await blocking { () throws(KitError) in try backend { try store.catalog.pendingCount() } }
-      sink.emit(.downloadPlanned(files: total))
-      paged = true
-    }
+    let paged = total != nil
+    if let total { sink.emit(.downloadPlanned(files: total)) }
     await pipeline.feed(work, containers: needsListing, announced: paged)
     // The rest of the queue a page at a time, each read once the one before has mostly been
     // handed out: a run holds at most two pages of files however long the queue is, and the

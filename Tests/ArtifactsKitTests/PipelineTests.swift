@@ -2,6 +2,7 @@ import ArtifactsCore
 import ArtifactsEmulator
 import ArtifactsTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ArtifactsKit
@@ -67,6 +68,27 @@ struct PipelineTests {
     #expect(states == [.pending, .pending, .pending])
     let right = try await sync(world, store)
     #expect(right.archived == 3 && right.lost == 0 && right.failed == 0)
+  }
+
+  /// A key revoked mid-run, with more of the queue than a page waiting: the feeder waiting
+  /// for room (that only the stopped workers could make) stops with the run.
+  @Test func aKeyRevokedMidRunStopsItWhileMorePagesWait() async throws {
+    let world = try KitWorld()
+    defer { world.emulator.stop() }
+    for line in 0..<5 { world.cite(1000, first: 1 + line * 1000) }
+    let served = Mutex(0)
+    world.emulator.setFaultInjector { request in
+      guard request.path.hasSuffix("/content") else { return nil }
+      return served.withLock { count in
+        count += 1
+        return count > 100 ? .status(401) : nil
+      }
+    }
+    let store = try world.store()
+    await #expect {
+      _ = try await sync(world, store)
+    } throws: { error in (error as? KitError)?.code == .credentialsRejected }
+    #expect(try store.catalog.pendingCount() >= 4800)
   }
 
   @Test func aRunThatIsFedKeepsNoPerFileListOfWhatWentWell() async throws {
