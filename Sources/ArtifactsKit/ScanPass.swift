@@ -60,7 +60,17 @@ struct ScanPass: Sendable {
     let identities = files.count > 64 ? try backend { try store.catalog.logIdentities() } : [:]
     if !watching { sink.emit(.scanPlanned(logs: files.count)) }
     for path in files {
-      switch try scan(path, known: identities[path]) {
+      let outcome = try scan(path, known: identities[path])
+      // Segments recorded while the log was read count whatever became of the rest of it.
+      for segment in segments.take() {
+        summary.citationsFound += segment.citations
+        summary.newCitations += segment.newCitations
+        summary.inlineImages += segment.inlineImages
+        if watching { found.cited.formUnion(segment.cited) }
+        found.citedRows.formUnion(segment.citedRows)
+        found.containers.formUnion(segment.containers)
+      }
+      switch outcome {
       case .unstattable where watching:
         continue
       case .unstattable:
@@ -74,14 +84,6 @@ struct ScanPass: Sendable {
         continue  // rotated or deleted between its stat and its reading
       case .read(let result, let recorded, let inlineImages):
         tally(result, recorded, inlineImages: inlineImages, path: path, into: &summary, found: &found)
-      }
-      for segment in segments.take() {
-        summary.citationsFound += segment.citations
-        summary.newCitations += segment.newCitations
-        summary.inlineImages += segment.inlineImages
-        if watching { found.cited.formUnion(segment.cited) }
-        found.citedRows.formUnion(segment.citedRows)
-        found.containers.formUnion(segment.containers)
       }
     }
     try countCited(found, into: &summary)
