@@ -49,7 +49,7 @@ def save():
     json.dump(results, open(results_path, "w"), indent=1)
 
 
-def response_line(rng, index, annotations, pad):
+def response_line(index, annotations, pad):
     return json.dumps({"id": f"resp_{index:048x}", "object": "response", "created_at": 1767225600 + index,
                        "model": "gpt-5", "output": [
                            {"id": f"msg_{index:x}", "type": "message", "role": "assistant", "content": [
@@ -116,7 +116,7 @@ def sync_corpus(files):
             annotations = [{"type": "container_file_citation", "container_id": cid, "file_id": e["id"],
                             "filename": e["path"].rsplit("/", 1)[1], "start_index": 0, "end_index": 0}
                            for e in entries[start:start + 5]]
-            lines.append(response_line(rng, len(lines), annotations, "files"))
+            lines.append(response_line(len(lines), annotations, "files"))
     json.dump({"containers": containers}, open(manifest, "w"))
     os.makedirs(os.path.join(where, "logs"))
     open(os.path.join(where, "logs", "run.jsonl"), "w").write("\n".join(lines) + "\n")
@@ -265,7 +265,7 @@ def part_resync():
                                 "file_id": f"cfile_{index:032x}", "filename": f"chart_{index}.png",
                                 "start_index": 0, "end_index": 0}]
                 with open(os.path.join(folder, f"{index}.jsonl"), "w") as out:
-                    out.write(response_line(None, index, annotations, "a chart") + "\n")
+                    out.write(response_line(index, annotations, "a chart") + "\n")
             open(os.path.join(where, "done"), "w").close()
         store = fresh_dir(os.path.join(where + "-store"))
         logs_dir = os.path.join(where, "logs")

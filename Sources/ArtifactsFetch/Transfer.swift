@@ -171,11 +171,11 @@ final class Transfer {
       guard descriptor >= 0 else {
         throw FetchError(.transport, "cannot create \(path): \(String(cString: strerror(errno)))")
       }
-      // Emptied only when an earlier attempt left bytes: ext4 writes a file back when it is
-      // closed after a truncation (its guard against zero-length files after a crash), and
-      // O_TRUNC on every fresh, empty staging file made each close wait for that (7% of a sync).
-      var info = stat()
-      if resumeFrom == 0, fstat(descriptor, &info) == 0, info.st_size > 0 { _ = ftruncate(descriptor, 0) }
+      // Emptied only when an earlier attempt left bytes (`size` still counts them): ext4
+      // writes a file back when it is closed after a truncation (its guard against
+      // zero-length files after a crash), and O_TRUNC on every fresh, empty staging file
+      // made each close wait for that (7% of a sync).
+      if resumeFrom == 0 && size > 0 { _ = ftruncate(descriptor, 0) }
     }
     if resumeFrom == 0 {
       hasher = SHA256()

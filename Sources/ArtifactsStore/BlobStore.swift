@@ -116,30 +116,8 @@ public struct LocalBlobStore: BlobBackend {
       return PutOutcome(stored: false)
     }
     try Self.fsyncFile(at: stagedPath)
-    let directory = (finalPath as NSString).deletingLastPathComponent
-    if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-      throw StoreError.system(.cannotCreate, "mkdir", path: directory)
-    }
-    guard chmod(stagedPath, 0o444) == 0 else { throw StoreError.system(.ioFailure, "chmod", path: stagedPath) }
-    // link(2) is atomic and never replaces: when two transfers of identical bytes finish at
-    // once, exactly one becomes the blob and the other is counted as a duplicate. (rename(2)
-    // would silently replace, and both would claim to have stored it.)
-    var stored = true
-    if link(stagedPath, finalPath) != 0 {
-      switch errno {
-      case EEXIST:
-        stored = false
-      case EPERM, ENOTSUP, EXDEV:
-        // A file system without hard links: fall back to rename, which replaces atomically.
-        guard rename(stagedPath, finalPath) == 0 else {
-          throw StoreError.system(.ioFailure, "rename", path: finalPath)
-        }
-      default:
-        throw StoreError.system(.ioFailure, "link", path: finalPath)
-      }
-    }
-    unlink(stagedPath)
-    try Self.fsyncFile(at: directory)
+    let stored = try linkIntoPlace(StagedBlob(path: stagedPath, digest: digest, size: size))
+    try Self.fsyncFile(at: (finalPath as NSString).deletingLastPathComponent)
     return PutOutcome(stored: stored)
   }
 
@@ -183,34 +161,6 @@ public struct LocalBlobStore: BlobBackend {
   }
 
   #if os(Linux)
-    /// Makes the staged file the blob (read-only, linked into place; its directory made when
-    /// missing) and drops the staged name. False when identical bytes were there first.
-    private func linkIntoPlace(_ file: StagedBlob) throws(StoreError) -> Bool {
-      let finalPath = path(for: file.digest)
-      guard chmod(file.path, 0o444) == 0 else { throw StoreError.system(.ioFailure, "chmod", path: file.path) }
-      defer { unlink(file.path) }
-      var linked = Glibc.link(file.path, finalPath) == 0
-      if !linked && errno == ENOENT {
-        // The shard directory is made on first use only: one mkdir per shard, not per file.
-        let directory = (finalPath as NSString).deletingLastPathComponent
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-          throw StoreError.system(.cannotCreate, "mkdir", path: directory)
-        }
-        linked = Glibc.link(file.path, finalPath) == 0
-      }
-      if linked { return true }
-      switch errno {
-      case EEXIST:
-        return false
-      case EPERM, ENOTSUP, EXDEV:
-        // A file system without hard links: fall back to rename, which replaces atomically.
-        guard rename(file.path, finalPath) == 0 else { throw StoreError.system(.ioFailure, "rename", path: finalPath) }
-        return true
-      default:
-        throw StoreError.system(.ioFailure, "link", path: finalPath)
-      }
-    }
-
     private func flushFileSystem() throws(StoreError) {
       let descriptor = open(blobsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
       guard descriptor >= 0 else { throw StoreError.system(.ioFailure, "open", path: blobsDirectory) }
@@ -218,6 +168,37 @@ public struct LocalBlobStore: BlobBackend {
       guard gnu_syncfs(descriptor) == 0 else { throw StoreError.system(.ioFailure, "syncfs", path: blobsDirectory) }
     }
   #endif
+
+  /// Makes the staged file the blob (read-only, linked into place; its directory made when
+  /// missing) and drops the staged name. False when identical bytes were there first.
+  /// link(2) is atomic and never replaces: when two transfers of identical bytes finish at
+  /// once, exactly one becomes the blob and the other is counted as a duplicate. (rename(2)
+  /// would silently replace, and both would claim to have stored it.)
+  private func linkIntoPlace(_ file: StagedBlob) throws(StoreError) -> Bool {
+    let finalPath = path(for: file.digest)
+    guard chmod(file.path, 0o444) == 0 else { throw StoreError.system(.ioFailure, "chmod", path: file.path) }
+    defer { unlink(file.path) }
+    var linked = link(file.path, finalPath) == 0
+    if !linked && errno == ENOENT {
+      // The shard directory is made on first use only: one mkdir per shard, not per file.
+      let directory = (finalPath as NSString).deletingLastPathComponent
+      if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+        throw StoreError.system(.cannotCreate, "mkdir", path: directory)
+      }
+      linked = link(file.path, finalPath) == 0
+    }
+    if linked { return true }
+    switch errno {
+    case EEXIST:
+      return false
+    case EPERM, ENOTSUP, EXDEV:
+      // A file system without hard links: fall back to rename, which replaces atomically.
+      guard rename(file.path, finalPath) == 0 else { throw StoreError.system(.ioFailure, "rename", path: finalPath) }
+      return true
+    default:
+      throw StoreError.system(.ioFailure, "link", path: finalPath)
+    }
+  }
 
   /// Hands the blob's bytes to `body` in chunks of up to 1 MiB.
   public func read(_ digest: Digest, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
