@@ -97,12 +97,12 @@ struct GlobalOptions: ParsableArguments {
 
   /// Opens the store: only `sync`, `import` and `push` create one; the others need it to
   /// exist. What the store says about itself as it opens is shown as warnings.
-  func openStore(_ access: StoreAccess, longRunning: Bool = false, jobs: Int? = nil) async throws -> ArtifactStore {
+  func openStore(_ access: StoreAccess, jobs: Int? = nil) async throws -> ArtifactStore {
     let store: ArtifactStore
     let catalog = try catalogSettings()
     do {
       store = try await ArtifactStore.open(
-        root: storeRoot, access: access, longRunning: longRunning, blobs: blobSettings(jobs: jobs), catalog: catalog)
+        root: storeRoot, access: access, blobs: blobSettings(jobs: jobs), catalog: catalog)
     } catch {
       throw CommandFailure(error)
     }

@@ -155,7 +155,7 @@ extension ArtifactsCommand {
       let summary: SyncSummary = try await Self.reportingFailures(terminal) {
         // A sync, batch or watching, touches a catalog page per file: mapped, those pages would
         // count as its own memory (90 MiB at 50,000 files), so it reads through the page cache.
-        let store = try await global.openStore(.create, longRunning: true, jobs: jobs)
+        let store = try await global.openStore(.create, jobs: jobs)
         let api = APISettings(
           environment: ProcessInfo.processInfo.environment, userAgent: "artifacts/\(ArtifactsCommand.version)",
           caBundlePath: caBundle, provider: provider)

@@ -145,14 +145,12 @@ public final class ArtifactStore: Sendable {
   }
 
   /// Opens the local store at `root`: the SQLite catalog and the blob tree beside it.
-  /// `longRunning` (sync, a watcher): keep resident memory flat however large the catalog
-  /// grows (no memory map of the catalog).
   public static func open(
-    root: String, access: StoreAccess, longRunning: Bool = false, blobs: BlobSettings = .local,
+    root: String, access: StoreAccess, blobs: BlobSettings = .local,
     catalog: CatalogSettings = .local
   ) async throws(KitError) -> ArtifactStore {
     try await blocking { () throws(KitError) in
-      try ArtifactStore(root: root, access: access, longRunning: longRunning, blobs: blobs, catalog: catalog)
+      try ArtifactStore(root: root, access: access, blobs: blobs, catalog: catalog)
     }
   }
 
@@ -160,7 +158,7 @@ public final class ArtifactStore: Sendable {
   /// With a shared catalog the store directory holds only what is this host's (staging, the
   /// local blob tree, thumbnails) and is made when missing.
   public init(
-    root: String, access: StoreAccess = .create, longRunning: Bool = false, blobs settings: BlobSettings = .local,
+    root: String, access: StoreAccess = .create, blobs settings: BlobSettings = .local,
     catalog catalogSettings: CatalogSettings = .local
   ) throws(KitError) {
     let standardized = URL(fileURLWithPath: root).standardizedFileURL.path
@@ -205,9 +203,7 @@ public final class ArtifactStore: Sendable {
     do {
       switch catalogSettings.location {
       case .local:
-        catalog = try Catalog(
-          path: catalogPath, access: access == .read ? .read : .readWrite,
-          memoryMap: longRunning ? 0 : Catalog.defaultMemoryMap)
+        catalog = try Catalog(path: catalogPath, access: access == .read ? .read : .readWrite)
       case .postgres(let url):
         catalog = try PostgresCatalog(
           url: url, host: StagingArea.hostName, reconnectWindow: catalogSettings.reconnectWindow)
