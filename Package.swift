@@ -64,7 +64,8 @@ let package = Package(
         .embedInCode("v001_initial.sql"), .embedInCode("v002_incremental_scan.sql"),
         .embedInCode("v003_verification.sql"),
         .embedInCode("v004_name_trigrams.sql"), .embedInCode("v005_leases.sql"),
-        .embedInCode("v006_produced_at.sql"), .embedInCode("postgres/pg001_initial.sql"),
+        .embedInCode("v006_produced_at.sql"), .embedInCode("v007_trigram_counts_per_batch.sql"),
+        .embedInCode("postgres/pg001_initial.sql"),
       ]),
     /** Thumbnails of untrusted raster images (libvips): limits on size checked before decoding, WebP out. */
     .target(name: "ArtifactsImages", dependencies: ["CVips"]),
@@ -98,7 +99,6 @@ let package = Package(
         .embedInCode("Templates/file.mustache"), .embedInCode("Templates/problems.mustache"),
         .embedInCode("Templates/message.mustache"), .embedInCode("Templates/style.css"),
       ]),
-
 
     /** The subcommands, one file each: flag parsing, terminal output, exit codes. */
     .target(
@@ -169,7 +169,9 @@ let package = Package(
     .testTarget(name: "ArtifactsImagesTests", dependencies: ["ArtifactsImages", "ArtifactsTestSupport"]),
     .testTarget(
       name: "ArtifactsWebTests",
-      dependencies: ["artifacts", "ArtifactsWeb", "ArtifactsKit", "ArtifactsCore", "ArtifactsEmulator", "ArtifactsTestSupport"]),
+      dependencies: [
+        "artifacts", "ArtifactsWeb", "ArtifactsKit", "ArtifactsCore", "ArtifactsEmulator", "ArtifactsTestSupport",
+      ]),
     .testTarget(
       name: "ArtifactsCLITests",
       dependencies: [

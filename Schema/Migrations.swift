@@ -9,6 +9,10 @@ public enum CatalogMigrations {
     ("v004_name_trigrams", String(decoding: PackageResources.v004_name_trigrams_sql, as: UTF8.self)),
     ("v005_leases", String(decoding: PackageResources.v005_leases_sql, as: UTF8.self)),
     ("v006_produced_at", String(decoding: PackageResources.v006_produced_at_sql, as: UTF8.self)),
+    (
+      "v007_trigram_counts_per_batch",
+      String(decoding: PackageResources.v007_trigram_counts_per_batch_sql, as: UTF8.self)
+    ),
   ]
 
   /// The PostgreSQL catalog's own migrations (`postgres/`), applied in the same way: by

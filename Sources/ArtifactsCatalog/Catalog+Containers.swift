@@ -28,6 +28,7 @@ extension Catalog {
   ) throws(CatalogError) -> [WorkItem] {
     try write { db in
       var added: [WorkItem] = []
+      let filesBefore = try Self.lastFileRowID(db)
       let deadline = try db.fetchOneCached(
         String.self, sql: "SELECT deadline_estimate FROM container WHERE id = ?", arguments: [containerID])
       for file in files {
@@ -46,6 +47,7 @@ extension Catalog {
             rowID: db.lastInsertedRowID, file: ContainerFileRef(containerID: containerID, fileID: file.id),
             filename: (file.path as NSString).lastPathComponent, deadline: deadline.flatMap(CatalogTime.date)))
       }
+      try Self.countNameTrigrams(ofFilesAfter: filesBefore, db)
       return added
     }
   }

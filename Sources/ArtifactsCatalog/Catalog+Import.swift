@@ -12,6 +12,7 @@ extension Catalog {
     try write { db in
       let time = CatalogTime.string(now)
       var added = 0
+      let filesBefore = try Self.lastFileRowID(db)
       for file in files {
         try db.execute(
           sql: "INSERT INTO container (id, first_seen_at) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
@@ -72,6 +73,7 @@ extension Catalog {
             ])
         }
       }
+      try Self.countNameTrigrams(ofFilesAfter: filesBefore, db)
       return added
     }
   }

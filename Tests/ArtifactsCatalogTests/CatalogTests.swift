@@ -110,7 +110,7 @@ struct CatalogTests {
     #expect(
       try catalog.appliedMigrations() == [
         "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams", "v005_leases",
-        "v006_produced_at",
+        "v006_produced_at", "v007_trigram_counts_per_batch",
       ])
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
