@@ -30,10 +30,13 @@ public struct StagingArea: Sendable {
     area = LazyArea(parent: self.directory)
   }
 
-  /// A fresh, unique path in this process's area. The name says nothing about the file (only
-  /// a random token), so nothing from a log ever appears in it.
+  /// A fresh, unique path in this process's area. The name says nothing about the file (a
+  /// number counted up in this area, which is this process's alone), so nothing from a log
+  /// ever appears in it. (A random name cost three system calls per file: open, read and
+  /// close of /dev/urandom.)
   public func makeTemporaryPath() throws(StoreError) -> String {
-    "\(try area.get().path)/\(UUID().uuidString.lowercased()).part"
+    let directory = try area.get().path
+    return "\(directory)/\(area.nextSerial()).part"
   }
 
   /// A fresh, empty file for a download to fill. Made by the caller rather than by the
@@ -146,6 +149,10 @@ public struct StagingArea: Sendable {
 final class LazyArea: Sendable {
   private let parent: String
   private let area = Mutex<TemporaryArea?>(nil)
+  private let serial = Atomic<Int>(0)
+
+  /// 1, 2, 3…: names for the files of this area.
+  func nextSerial() -> Int { serial.add(1, ordering: .relaxed).newValue }
 
   init(parent: String) { self.parent = parent }
 
