@@ -41,26 +41,32 @@ struct ScanPass: Sendable {
 
   /// Scans and records `files`, counting into `summary`. The whole pass is one hop off the
   /// cooperative pool: a resync of 100,000 unchanged logs is 100,000 `stat`s, and a hop per
-  /// log would cost more than they do.
-  func run(_ files: [String], into summary: inout SyncSummary) async throws(KitError) -> Found {
+  /// log would cost more than they do. `walked`: each file's identity as the walk that found
+  /// it saw it (`LogDiscovery.logFilesWithIdentities`), so an unchanged log costs no second
+  /// stat; without it each is stat'ed here.
+  func run(_ files: [String], walked: [LogFileIdentity?]? = nil, into summary: inout SyncSummary)
+    async throws(KitError) -> Found
+  {
     let start = summary
     let (counted, found) = try await blocking { () throws(KitError) -> (SyncSummary, Found) in
       var counted = start
-      let found = try self.scanAll(files, into: &counted)
+      let found = try self.scanAll(files, walked: walked, into: &counted)
       return (counted, found)
     }
     summary = counted
     return found
   }
 
-  private func scanAll(_ files: [String], into summary: inout SyncSummary) throws(KitError) -> Found {
+  private func scanAll(_ files: [String], walked: [LogFileIdentity?]?, into summary: inout SyncSummary)
+    throws(KitError) -> Found
+  {
     var found = Found()
     // For a few logs, each one's checkpoint is read as needed; for many, all identities at
     // once, so an unchanged log costs a `stat` and no query.
     let identities = files.count > 64 ? try backend { try store.catalog.logIdentities() } : [:]
     if !watching { sink.emit(.scanPlanned(logs: files.count)) }
-    for path in files {
-      let outcome = try scan(path, known: identities[path])
+    for (index, path) in files.enumerated() {
+      let outcome = try scan(path, known: identities[path], walked: walked?[index])
       // Segments recorded while the log was read count whatever became of the rest of it.
       for segment in segments.take() {
         summary.citationsFound += segment.citations
@@ -162,13 +168,14 @@ struct ScanPass: Sendable {
   }
 
   /// Reads and records one log (blocking: file reads, hashing, SQLite).
-  private func scan(_ path: String, known: LogFileIdentity?) throws(KitError) -> Outcome {
+  private func scan(_ path: String, known: LogFileIdentity?, walked: LogFileIdentity?) throws(KitError) -> Outcome {
     // The log is opened once: its identity, its head and its bytes all come from that one
     // open file, so a rotation between looking and reading (rename and create) cannot pair
     // one file's identity with another's bytes. (A log that cannot be opened is read by its
     // name all the same, so the scanner says why it failed.)
-    // An unchanged log costs one stat, as before: only a log to be read is opened.
-    if let known, LogFileStatus.read(path: path) == known { return .unchanged }
+    // An unchanged log costs one stat (the walk's, when it took one): only a log to be read
+    // is opened.
+    if let known, (walked ?? LogFileStatus.read(path: path)) == known { return .unchanged }
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     defer { if descriptor >= 0 { close(descriptor) } }
     let opened = descriptor >= 0 ? LogFileStatus.read(descriptor: descriptor) : nil

@@ -161,7 +161,7 @@ public struct Sync: Sendable {
     let store = self.store
     let fetching = options.responseIDs != nil || !options.conversations.isEmpty
     let trust = options.dryRun && !fetching ? nil : try api.trust()
-    let (files, missing) = await blocking { LogDiscovery.logFiles(in: options.paths) }
+    let (files, walked, missing) = await blocking { LogDiscovery.logFilesWithIdentities(in: options.paths) }
     if !missing.isEmpty {
       throw KitError(.missingInput, "no such file or directory: \(missing.joined(separator: ", "))")
     }
@@ -197,7 +197,7 @@ public struct Sync: Sendable {
     }
     do {
       return try await scanAndDownload(
-        files, options: options, trust: trust, pipeline: pipeline, fetched: fetched, summary: summary)
+        files, walked: walked, options: options, trust: trust, pipeline: pipeline, fetched: fetched, summary: summary)
     } catch {
       // The run stops here: downloads started for fetched responses stop with it.
       if let pipeline { _ = try? await pipeline.finish() }
@@ -206,14 +206,15 @@ public struct Sync: Sendable {
   }
 
   private func scanAndDownload(
-    _ files: [String], options: SyncOptions, trust: TrustSettings?, pipeline started: Pipeline?,
+    _ files: [String], walked: [LogFileIdentity?], options: SyncOptions, trust: TrustSettings?,
+    pipeline started: Pipeline?,
     fetched: ScanPass.Found, summary start: SyncSummary
   ) async throws(KitError) -> SyncSummary {
     let store = self.store
     var summary = start
     var pipeline = started
     let pass = ScanPass(store: store, sink: sink, clock: clock)
-    var found = try await pass.run(files, into: &summary)
+    var found = try await pass.run(files, walked: walked, into: &summary)
     found.containers.formUnion(fetched.containers)
     if !files.isEmpty && summary.logsSkipped == files.count {
       throw KitError(

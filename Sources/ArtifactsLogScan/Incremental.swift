@@ -25,8 +25,11 @@ extension LogFileIdentity {
     return identity(info)
   }
 
-  private static func identity(_ info: stat) -> LogFileIdentity {
-    LogFileIdentity(
+  private static func identity(_ info: stat) -> LogFileIdentity { LogFileIdentity(status: info) }
+
+  /// The identity `stat` reported.
+  init(status info: stat) {
+    self.init(
       device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
       modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
   }

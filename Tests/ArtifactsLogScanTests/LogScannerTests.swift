@@ -169,6 +169,25 @@ struct LogScannerTests {
     #expect(files.map { ($0 as NSString).lastPathComponent } == ["1.jsonl", "2.json"])
     #expect(missing == [directory.file("nope")])
   }
+
+  /// The walk's own identities (taken relative to each directory) are what a stat of each
+  /// path says, for files below a directory, linked, and named directly, in the same order.
+  @Test func discoveryReportsEachFilesIdentity() throws {
+    let directory = TemporaryDirectory()
+    directory.write("a/1.jsonl", "{}")
+    directory.write("a/b/2.json", "{\"id\": 2}")
+    directory.write("c.jsonl", "{}\n{}")
+    #expect(symlink(directory.file("c.jsonl"), directory.file("a/link.jsonl")) == 0)
+    let inputs = [directory.file("a"), directory.file("c.jsonl")]
+    let found = LogDiscovery.logFilesWithIdentities(in: inputs)
+    #expect(found.files == LogDiscovery.logFiles(in: inputs).files)
+    #expect(found.files.map { ($0 as NSString).lastPathComponent } == ["1.jsonl", "2.json", "link.jsonl", "c.jsonl"])
+    #expect(found.identities.count == found.files.count)
+    for (path, identity) in zip(found.files, found.identities) {
+      #expect(identity != nil && identity == LogFileStatus.read(path: path), "\(path)")
+    }
+    #expect(found.identities[2] == found.identities[3], "a link is the file it names")
+  }
 }
 
 struct InlineImageTests {
