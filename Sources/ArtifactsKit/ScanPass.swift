@@ -39,12 +39,19 @@ struct ScanPass: Sendable {
     var citedRows = Set<Int64>()
   }
 
+  /// What the walk that found the logs already knows of them.
+  struct Walked: Sendable {
+    /// Each file's identity as the walk saw it (`LogDiscovery.logFilesWithIdentities`), in
+    /// the order of the files: an unchanged log then costs no second stat.
+    var identities: [LogFileIdentity?]
+    /// The catalog's identities of the logs it has read, fetched while the walk ran.
+    var known: [String: LogFileIdentity]?
+  }
+
   /// Scans and records `files`, counting into `summary`. The whole pass is one hop off the
   /// cooperative pool: a resync of 100,000 unchanged logs is 100,000 `stat`s, and a hop per
-  /// log would cost more than they do. `walked`: each file's identity as the walk that found
-  /// it saw it (`LogDiscovery.logFilesWithIdentities`), so an unchanged log costs no second
-  /// stat; without it each is stat'ed here.
-  func run(_ files: [String], walked: [LogFileIdentity?]? = nil, into summary: inout SyncSummary)
+  /// log would cost more than they do. Without `walked`, each file is stat'ed here.
+  func run(_ files: [String], walked: Walked? = nil, into summary: inout SyncSummary)
     async throws(KitError) -> Found
   {
     let start = summary
@@ -57,16 +64,19 @@ struct ScanPass: Sendable {
     return found
   }
 
-  private func scanAll(_ files: [String], walked: [LogFileIdentity?]?, into summary: inout SyncSummary)
+  private func scanAll(_ files: [String], walked: Walked?, into summary: inout SyncSummary)
     throws(KitError) -> Found
   {
     var found = Found()
     // For a few logs, each one's checkpoint is read as needed; for many, all identities at
     // once, so an unchanged log costs a `stat` and no query.
-    let identities = files.count > 64 ? try backend { try store.catalog.logIdentities() } : [:]
+    let identities =
+      if let known = walked?.known { known } else if files.count > 64 {
+        try backend { try store.catalog.logIdentities() }
+      } else { [String: LogFileIdentity]() }
     if !watching { sink.emit(.scanPlanned(logs: files.count)) }
     for (index, path) in files.enumerated() {
-      let outcome = try scan(path, known: identities[path], walked: walked?[index])
+      let outcome = try scan(path, known: identities[path], walked: walked?.identities[index])
       // Segments recorded while the log was read count whatever became of the rest of it.
       for segment in segments.take() {
         summary.citationsFound += segment.citations

@@ -1,7 +1,9 @@
 // Expands the paths given to `sync` into the log files below them. Uses readdir(3) directly:
 // a sync over thousands of unchanged logs should cost little more than `find`.
 import ArtifactsCore
+import Dispatch
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -42,9 +44,9 @@ public enum LogDiscovery {
         continue
       }
       if (info.st_mode & S_IFMT) == S_IFDIR {
-        walk.directory(absolute)
+        walk.directory(absolute, spreading: statting)
       } else {
-        walk.add(absolute, info)
+        walk.add(absolute, LogFileIdentity(status: info))
       }
     }
     // One directory's walk never yields a path twice; only several inputs can overlap (and
@@ -60,7 +62,7 @@ public enum LogDiscovery {
     return (files, identities, missing)
   }
 
-  private struct Walk {
+  private struct Walk: Sendable {
     let statting: Bool
     var files: [String] = []
     /// Parallel to `files` when statting, else empty.
@@ -68,16 +70,58 @@ public enum LogDiscovery {
 
     init(statting: Bool) { self.statting = statting }
 
-    mutating func add(_ path: String, _ info: stat?) {
+    mutating func add(_ path: String, _ identity: LogFileIdentity?) {
       files.append(path)
-      if statting { identities.append(info.map(LogFileIdentity.init(status:))) }
+      if statting { identities.append(identity) }
     }
 
-    /// Adds the regular files below `directory`, sorted by name at each level.
-    mutating func directory(_ directory: String) {
-      guard let handle = opendir(directory) else { return }
+    mutating func append(_ other: Walk) {
+      files.append(contentsOf: other.files)
+      identities.append(contentsOf: other.identities)
+    }
+
+    typealias Entry = (name: String, isDirectory: Bool, identity: LogFileIdentity?)
+
+    /// Adds the regular files below `directory`, sorted by name at each level. With
+    /// `spreading`, the directories right below it are walked on several threads at once (a
+    /// stat is mostly the kernel's lookup of the name, which runs in parallel), and their
+    /// files added in the same order as one thread would.
+    mutating func directory(_ directory: String, spreading: Bool = false) {
+      guard let entries = Self.entries(of: directory, statting: statting) else { return }
+      let folders = entries.indices.filter { entries[$0].isDirectory }
+      var walked: [Int: Walk] = [:]
+      if spreading && folders.count > 1 {
+        let statting = self.statting
+        let results = Mutex<[Int: Walk]>([:])
+        DispatchQueue.concurrentPerform(iterations: folders.count) { index in
+          var walk = Walk(statting: statting)
+          walk.directory(Self.path(directory, entries[folders[index]].name))
+          results.withLock { $0[folders[index]] = walk }
+        }
+        walked = results.withLock { $0 }
+      }
+      for (index, entry) in entries.enumerated() {
+        let full = Self.path(directory, entry.name)
+        if let walk = walked[index] {
+          append(walk)
+        } else if entry.isDirectory {
+          self.directory(full)
+        } else {
+          add(full, entry.identity)
+        }
+      }
+    }
+
+    static func path(_ directory: String, _ name: String) -> String {
+      directory == "/" ? "/" + name : directory + "/" + name
+    }
+
+    /// The entries of `directory` worth walking, sorted by name; nil when it cannot be read.
+    static func entries(of directory: String, statting: Bool) -> [Entry]? {
+      guard let handle = opendir(directory) else { return nil }
+      defer { closedir(handle) }
       let descriptor = dirfd(handle)
-      var entries: [(name: String, isDirectory: Bool, info: stat?)] = []
+      var entries: [Entry] = []
       while let entry = readdir(handle) {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
           String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
@@ -86,7 +130,8 @@ public enum LogDiscovery {
         var info = stat()
         switch Int32(entry.pointee.d_type) {
         case Int32(DT_REG):
-          entries.append((name, false, statting && fstatat(descriptor, name, &info, 0) == 0 ? info : nil))
+          let identity = statting && fstatat(descriptor, name, &info, 0) == 0 ? LogFileIdentity(status: info) : nil
+          entries.append((name, false, identity))
         case Int32(DT_DIR):
           entries.append((name, true, nil))
         case Int32(DT_UNKNOWN), Int32(DT_LNK):
@@ -95,18 +140,14 @@ public enum LogDiscovery {
           if fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
             entries.append((name, true, nil))
           } else if fstatat(descriptor, name, &info, 0) == 0, (info.st_mode & S_IFMT) == S_IFREG {
-            entries.append((name, false, info))
+            entries.append((name, false, LogFileIdentity(status: info)))
           }
         default:
           continue
         }
       }
-      closedir(handle)
       entries.sort { $0.name < $1.name }
-      for entry in entries {
-        let full = directory == "/" ? "/" + entry.name : directory + "/" + entry.name
-        if entry.isDirectory { self.directory(full) } else { add(full, entry.info) }
-      }
+      return entries
     }
   }
 }

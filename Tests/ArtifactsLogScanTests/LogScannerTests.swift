@@ -171,22 +171,28 @@ struct LogScannerTests {
   }
 
   /// The walk's own identities (taken relative to each directory) are what a stat of each
-  /// path says, for files below a directory, linked, and named directly, in the same order.
+  /// path says, for files below a directory, linked, and named directly, in the same order;
+  /// the directories below the first, walked on several threads, keep the order one has.
   @Test func discoveryReportsEachFilesIdentity() throws {
     let directory = TemporaryDirectory()
     directory.write("a/1.jsonl", "{}")
     directory.write("a/b/2.json", "{\"id\": 2}")
+    directory.write("a/b/d/4.json", "{}")
+    directory.write("a/c/3.json", "{}")
     directory.write("c.jsonl", "{}\n{}")
     #expect(symlink(directory.file("c.jsonl"), directory.file("a/link.jsonl")) == 0)
     let inputs = [directory.file("a"), directory.file("c.jsonl")]
     let found = LogDiscovery.logFilesWithIdentities(in: inputs)
     #expect(found.files == LogDiscovery.logFiles(in: inputs).files)
-    #expect(found.files.map { ($0 as NSString).lastPathComponent } == ["1.jsonl", "2.json", "link.jsonl", "c.jsonl"])
+    #expect(
+      found.files.map { String($0.dropFirst(directory.file("").count)) } == [
+        "a/1.jsonl", "a/b/2.json", "a/b/d/4.json", "a/c/3.json", "a/link.jsonl", "c.jsonl",
+      ])
     #expect(found.identities.count == found.files.count)
     for (path, identity) in zip(found.files, found.identities) {
       #expect(identity != nil && identity == LogFileStatus.read(path: path), "\(path)")
     }
-    #expect(found.identities[2] == found.identities[3], "a link is the file it names")
+    #expect(found.identities[4] == found.identities[5], "a link is the file it names")
   }
 }
 
