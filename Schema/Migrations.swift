@@ -10,8 +10,8 @@ public enum CatalogMigrations {
     ("v005_leases", String(decoding: PackageResources.v005_leases_sql, as: UTF8.self)),
     ("v006_produced_at", String(decoding: PackageResources.v006_produced_at_sql, as: UTF8.self)),
     (
-      "v007_trigram_counts_per_batch",
-      String(decoding: PackageResources.v007_trigram_counts_per_batch_sql, as: UTF8.self)
+      "v007_fewer_writes_per_file",
+      String(decoding: PackageResources.v007_fewer_writes_per_file_sql, as: UTF8.self)
     ),
   ]
 

@@ -1,8 +1,9 @@
-import ArtifactsCatalog
 import ArtifactsCore
 import ArtifactsTestSupport
 import Foundation
 import Testing
+
+@testable import ArtifactsCatalog
 
 struct CatalogTests {
   let container = FakeID.container(9)
@@ -110,7 +111,7 @@ struct CatalogTests {
     #expect(
       try catalog.appliedMigrations() == [
         "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams", "v005_leases",
-        "v006_produced_at", "v007_trigram_counts_per_batch",
+        "v006_produced_at", "v007_fewer_writes_per_file",
       ])
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
@@ -199,6 +200,49 @@ struct FindSelectionTests {
     #expect(try names(catalog, FindQuery(sort: .newest, limit: 1)) == ["notes.txt"])
     #expect(try names(catalog, FindQuery(sort: .oldest, limit: 2)) == ["sales.csv", "sales_chart.png"])
     #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("s", regex: true), limit: 2)).count == 2)
+  }
+
+  /// A file is produced when its latest citing response was made; archiving it does not move
+  /// that. One no response with a time cites (listed, or cited by a response without
+  /// `created_at`) is produced when it was archived, and again when archived anew.
+  @Test func archivingSetsProducedAtOnlyWhereNoResponseDates() throws {
+    let catalog = try catalog()
+    func producedAt(_ file: Int) throws -> Int64? {
+      try catalog.read { db in
+        try Int64.fetchOne(
+          db, sql: "SELECT produced_at FROM container_file WHERE file_id = ?", arguments: [FakeID.file(file)])
+      }
+    }
+    #expect(try producedAt(5) == 1_764_000_000 + 5 * 86400, "the response's time, not the archiving's")
+    let undated = Citation(
+      file: ContainerFileRef(containerID: FakeID.container(3), fileID: FakeID.file(7)), filename: "undated.txt",
+      startIndex: 0, endIndex: 0, citedText: nil, response: ResponseInfo(id: FakeID.response(7), createdAt: nil),
+      itemID: "msg_7", outputIndex: 0, contentIndex: 0, annotationIndex: 0, location: LogLocation(path: "/l", line: 7))
+    _ = try catalog.record(
+      LogContribution(path: "/l", format: .jsonLines, citations: [undated], sightings: [], responses: []))
+    _ = try catalog.addUncitedFiles(containerID: FakeID.container(3), files: [(FakeID.file(8), "/mnt/data/listed.csv")])
+    #expect(try producedAt(7) == 0)
+    #expect(try producedAt(8) == 0)
+    let archivedAt = Date(timeIntervalSince1970: 1_765_000_000)
+    for item in try catalog.pendingWork() {
+      try catalog.markArchived(
+        [
+          Archiving(
+            item: item, digest: Digest(hex: String(format: "%064x", 100 + item.rowID))!, size: 1,
+            mediaType: "text/plain", attempts: 1)
+        ], now: archivedAt)
+    }
+    #expect(try producedAt(7) == 1_765_000_000)
+    #expect(try producedAt(8) == 1_765_000_000)
+    #expect(try producedAt(5) == 1_764_000_000 + 5 * 86400)
+    try catalog.write { db in
+      try db.execute(
+        sql: "UPDATE container_file SET archived_at = '2026-01-01T00:00:00.000Z' WHERE file_id IN (?, ?)",
+        arguments: [FakeID.file(5), FakeID.file(8)])
+    }
+    #expect(try producedAt(8) == 1_767_225_600, "archived anew")
+    #expect(try producedAt(5) == 1_764_000_000 + 5 * 86400)
+    #expect(try names(catalog, FindQuery(sort: .newest, limit: 2)) == ["listed.csv", "undated.txt"])
   }
 
   @Test func pathsDetailLeavesOutBlobsAndCitations() throws {
