@@ -54,6 +54,10 @@ public struct LogScanner: Sendable {
   /// several threads at once.
   public var parallelThreshold: Int64 = 64 << 20
   public var maximumParallelism = min(4, ProcessInfo.processInfo.activeProcessorCount)
+  /// How much of such a log each part of a segmented scan reads: small enough that the parts
+  /// read ahead of the one being recorded hold little, large enough that a part costs far
+  /// more than handing it over.
+  public var segmentedPartBytes: Int64 = 4 << 20
   /// Warn of an empty log, or a last line with no newline yet. A watcher reads logs while
   /// they are being written, where both are the normal state between two writes.
   public var warnsOfUnfinishedLogs = true
@@ -69,12 +73,19 @@ public struct LogScanner: Sendable {
   /// The same, handing what was found to `onSegment` whenever `segmentSize` citations,
   /// sightings and responses have piled up in an uncompressed JSON Lines log, so memory stays
   /// bounded however many a log holds. The result holds only what came after the last
-  /// segment. `onSegment` returns false to stop reading (the result then ends there too).
+  /// segment, and every warning. `onSegment` returns false to stop reading (the result then
+  /// ends there too). A log large enough to split is read by several threads a part at a time
+  /// and handed over a part per segment, in order, while the parts after it are read.
   public func scan(
     path: String, resume: ResumePoint? = nil, readingFrom source: String? = nil, segmentSize: Int?,
     onSegment: ((LogScanSegment) -> Bool)?
   ) -> LogScanResult {
     let reading = source ?? path
+    if resume == nil, segmentSize != nil, let onSegment,
+      let ranges = parallelRanges(path: reading, partBytes: segmentedPartBytes)
+    {
+      return scanInParallel(path: path, reading: reading, ranges: ranges, recordingEach: onSegment)
+    }
     if resume == nil, let ranges = parallelRanges(path: reading) {
       return scanInParallel(path: path, reading: reading, ranges: ranges)
     }
@@ -111,9 +122,11 @@ public struct LogScanner: Sendable {
 // MARK: Reading one large log with several threads
 
 extension LogScanner {
+
   /// Byte ranges, each starting at a line, when `path` is an uncompressed log of plain JSON
-  /// Lines (not stream events, whose lines depend on earlier ones) large enough to split.
-  func parallelRanges(path: String) -> [Range<Int64>]? {
+  /// Lines (not stream events, whose lines depend on earlier ones) large enough to split: one
+  /// per thread, or with `partBytes`, as many as make parts of about that size.
+  func parallelRanges(path: String, partBytes: Int64? = nil) -> [Range<Int64>]? {
     guard maximumParallelism > 1, let status = LogFileIdentity.read(path: path), status.size >= parallelThreshold,
       let source = try? ByteSource(path: path)
     else { return nil }
@@ -125,9 +138,10 @@ extension LogScanner {
     defer { close(descriptor) }
     var starts: [Int64] = [0]
     var probe = [UInt8](repeating: 0, count: 1 << 16)
-    for part in 1..<maximumParallelism {
+    let parts = partBytes.map { max(maximumParallelism, Int(status.size / max(1, $0))) } ?? maximumParallelism
+    for part in 1..<parts {
       // The next line after the nominal split point; a part with no line break is merged.
-      var position = max(status.size * Int64(part) / Int64(maximumParallelism), starts.last! + 1)
+      var position = max(status.size * Int64(part) / Int64(parts), starts.last! + 1)
       var found: Int64?
       while found == nil && position < status.size {
         let count = probe.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(position)) }
@@ -144,15 +158,7 @@ extension LogScanner {
   func scanInParallel(path: String, reading: String, ranges: [Range<Int64>]) -> LogScanResult {
     let parts = ranges.map { _ in ScanPart() }
     DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
-      var run = ScanRun(path: path, scanner: self)
-      do throws(LogScanError) {
-        try run.scanPart(
-          ByteSource(path: reading, startingAt: ranges[index].lowerBound, endingAt: ranges[index].upperBound),
-          from: ranges[index].lowerBound)
-      } catch {
-        run.extractor.addDiagnostic(Diagnostic(.error, error.problem, file: path))
-      }
-      parts[index].result.withLock { $0 = run.result }
+      parts[index].finish(scanPart(path: path, reading: reading, range: ranges[index]))
     }
     // Renumber each part's lines after the lines of the parts before it, and merge what they
     // found as one extractor would have (repeats of one annotation across parts count once).
@@ -175,11 +181,91 @@ extension LogScanner {
     combined.findings = merged.findings
     return combined
   }
+
+  /// The same, handing each part to `recordingEach`, in order, as soon as it and those before
+  /// it are read, while threads read the parts after it: recording a dense log overlaps
+  /// reading it instead of waiting for all of it, and only the parts read but not yet handed
+  /// over are held. Each part is a segment (a repeat of an annotation in a later part counts
+  /// again; the catalog records it once). The result holds what every part warned of.
+  func scanInParallel(
+    path: String, reading: String, ranges: [Range<Int64>], recordingEach: (LogScanSegment) -> Bool
+  ) -> LogScanResult {
+    let parts = ranges.map { _ in ScanPart() }
+    let next = Atomic<Int>(0)
+    let stopped = Atomic<Bool>(false)
+    // Parts read ahead of the one being recorded: enough to keep every thread busy.
+    let ahead = DispatchSemaphore(value: maximumParallelism + 1)
+    let readers = DispatchGroup()
+    for _ in 0..<maximumParallelism {
+      DispatchQueue.global().async(group: readers) {
+        while true {
+          ahead.wait()
+          let index = next.add(1, ordering: .relaxed).oldValue
+          guard index < ranges.count, !stopped.load(ordering: .relaxed) else {
+            ahead.signal()
+            return
+          }
+          parts[index].finish(scanPart(path: path, reading: reading, range: ranges[index]))
+        }
+      }
+    }
+    var combined = LogScanResult(
+      path: path, format: .jsonLines, compressed: false, findings: LogFindings(), records: 0, skippedRecords: 0,
+      consumedBytes: 0, consumedLines: 0, streamResponse: nil)
+    var linesBefore = 0
+    for part in parts {
+      var result = part.wait()
+      ahead.signal()
+      result.findings.shiftLines(by: linesBefore)
+      combined.findings.diagnostics.append(contentsOf: result.findings.diagnostics)
+      result.findings.diagnostics = []
+      combined.records += result.records
+      combined.skippedRecords += result.skippedRecords
+      combined.consumedBytes = result.consumedBytes
+      combined.consumedLines = result.consumedLines + linesBefore
+      linesBefore += result.consumedLines
+      let segment = LogScanSegment(
+        findings: result.findings, consumedBytes: combined.consumedBytes, consumedLines: combined.consumedLines)
+      // Told to stop: the scan ends with this part (the threads read no further).
+      if !recordingEach(segment) {
+        stopped.store(true, ordering: .relaxed)
+        // Wake every reader waiting for room to read ahead, so each sees the stop and ends.
+        for _ in 0..<maximumParallelism { ahead.signal() }
+        break
+      }
+    }
+    readers.wait()
+    return combined
+  }
+
+  /// Reads one part of a large log, numbering its lines from 1.
+  private func scanPart(path: String, reading: String, range: Range<Int64>) -> LogScanResult {
+    var run = ScanRun(path: path, scanner: self)
+    do throws(LogScanError) {
+      try run.scanPart(
+        ByteSource(path: reading, startingAt: range.lowerBound, endingAt: range.upperBound), from: range.lowerBound)
+    } catch {
+      run.extractor.addDiagnostic(Diagnostic(.error, error.problem, file: path))
+    }
+    return run.result
+  }
 }
 
 /// One thread's share of a parallel scan.
 private final class ScanPart: Sendable {
   let result = Mutex<LogScanResult?>(nil)
+  private let done = DispatchSemaphore(value: 0)
+
+  func finish(_ scanned: LogScanResult) {
+    result.withLock { $0 = scanned }
+    done.signal()
+  }
+
+  /// The part's result, once it has been read.
+  func wait() -> LogScanResult {
+    done.wait()
+    return result.withLock { $0 }!
+  }
 }
 
 /// The state of one scan of one file.

@@ -366,4 +366,59 @@ struct ParallelScanTests {
     #expect((split.records, split.skippedRecords) == (whole.records, whole.skippedRecords))
     #expect((split.consumedBytes, split.consumedLines) == (whole.consumedBytes, whole.consumedLines))
   }
+
+  @Test func aSegmentedScanHandsOverEachPartInOrder() throws {
+    let directory = TemporaryDirectory()
+    var lines: [String] = []
+    for number in 1...900 {
+      if number % 29 == 0 {
+        lines.append(
+          responseLine(
+            id: FakeID.response(number), container: FakeID.container(number),
+            files: [(FakeID.file(number), "f\(number).csv")]))
+      } else if number % 97 == 0 {
+        lines.append(#"{"broken": "container_"#)
+      } else {
+        lines.append(
+          #"{"id":"resp_\#(number)","object":"response","output":[],"pad":"\#(String(repeating: "y", count: number % 200))"}"#
+        )
+      }
+    }
+    let path = directory.write("big.jsonl", lines.joined(separator: "\n") + "\n")
+    var sequential = LogScanner()
+    sequential.maximumParallelism = 1
+    let whole = sequential.scan(path: path)
+    var parallel = LogScanner()
+    parallel.parallelThreshold = 1024
+    parallel.maximumParallelism = 3
+    parallel.segmentedPartBytes = 2048
+    let parts = try #require(parallel.parallelRanges(path: path, partBytes: parallel.segmentedPartBytes))
+    #expect(parts.count > 20)
+    var segments: [LogScanSegment] = []
+    let result = parallel.scan(path: path, segmentSize: 1_000_000) {
+      segments.append($0); return true
+    }
+    // Every part is a segment, in the order of the log, ending where the next part starts.
+    #expect(segments.count == parts.count)
+    #expect(segments.map(\.consumedBytes) == parts.map(\.upperBound))
+    #expect(segments.map(\.consumedLines) == segments.map(\.consumedLines).sorted())
+    #expect(segments.flatMap(\.findings.citations) == whole.findings.citations)
+    #expect(segments.flatMap(\.findings.responses).map(\.info.id) == whole.findings.responses.map(\.info.id))
+    #expect(segments.allSatisfy { $0.findings.diagnostics.isEmpty })
+    // The result: nothing after the last segment, every warning with its line, every count.
+    #expect(result.findings.citations.isEmpty)
+    #expect(result.findings.diagnostics.map(\.location) == whole.findings.diagnostics.map(\.location))
+    #expect(result.findings.diagnostics.count == 900 / 97)
+    #expect((result.records, result.skippedRecords) == (whole.records, whole.skippedRecords))
+    #expect((result.consumedBytes, result.consumedLines) == (whole.consumedBytes, whole.consumedLines))
+
+    // Stopped at the second part: the scan ends there, however far the threads had read.
+    var taken = 0
+    let stopped = parallel.scan(path: path, segmentSize: 1_000_000) { _ in
+      taken += 1; return taken < 2
+    }
+    #expect(taken == 2)
+    #expect(stopped.consumedBytes == parts[1].upperBound)
+    #expect(stopped.consumedLines == segments[1].consumedLines)
+  }
 }
