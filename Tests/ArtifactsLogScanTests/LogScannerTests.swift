@@ -413,12 +413,18 @@ struct ParallelScanTests {
     #expect((result.consumedBytes, result.consumedLines) == (whole.consumedBytes, whole.consumedLines))
 
     // Stopped at the second part: the scan ends there, however far the threads had read.
-    var taken = 0
-    let stopped = parallel.scan(path: path, segmentSize: 1_000_000) { _ in
-      taken += 1; return taken < 2
+    // The pause lets them read as far ahead as they may (a reader taking the last room to
+    // read ahead once left a semaphore that trapped when it was freed).
+    for pause in [0, 20_000] as [useconds_t] {
+      var taken = 0
+      let stopped = parallel.scan(path: path, segmentSize: 1_000_000) { _ in
+        taken += 1
+        if taken == 2 { usleep(pause) }
+        return taken < 2
+      }
+      #expect(taken == 2)
+      #expect(stopped.consumedBytes == parts[1].upperBound)
+      #expect(stopped.consumedLines == segments[1].consumedLines)
     }
-    #expect(taken == 2)
-    #expect(stopped.consumedBytes == parts[1].upperBound)
-    #expect(stopped.consumedLines == segments[1].consumedLines)
   }
 }

@@ -26,6 +26,9 @@ public final class TestSeaweed: @unchecked Sendable {
   public var port: Int { ports["s3.port"] ?? 0 }
   private var ports: [String: Int] = [:]
   private var process: Process?
+  /// Buckets made here, read back after a restart.
+  private var buckets: [String] = []
+  private let lock = NSLock()
 
   public var endpoint: String { "http://127.0.0.1:\(port)" }
 
@@ -69,10 +72,35 @@ public final class TestSeaweed: @unchecked Sendable {
   public func start() throws {
     var lastError: (any Error)?
     for _ in 0..<5 {
-      do { return try startOnce() } catch { lastError = error }
+      do {
+        try startOnce()
+        try waitUntilObjectsRead()
+        return
+      } catch {
+        lastError = error
+        stop()
+      }
       usleep(500_000)
     }
     throw lastError!
+  }
+
+  /// After a restart the S3 port lists buckets before the volume holding their objects has
+  /// registered again, and reading an object kept before the stop answers 500 (CI saw a
+  /// store's own descriptor refused three times): wait until one object of each bucket reads.
+  private func waitUntilObjectsRead() throws {
+    let deadline = Date().addingTimeInterval(30)
+    for bucket in lock.withLock({ buckets }) {
+      while true {
+        let key = try? keys(bucket).first
+        if let key, (try? s3(["-o", "/dev/null", "\(endpoint)/\(bucket)/\(key)"]))?.hasPrefix("200") == true { break }
+        if key == nil, (try? s3(["\(endpoint)/\(bucket)?list-type=2"]))?.hasPrefix("200") == true { break }
+        guard Date() < deadline else {
+          throw TestServerError("SeaweedFS restarted but cannot read bucket \(bucket): \(tail())")
+        }
+        usleep(100_000)
+      }
+    }
   }
 
   private func startOnce() throws {
@@ -125,6 +153,7 @@ public final class TestSeaweed: @unchecked Sendable {
     // lists.
     let deadline = Date().addingTimeInterval(15)
     while Date() < deadline, !(try s3(["\(endpoint)/\(name)?list-type=2"])).hasPrefix("200") { usleep(100_000) }
+    lock.withLock { buckets.append(name) }
     return name
   }
 
