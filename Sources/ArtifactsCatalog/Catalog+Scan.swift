@@ -29,43 +29,31 @@ extension Catalog: ScanRecorder {
           try upsertContainer(id, respondedAt: respondedAt, seenAt: seenAt, db)
         }
       }
-      for response in contribution.responses {
-        try upsertOnce(response.info, line: response.location.line)
+      // Responses and containers first (citations refer to them), then files, then
+      // citations: each in statements of many rows, in the order the log gave them.
+      var responses: [(info: ResponseInfo, line: Int)] = []
+      var containers: [ContainerUse] = []
+      for response in contribution.responses where responsesWritten.insert(response.info).inserted {
+        responses.append((response.info, response.location.line))
       }
       for citation in contribution.citations {
-        if let response = citation.response {
-          try upsertOnce(response, line: citation.location.line)
+        if let response = citation.response, responsesWritten.insert(response).inserted {
+          responses.append((response, citation.location.line))
         }
-        try upsertContainerOnce(citation.file.containerID, respondedAt: citation.response?.createdAt)
+        let use = ContainerUse(id: citation.file.containerID, respondedAt: citation.response?.createdAt)
+        if containersWritten.insert(use).inserted { containers.append(use) }
       }
+      try upsert(responses: responses, logID: logID, db)
+      try upsertContainers(containers, seenAt: seenAt, db)
       outcome.newFiles += try insertCitedFiles(contribution.citations, seenAt: seenAt, db)
-      var fileRows: [ContainerFileRef: Int64] = [:]
-      for citation in contribution.citations {
-        var fileRowID = fileRows[citation.file]
-        if fileRowID == nil {
-          fileRowID = try db.fetchOneCached(
-            Int64.self, sql: "SELECT id FROM container_file WHERE container_id = ? AND file_id = ?",
-            arguments: [citation.file.containerID, citation.file.fileID])
-          fileRows[citation.file] = fileRowID
-        }
-        if let fileRowID { citedFiles.insert(fileRowID) }
-        let known =
-          try db.fetchOneCached(
-            Bool.self, sql: "SELECT 1 FROM citation WHERE citation_key = ?", arguments: [citation.identity]) ?? false
-        if !known { outcome.newCitations += 1 }
-        try db.executeCached(
-          sql: """
-            INSERT INTO citation (citation_key, container_file_id, response_id, item_id, output_index, content_index,
-              annotation_index, filename, start_index, end_index, cited_text, log_file_id, line)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(citation_key) DO UPDATE SET cited_text = coalesce(citation.cited_text, excluded.cited_text)
-            """,
-          arguments: [
-            citation.identity, fileRowID, citation.response?.id, citation.itemID, citation.outputIndex,
-            citation.contentIndex, citation.annotationIndex, citation.filename, citation.startIndex, citation.endIndex,
-            citation.citedText, logID, citation.location.line,
-          ])
-      }
+      let fileRows = try Self.fileRowIDs(of: contribution.citations.map(\.file), db)
+      citedFiles.formUnion(fileRows.values)
+      // Rows inserted get ids above every existing one: those above the largest before are new.
+      let lastCitation = try db.fetchOneCached(Int64.self, sql: "SELECT max(id) FROM citation") ?? 0
+      try insertCitations(contribution.citations, fileRows: fileRows, logID: logID, db)
+      outcome.newCitations +=
+        try db.fetchOneCached(Int.self, sql: "SELECT count(*) FROM citation WHERE id > ?", arguments: [lastCitation])
+        ?? 0
       for stored in contribution.inlineImages {
         if try recordInline(stored, logID: logID, seenAt: seenAt, db) { outcome.newFiles += 1 }
       }
@@ -89,37 +77,94 @@ extension Catalog: ScanRecorder {
     }
   }
 
-  /// Rows per INSERT of cited files: every new file of a recording goes in a few statements of
-  /// many rows, not one each. The trigger that indexes names for `find` writes to FTS5, and
-  /// FTS5 flushes what it holds into a new index segment at the start of every later
-  /// statement of the transaction: with a file per statement, recording a log wrote (and
-  /// then merged) a segment per file, two thirds of the time of a dry run over a dense log.
+  /// Rows per INSERT: every new citation, response and container of a recording goes in a
+  /// few statements of many rows, not one each. A statement costs far more than a row: its
+  /// arguments, its step, its reset, its lookup in the statement cache.
+  static let rowsPerInsert = 64
+  /// More for files: the trigger that indexes names for `find` writes to FTS5, which flushes
+  /// what it holds into a new index segment at the start of every later statement of the
+  /// transaction. With a file per statement, recording a log wrote (and then merged) a
+  /// segment per file, two thirds of the time of a dry run over a dense log.
   static let filesPerInsert = 256
+
+  /// Runs `insert`, `perStatement` copies of `row` and `tail` over `items`, one statement
+  /// per `perStatement` of them (the full statement is cached, the last one prepared once);
+  /// returns how many rows the statements changed, as SQLite counts them.
+  private static func insertRows<Item>(
+    _ items: some Collection<Item>, perStatement: Int = rowsPerInsert, _ insert: String, row: String, tail: String,
+    _ db: Database, values: (Item) -> [(any DatabaseValueConvertible)?]
+  ) throws -> Int {
+    var changed = 0
+    var rest = items[...]
+    while !rest.isEmpty {
+      let chunk = rest.prefix(perStatement)
+      rest = rest.dropFirst(chunk.count)
+      var arguments = StatementArguments()
+      for item in chunk { arguments += StatementArguments(values(item)) }
+      let sql = insert + " VALUES " + Array(repeating: row, count: chunk.count).joined(separator: ", ") + " " + tail
+      if chunk.count == perStatement {
+        try db.executeCached(sql: sql, arguments: arguments)
+      } else {
+        try db.execute(sql: sql, arguments: arguments)
+      }
+      changed += db.changesCount
+    }
+    return changed
+  }
 
   /// Inserts the files `citations` name that the catalog does not have yet, each under the
   /// name its first citation gives it; returns how many were new.
   private func insertCitedFiles(_ citations: [Citation], seenAt: String, _ db: Database) throws -> Int {
     var seen = Set<ContainerFileRef>()
-    let files = citations.filter { seen.insert($0.file).inserted }
-    var inserted = 0
-    for start in stride(from: 0, to: files.count, by: Self.filesPerInsert) {
-      let chunk = files[start..<min(start + Self.filesPerInsert, files.count)]
+    return try Self.insertRows(
+      citations.filter { seen.insert($0.file).inserted }, perStatement: Self.filesPerInsert,
+      "INSERT INTO container_file (container_id, file_id, filename, source, first_seen_at)",
+      row: "(?, ?, ?, 'cited', ?)", tail: "ON CONFLICT(container_id, file_id) DO NOTHING", db
+    ) { [$0.file.containerID, $0.file.fileID, $0.filename, seenAt] }
+  }
+
+  /// The row id of each of `files` the catalog has, looked up many at a time.
+  private static func fileRowIDs(of files: [ContainerFileRef], _ db: Database) throws -> [ContainerFileRef: Int64] {
+    var rows: [ContainerFileRef: Int64] = [:]
+    let distinct = Array(Set(files))
+    for start in stride(from: 0, to: distinct.count, by: rowsPerInsert) {
+      let chunk = distinct[start..<min(start + rowsPerInsert, distinct.count)]
       var arguments = StatementArguments()
-      for citation in chunk {
-        _ = arguments.append(contentsOf: [citation.file.containerID, citation.file.fileID, citation.filename, seenAt])
-      }
+      for file in chunk { _ = arguments.append(contentsOf: [file.containerID, file.fileID]) }
+      // Each pair of the list finds its row through the unique index on (container_id, file_id).
       let sql =
-        "INSERT INTO container_file (container_id, file_id, filename, source, first_seen_at) VALUES "
-        + Array(repeating: "(?, ?, ?, 'cited', ?)", count: chunk.count).joined(separator: ", ")
-        + " ON CONFLICT(container_id, file_id) DO NOTHING"
-      if chunk.count == Self.filesPerInsert {
-        try db.executeCached(sql: sql, arguments: arguments)
-      } else {
-        try db.execute(sql: sql, arguments: arguments)
+        "SELECT f.id, f.container_id, f.file_id FROM (VALUES "
+        + Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
+        + ") AS wanted JOIN container_file f ON f.container_id = wanted.column1 AND f.file_id = wanted.column2"
+      let statement = try chunk.count == rowsPerInsert ? db.cachedStatement(sql: sql) : db.makeStatement(sql: sql)
+      let found = try Row.fetchCursor(statement, arguments: arguments)
+      while let row = try found.next() {
+        rows[ContainerFileRef(containerID: row[1], fileID: row[2])] = row[0]
       }
-      inserted += db.changesCount
     }
-    return inserted
+    return rows
+  }
+
+  /// Inserts `citations`, each once: a repeat (a re-logged response, a rescanned log) only
+  /// fills a cited text the first one lacked.
+  private func insertCitations(
+    _ citations: [Citation], fileRows: [ContainerFileRef: Int64], logID: Int64?, _ db: Database
+  ) throws {
+    _ = try Self.insertRows(
+      citations,
+      """
+      INSERT INTO citation (citation_key, container_file_id, response_id, item_id, output_index, content_index,
+        annotation_index, filename, start_index, end_index, cited_text, log_file_id, line)
+      """, row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      tail: "ON CONFLICT(citation_key) DO UPDATE SET cited_text = coalesce(citation.cited_text, excluded.cited_text)",
+      db
+    ) { citation in
+      [
+        citation.identity, fileRows[citation.file], citation.response?.id, citation.itemID, citation.outputIndex,
+        citation.contentIndex, citation.annotationIndex, citation.filename, citation.startIndex, citation.endIndex,
+        citation.citedText, logID, citation.location.line,
+      ]
+    }
   }
 
   private static func saveLogFile(_ contribution: LogContribution, seenAt: String, _ db: Database) throws {
@@ -252,20 +297,35 @@ extension Catalog: ScanRecorder {
     return isNew
   }
 
+  /// The upsert of a response: what a later sighting adds fills what an earlier one lacked;
+  /// the status is the latest.
+  private static let responseUpsert = """
+    ON CONFLICT(id) DO UPDATE SET
+      created_at = coalesce(response.created_at, excluded.created_at),
+      model = coalesce(response.model, excluded.model),
+      status = coalesce(excluded.status, response.status),
+      previous_response_id = coalesce(response.previous_response_id, excluded.previous_response_id)
+    """
+  private static let responseInsert =
+    "INSERT INTO response (id, created_at, model, status, previous_response_id, log_file_id, line)"
+
   private func upsert(response: ResponseInfo, line: Int, logID: Int64?, _ db: Database) throws {
-    try db.executeCached(
-      sql: """
-        INSERT INTO response (id, created_at, model, status, previous_response_id, log_file_id, line)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET
-          created_at = coalesce(response.created_at, excluded.created_at),
-          model = coalesce(response.model, excluded.model),
-          status = coalesce(excluded.status, response.status),
-          previous_response_id = coalesce(response.previous_response_id, excluded.previous_response_id)
-        """,
-      arguments: [
-        response.id, response.createdAt, response.model, response.status, response.previousResponseID, logID, line,
-      ])
+    try upsert(responses: [(response, line)], logID: logID, db)
+  }
+
+  private func upsert(responses: [(info: ResponseInfo, line: Int)], logID: Int64?, _ db: Database) throws {
+    if responses.count == 1 {
+      // One row (a sighting, an inline image, a log of one response): the cached statement.
+      let (response, line) = responses[0]
+      try db.executeCached(
+        sql: Self.responseInsert + " VALUES (?, ?, ?, ?, ?, ?, ?) " + Self.responseUpsert,
+        arguments: [
+          response.id, response.createdAt, response.model, response.status, response.previousResponseID, logID, line,
+        ])
+      return
+    }
+    _ = try Self.insertRows(responses, Self.responseInsert, row: "(?, ?, ?, ?, ?, ?, ?)", tail: Self.responseUpsert, db)
+    { [$0.info.id, $0.info.createdAt, $0.info.model, $0.info.status, $0.info.previousResponseID, logID, $0.line] }
   }
 
   public func archivedCount(among files: [Int64]) throws(CatalogError) -> Int {
@@ -290,16 +350,29 @@ extension Catalog: ScanRecorder {
     var respondedAt: Int64?
   }
 
+  /// A container's deadline estimate only moves later: the latest use any citing response
+  /// shows, plus 20 minutes (the container lives at least that long).
+  private static let containerUpsert = """
+    ON CONFLICT(id) DO UPDATE SET deadline_estimate =
+      CASE WHEN container.deadline_estimate IS NULL THEN excluded.deadline_estimate
+           WHEN excluded.deadline_estimate IS NULL THEN container.deadline_estimate
+           ELSE max(container.deadline_estimate, excluded.deadline_estimate) END
+    """
+
   private func upsertContainer(_ id: String, respondedAt: Int64?, seenAt: String, _ db: Database) throws {
-    // The latest use any citing response shows, plus 20 minutes: the container lives at least that long.
-    let deadline = respondedAt.map { CatalogTime.string(unixSeconds: $0 + Int64(ContainerLifetime.default)) }
     try db.executeCached(
-      sql: """
-        INSERT INTO container (id, first_seen_at, deadline_estimate) VALUES (?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET deadline_estimate =
-          CASE WHEN container.deadline_estimate IS NULL THEN excluded.deadline_estimate
-               WHEN excluded.deadline_estimate IS NULL THEN container.deadline_estimate
-               ELSE max(container.deadline_estimate, excluded.deadline_estimate) END
-        """, arguments: [id, seenAt, deadline])
+      sql: "INSERT INTO container (id, first_seen_at, deadline_estimate) VALUES (?, ?, ?) " + Self.containerUpsert,
+      arguments: [id, seenAt, Self.deadline(respondedAt: respondedAt)])
+  }
+
+  private func upsertContainers(_ uses: [ContainerUse], seenAt: String, _ db: Database) throws {
+    _ = try Self.insertRows(
+      uses, "INSERT INTO container (id, first_seen_at, deadline_estimate)", row: "(?, ?, ?)",
+      tail: Self.containerUpsert, db
+    ) { [$0.id, seenAt, Self.deadline(respondedAt: $0.respondedAt)] }
+  }
+
+  private static func deadline(respondedAt: Int64?) -> String? {
+    respondedAt.map { CatalogTime.string(unixSeconds: $0 + Int64(ContainerLifetime.default)) }
   }
 }

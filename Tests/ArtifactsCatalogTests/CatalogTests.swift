@@ -1,6 +1,7 @@
 import ArtifactsCore
 import ArtifactsTestSupport
 import Foundation
+import GRDB
 import Testing
 
 @testable import ArtifactsCatalog
@@ -34,6 +35,35 @@ struct CatalogTests {
     #expect(second == RecordOutcome(newFiles: 0, newCitations: 0, citedFiles: [1, 2]))
     #expect(try catalog.pendingWork().count == 2)
     #expect(try catalog.pendingCount() == 2)
+  }
+
+  /// More rows than one statement takes, repeats inside a recording and across two: each
+  /// citation, file and response is counted and stored once, in whichever statement it lands.
+  @Test func aRecordingOfManyStatementsCountsEachRowOnce() throws {
+    let catalog = try Catalog(inMemory: ())
+    let count = Catalog.rowsPerInsert * 2 + 7
+    // Two citations per response; every fifth citation is there twice, the copy with its text.
+    var citations: [Citation] = []
+    for file in 1...count {
+      citations.append(citation(file, "f\(file).csv", response: (file + 1) / 2, line: file))
+      if file % 5 == 0 {
+        citations.append(citation(file, "f\(file).csv", response: (file + 1) / 2, line: file, text: "t\(file)"))
+      }
+    }
+    let first = try catalog.record(contribution(citations))
+    #expect(first.newFiles == count && first.newCitations == count)
+    #expect(first.citedFiles == Array(1...Int64(count)))
+    // Again, with as many new ones after the old: only the new ones count.
+    let more = (count + 1...count * 2).map { citation($0, "f\($0).csv", response: ($0 + 1) / 2, line: $0) }
+    let second = try catalog.record(contribution(citations + more))
+    #expect(second.newFiles == count && second.newCitations == count)
+    #expect(second.citedFiles == Array(1...Int64(count * 2)))
+    let found = try catalog.find(FindQuery(states: [.pending], limit: nil))
+    #expect(found.count == count * 2)
+    #expect(found.allSatisfy { $0.citations.count == 1 })
+    let texts = Dictionary(uniqueKeysWithValues: found.map { ($0.filename, $0.citations[0].citedText) })
+    #expect(texts["f5.csv"] == "t5" && texts["f6.csv"] == .some(nil) && texts["f\(count * 2).csv"] == .some(nil))
+    #expect(try catalog.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM response") } == count)
   }
 
   @Test func laterCopyFillsInTheCitedText() throws {
