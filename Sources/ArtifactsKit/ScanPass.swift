@@ -37,6 +37,17 @@ struct ScanPass: Sendable {
     var cited = Set<ContainerFileRef>()
     /// The same files by catalog row id, for counting them (every pass).
     var citedRows = Set<Int64>()
+
+    /// Adds what `other` found; an empty set takes the other's as it is (no copy of a long
+    /// log's sets into empty ones).
+    mutating func merge(_ other: Found) {
+      func union<Element>(_ mine: inout Set<Element>, _ theirs: Set<Element>) {
+        if mine.isEmpty { mine = theirs } else { mine.formUnion(theirs) }
+      }
+      union(&containers, other.containers)
+      union(&cited, other.cited)
+      union(&citedRows, other.citedRows)
+    }
   }
 
   /// What the walk that found the logs already knows of them.
@@ -78,14 +89,11 @@ struct ScanPass: Sendable {
     for (index, path) in files.enumerated() {
       let outcome = try scan(path, known: identities[path], walked: walked?.identities[index])
       // Segments recorded while the log was read count whatever became of the rest of it.
-      for segment in segments.take() {
-        summary.citationsFound += segment.citations
-        summary.newCitations += segment.newCitations
-        summary.inlineImages += segment.inlineImages
-        if watching { found.cited.formUnion(segment.cited) }
-        found.citedRows.formUnion(segment.citedRows)
-        found.containers.formUnion(segment.containers)
-      }
+      let recorded = segments.take()
+      summary.citationsFound += recorded.citations
+      summary.newCitations += recorded.newCitations
+      summary.inlineImages += recorded.inlineImages
+      found.merge(recorded.found)
       switch outcome {
       case .unstattable where watching:
         continue
@@ -314,13 +322,34 @@ struct RecordedSegment: Sendable {
   }
 }
 
-/// Filled by the scanner's segment callback, emptied after each log.
+/// The segments of the log being read, added up as each is recorded and emptied after the
+/// log: a long log's segments are summed, never listed (a list held every segment's files
+/// and containers a second time until the log's end).
 final class RecordedSegments: Sendable {
-  private let segments = Mutex<[RecordedSegment]>([])
-  func add(_ segment: RecordedSegment) { segments.withLock { $0.append(segment) } }
-  func take() -> [RecordedSegment] {
-    segments.withLock { taken in
-      defer { taken = [] }; return taken
+  struct Totals: Sendable {
+    var citations = 0
+    var newCitations = 0
+    var inlineImages = 0
+    var found = ScanPass.Found()
+  }
+
+  private let totals = Mutex(Totals())
+
+  func add(_ segment: RecordedSegment) {
+    totals.withLock { totals in
+      totals.citations += segment.citations
+      totals.newCitations += segment.newCitations
+      totals.inlineImages += segment.inlineImages
+      totals.found.cited.formUnion(segment.cited)
+      totals.found.citedRows.formUnion(segment.citedRows)
+      totals.found.containers.formUnion(segment.containers)
+    }
+  }
+
+  func take() -> Totals {
+    totals.withLock { totals in
+      defer { totals = Totals() }
+      return totals
     }
   }
 }

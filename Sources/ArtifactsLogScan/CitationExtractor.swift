@@ -51,9 +51,7 @@ struct CitationExtractor {
   }
 
   /// Citations, sightings, responses and images found so far (diagnostics are kept for the end).
-  var foundCount: Int {
-    findings.citations.count + findings.sightings.count + findings.responses.count + findings.inlineImages.count
-  }
+  var foundCount: Int { findings.count }
 
   /// Hands over what was found so far and forgets it, so a long log is held a segment at a
   /// time. A repeat of an annotation after this counts again; the catalog still records it
@@ -437,6 +435,19 @@ struct CitationExtractor {
 }
 
 extension LogFindings {
+  /// Citations, sightings, responses and images: what a segment counts.
+  var count: Int { citations.count + sightings.count + responses.count + inlineImages.count }
+
+  /// Adds another part's findings after these, as they are (a part's own repeats are merged
+  /// already; one across parts is recorded once by the catalog).
+  mutating func append(contentsOf other: LogFindings) {
+    citations.append(contentsOf: other.citations)
+    sightings.append(contentsOf: other.sightings)
+    responses.append(contentsOf: other.responses)
+    inlineImages.append(contentsOf: other.inlineImages)
+    diagnostics.append(contentsOf: other.diagnostics)
+  }
+
   /// Moves every line number by `offset` (a part of a log read on its own starts at line 1).
   mutating func shiftLines(by offset: Int) {
     guard offset != 0 else { return }

@@ -55,10 +55,10 @@ public struct LogScanner: Sendable {
   public var parallelThreshold: Int64 = 64 << 20
   public var maximumParallelism = min(4, ProcessInfo.processInfo.activeProcessorCount)
   /// How much of such a log each part of a segmented scan reads: small enough that the parts
-  /// read ahead of the one being recorded hold little, large enough that a part costs far
-  /// more than handing it over (16 MiB measured best on a 256 MiB log with one line in 20
-  /// citing: 0.31 s against 0.33 s at 4 MiB, at the same peak RSS).
-  public var segmentedPartBytes: Int64 = 16 << 20
+  /// read ahead of the one being recorded hold little however dense the log (their findings
+  /// take several times their bytes), large enough that a part costs far more than handing
+  /// it over. Parts are recorded together until they hold a segment's worth.
+  public var segmentedPartBytes: Int64 = 2 << 20
   /// Warn of an empty log, or a last line with no newline yet. A watcher reads logs while
   /// they are being written, where both are the normal state between two writes.
   public var warnsOfUnfinishedLogs = true
@@ -82,10 +82,11 @@ public struct LogScanner: Sendable {
     onSegment: ((LogScanSegment) -> Bool)?
   ) -> LogScanResult {
     let reading = source ?? path
-    if resume == nil, segmentSize != nil, let onSegment,
+    if resume == nil, let segmentSize, let onSegment,
       let ranges = parallelRanges(path: reading, partBytes: segmentedPartBytes)
     {
-      return scanInParallel(path: path, reading: reading, ranges: ranges, recordingEach: onSegment)
+      return scanInParallel(
+        path: path, reading: reading, ranges: ranges, segmentSize: max(1, segmentSize), recordingEach: onSegment)
     }
     if resume == nil, let ranges = parallelRanges(path: reading) {
       return scanInParallel(path: path, reading: reading, ranges: ranges)
@@ -169,7 +170,7 @@ extension LogScanner {
       consumedBytes: 0, consumedLines: 0, streamResponse: nil)
     var linesBefore = 0
     for part in parts {
-      guard var result = part.result.withLock({ $0 }) else { continue }
+      var result = part.take()
       result.findings.shiftLines(by: linesBefore)
       merged.absorb(result.findings)
       combined.records += result.records
@@ -183,33 +184,36 @@ extension LogScanner {
     return combined
   }
 
-  /// The same, handing each part to `recordingEach`, in order, as soon as it and those before
-  /// it are read, while threads read the parts after it: recording a dense log overlaps
-  /// reading it instead of waiting for all of it, and only the parts read but not yet handed
-  /// over are held. Each part is a segment (a repeat of an annotation in a later part counts
-  /// again; the catalog records it once). The result holds what every part warned of.
+  /// The same, handing the parts to `recordingEach`, in order, as soon as they and those
+  /// before them are read, while threads read the parts after them: recording a dense log
+  /// overlaps reading it instead of waiting for all of it, and only the parts read but not
+  /// yet handed over are held. Consecutive parts are handed over together until they hold
+  /// `segmentSize` findings: a segment is a transaction, and a part of a sparse log holds a
+  /// few. A repeat of an annotation in a later part counts again; the catalog records it
+  /// once. The result holds what every part warned of.
   func scanInParallel(
-    path: String, reading: String, ranges: [Range<Int64>], recordingEach: (LogScanSegment) -> Bool
+    path: String, reading: String, ranges: [Range<Int64>], segmentSize: Int,
+    recordingEach: (LogScanSegment) -> Bool
   ) -> LogScanResult {
     let parts = ranges.map { _ in ScanPart() }
     let next = Atomic<Int>(0)
-    let stopped = Atomic<Bool>(false)
-    // Parts read ahead of the one being recorded: enough to keep every thread busy. Made at
-    // zero and signalled up: libdispatch traps when a semaphore is freed below the value it
-    // was made with, which a stopped scan leaves it (a reader may have taken the last room).
-    let ahead = DispatchSemaphore(value: 0)
-    for _ in 0...maximumParallelism { ahead.signal() }
+    // Read ahead of the part being handed over: up to 64 MiB of a sparse log, so the threads
+    // keep reading while a segment is recorded; up to four segments' findings of a dense one.
+    let room = ReadAhead(
+      parts: max(maximumParallelism + 1, Int((64 << 20) / max(segmentedPartBytes, 1))),
+      findings: 4 * segmentSize)
     let readers = DispatchGroup()
     for _ in 0..<maximumParallelism {
       DispatchQueue.global().async(group: readers) {
-        while true {
-          ahead.wait()
+        while room.claim() {
           let index = next.add(1, ordering: .relaxed).oldValue
-          guard index < ranges.count, !stopped.load(ordering: .relaxed) else {
-            ahead.signal()
+          guard index < ranges.count else {
+            room.handedOver(findings: 0)
             return
           }
-          parts[index].finish(scanPart(path: path, reading: reading, range: ranges[index]))
+          let result = scanPart(path: path, reading: reading, range: ranges[index])
+          room.read(findings: result.findings.count)
+          parts[index].finish(result)
         }
       }
     }
@@ -217,9 +221,10 @@ extension LogScanner {
       path: path, format: .jsonLines, compressed: false, findings: LogFindings(), records: 0, skippedRecords: 0,
       consumedBytes: 0, consumedLines: 0, streamResponse: nil)
     var linesBefore = 0
-    for part in parts {
-      var result = part.wait()
-      ahead.signal()
+    var pending = LogFindings()
+    for (index, part) in parts.enumerated() {
+      var result = part.take()
+      room.handedOver(findings: result.findings.count)
       result.findings.shiftLines(by: linesBefore)
       combined.findings.diagnostics.append(contentsOf: result.findings.diagnostics)
       result.findings.diagnostics = []
@@ -228,13 +233,14 @@ extension LogScanner {
       combined.consumedBytes = result.consumedBytes
       combined.consumedLines = result.consumedLines + linesBefore
       linesBefore += result.consumedLines
+      pending.append(contentsOf: result.findings)
+      guard pending.count >= segmentSize || index == parts.count - 1 else { continue }
       let segment = LogScanSegment(
-        findings: result.findings, consumedBytes: combined.consumedBytes, consumedLines: combined.consumedLines)
-      // Told to stop: the scan ends with this part (the threads read no further).
+        findings: pending, consumedBytes: combined.consumedBytes, consumedLines: combined.consumedLines)
+      pending = LogFindings()
+      // Told to stop: the scan ends with this segment (the threads read no further).
       if !recordingEach(segment) {
-        stopped.store(true, ordering: .relaxed)
-        // Wake every reader waiting for room to read ahead, so each sees the stop and ends.
-        for _ in 0..<maximumParallelism { ahead.signal() }
+        room.stop()
         break
       }
     }
@@ -255,9 +261,60 @@ extension LogScanner {
   }
 }
 
+/// How far the threads of a segmented scan may read ahead of the part being handed over:
+/// a number of parts, and a number of findings among them (past the first part: a part is
+/// always read, however many it holds). A thread claims room before it starts a part.
+private final class ReadAhead: @unchecked Sendable {
+  private let condition = NSCondition()
+  private let maximumParts: Int
+  private let maximumFindings: Int
+  // Guarded by `condition`.
+  private var parts = 0
+  private var findings = 0
+  private var stopped = false
+
+  init(parts: Int, findings: Int) {
+    maximumParts = parts
+    maximumFindings = findings
+  }
+
+  /// Waits for room to read one more part; false once the scan is stopped.
+  func claim() -> Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    while !stopped && (parts >= maximumParts || (parts > 0 && findings >= maximumFindings)) { condition.wait() }
+    guard !stopped else { return false }
+    parts += 1
+    return true
+  }
+
+  /// A claimed part was read and holds `count` findings.
+  func read(findings count: Int) {
+    condition.lock()
+    findings += count
+    condition.unlock()
+  }
+
+  /// A part (with `count` findings) was taken by the consumer, or a claim was not used.
+  func handedOver(findings count: Int) {
+    condition.lock()
+    parts -= 1
+    findings -= count
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  func stop() {
+    condition.lock()
+    stopped = true
+    condition.broadcast()
+    condition.unlock()
+  }
+}
+
 /// One thread's share of a parallel scan.
 private final class ScanPart: Sendable {
-  let result = Mutex<LogScanResult?>(nil)
+  private let result = Mutex<LogScanResult?>(nil)
   private let done = DispatchSemaphore(value: 0)
 
   func finish(_ scanned: LogScanResult) {
@@ -265,10 +322,14 @@ private final class ScanPart: Sendable {
     done.signal()
   }
 
-  /// The part's result, once it has been read.
-  func wait() -> LogScanResult {
+  /// The part's result, once it has been read; the part lets go of it, so a scan holds only
+  /// the parts read and not yet handed over (not every part until the last).
+  func take() -> LogScanResult {
     done.wait()
-    return result.withLock { $0 }!
+    return result.withLock { held in
+      defer { held = nil }
+      return held!
+    }
   }
 }
 

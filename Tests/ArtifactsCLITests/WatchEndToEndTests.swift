@@ -173,7 +173,9 @@ struct WatchEndToEndTests {
     watch.signal(SIGTERM)
     let (status, seconds) = await watch.waitForExit()
     #expect(status == 128 + SIGTERM)
-    #expect(seconds < 2)
+    // Well before the first signal's grace (8 s) and the transfer (60 s); the full suite on
+    // two cores once took 2.25 s to see the exit.
+    #expect(seconds < 5)
     emulator.setLatency(0)
     #expect(try run(binary, ["check", "--store", store.path], environment: [:]).status == 0)
   }

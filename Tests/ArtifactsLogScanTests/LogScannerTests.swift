@@ -395,12 +395,16 @@ struct ParallelScanTests {
     let parts = try #require(parallel.parallelRanges(path: path, partBytes: parallel.segmentedPartBytes))
     #expect(parts.count > 20)
     var segments: [LogScanSegment] = []
-    let result = parallel.scan(path: path, segmentSize: 1_000_000) {
+    // A segment of one finding: every part that found something ends one (a part that found
+    // nothing goes with the next), in the order of the log, where the next part starts.
+    let result = parallel.scan(path: path, segmentSize: 1) {
       segments.append($0); return true
     }
-    // Every part is a segment, in the order of the log, ending where the next part starts.
-    #expect(segments.count == parts.count)
-    #expect(segments.map(\.consumedBytes) == parts.map(\.upperBound))
+    #expect(segments.count > parts.count / 3)
+    #expect(segments.dropLast().allSatisfy { $0.findings.count >= 1 })
+    #expect(Set(segments.map(\.consumedBytes)).isSubset(of: parts.map(\.upperBound)))
+    #expect(segments.map(\.consumedBytes) == segments.map(\.consumedBytes).sorted())
+    #expect(segments.last?.consumedBytes == parts.last?.upperBound)
     #expect(segments.map(\.consumedLines) == segments.map(\.consumedLines).sorted())
     #expect(segments.flatMap(\.findings.citations) == whole.findings.citations)
     #expect(segments.flatMap(\.findings.responses).map(\.info.id) == whole.findings.responses.map(\.info.id))
@@ -412,18 +416,31 @@ struct ParallelScanTests {
     #expect((result.records, result.skippedRecords) == (whole.records, whole.skippedRecords))
     #expect((result.consumedBytes, result.consumedLines) == (whole.consumedBytes, whole.consumedLines))
 
-    // Stopped at the second part: the scan ends there, however far the threads had read.
+    // A segment of 40 findings: parts go together until they hold 40, and end at a part's end.
+    var merged: [LogScanSegment] = []
+    let whole40 = parallel.scan(path: path, segmentSize: 40) {
+      merged.append($0); return true
+    }
+    #expect(merged.count < parts.count && merged.count > 1)
+    #expect(merged.dropLast().allSatisfy { $0.findings.count >= 40 })
+    #expect(Set(merged.map(\.consumedBytes)).isSubset(of: parts.map(\.upperBound)))
+    #expect(merged.last?.consumedBytes == whole.consumedBytes)
+    #expect(merged.flatMap(\.findings.citations) == whole.findings.citations)
+    #expect(merged.flatMap(\.findings.responses).map(\.info.id) == whole.findings.responses.map(\.info.id))
+    #expect(whole40.findings.diagnostics.map(\.location) == whole.findings.diagnostics.map(\.location))
+
+    // Stopped at the second segment: the scan ends there, however far the threads had read.
     // The pause lets them read as far ahead as they may (a reader taking the last room to
     // read ahead once left a semaphore that trapped when it was freed).
     for pause in [0, 20_000] as [useconds_t] {
       var taken = 0
-      let stopped = parallel.scan(path: path, segmentSize: 1_000_000) { _ in
+      let stopped = parallel.scan(path: path, segmentSize: 1) { _ in
         taken += 1
         if taken == 2 { usleep(pause) }
         return taken < 2
       }
       #expect(taken == 2)
-      #expect(stopped.consumedBytes == parts[1].upperBound)
+      #expect(stopped.consumedBytes == segments[1].consumedBytes)
       #expect(stopped.consumedLines == segments[1].consumedLines)
     }
   }
