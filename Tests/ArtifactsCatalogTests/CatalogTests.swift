@@ -275,6 +275,55 @@ struct FindSelectionTests {
     #expect(try names(catalog, FindQuery(sort: .newest, limit: 2)) == ["listed.csv", "undated.txt"])
   }
 
+  /// `produced_at`, kept by triggers (v006, v007), always equals its definition: the latest
+  /// time of a citing response, else the archiving's, else 0. Through recordings of
+  /// responses with and without their time (a later copy brings it), repeats, several
+  /// citations of a file in one recording, and files archived before they are cited again.
+  @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+  func producedAtAlwaysMatchesItsDefinition(seed: UInt64) throws {
+    let catalog = try Catalog(inMemory: ())
+    var random = SeededGenerator(seed: seed)
+    for round in 1...30 {
+      var citations: [Citation] = []
+      for _ in 0..<Int.random(in: 1...12, using: &random) {
+        let file = Int.random(in: 1...15, using: &random)
+        let response = Int.random(in: 1...25, using: &random)
+        // A response's time is its own; a copy of it in a log may lack it.
+        let time: Int64? =
+          Int.random(in: 0..<5, using: &random) < 3 ? 1_700_000_000 + Int64(response * 7919 % 1000) : nil
+        citations.append(
+          Citation(
+            file: ContainerFileRef(containerID: FakeID.container(9), fileID: FakeID.file(file)), filename: "f\(file).csv",
+            startIndex: 0, endIndex: 0, citedText: nil,
+            response: ResponseInfo(id: FakeID.response(response), createdAt: time), itemID: "msg_\(response)",
+            outputIndex: 0, contentIndex: 0, annotationIndex: Int.random(in: 0...2, using: &random),
+            location: LogLocation(path: "/logs/r.jsonl", line: round)))
+      }
+      _ = try catalog.record(
+        LogContribution(path: "/logs/r.jsonl", format: .jsonLines, citations: citations, sightings: [], responses: []))
+      if let item = try catalog.pendingWork().randomElement(using: &random), Bool.random(using: &random) {
+        try catalog.markArchived(
+          [
+            Archiving(
+              item: item, digest: Digest(hex: String(format: "%064x", item.rowID))!, size: 1, mediaType: "text/csv",
+              attempts: 1)
+          ], now: Date(timeIntervalSince1970: 1_700_000_000 + Double(Int.random(in: 0...2000, using: &random))))
+      }
+      let wrong = try catalog.read { db in
+        try String.fetchAll(
+          db,
+          sql: """
+            SELECT f.file_id || ' ' || f.produced_at FROM container_file f
+            WHERE f.produced_at IS NOT coalesce(
+              (SELECT max(r.created_at) FROM citation c JOIN response r ON r.id = c.response_id
+               WHERE c.container_file_id = f.id),
+              CAST(strftime('%s', f.archived_at) AS INTEGER), 0)
+            """)
+      }
+      #expect(wrong.isEmpty, "round \(round)")
+    }
+  }
+
   @Test func pathsDetailLeavesOutBlobsAndCitations() throws {
     let catalog = try catalog()
     var query = FindQuery(sort: .newest)
