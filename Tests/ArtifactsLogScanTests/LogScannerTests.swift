@@ -367,6 +367,20 @@ struct ParallelScanTests {
     #expect((split.consumedBytes, split.consumedLines) == (whole.consumedBytes, whole.consumedLines))
   }
 
+  /// A part holds about a segment's findings: a dense log's parts are small (what is read
+  /// ahead holds little), a sparse log's large (few parts to open and hand over).
+  @Test func partsAreSizedByTheDensityReadSoFar() {
+    let bounds: ClosedRange<Int64> = (1 << 20)...(16 << 20)
+    func size(_ bytes: Int64, _ findings: Int) -> Int64 {
+      LogScanner.partBytes(afterReading: bytes, found: findings, findingsPerPart: 2048, within: bounds)
+    }
+    #expect(size(0, 0) == 1 << 20)  // nothing read yet
+    #expect(size(64 << 20, 0) == 16 << 20)  // nothing found
+    #expect(size(4 << 20, 10_000) == 1 << 20)  // dense: 419 bytes a finding, 858 KiB wanted
+    #expect(size(8 << 20, 2048) == 8 << 20)  // 4 KiB a finding
+    #expect(size(64 << 20, 100) == 16 << 20)  // sparse
+  }
+
   @Test func aSegmentedScanHandsOverEachPartInOrder() throws {
     let directory = TemporaryDirectory()
     var lines: [String] = []
@@ -391,20 +405,20 @@ struct ParallelScanTests {
     var parallel = LogScanner()
     parallel.parallelThreshold = 1024
     parallel.maximumParallelism = 3
-    parallel.segmentedPartBytes = 2048
-    let parts = try #require(parallel.parallelRanges(path: path, partBytes: parallel.segmentedPartBytes))
-    #expect(parts.count > 20)
+    parallel.segmentedPartBytes = 1024...8192
+    let bytes = Array(try #require(FileManager.default.contents(atPath: path)))
+    func startsALine(_ offset: Int64) -> Bool { offset == bytes.count || bytes[Int(offset) - 1] == 0x0A }
     var segments: [LogScanSegment] = []
     // A segment of one finding: every part that found something ends one (a part that found
-    // nothing goes with the next), in the order of the log, where the next part starts.
+    // nothing goes with the next), in the order of the log, each where a line starts.
     let result = parallel.scan(path: path, segmentSize: 1) {
       segments.append($0); return true
     }
-    #expect(segments.count > parts.count / 3)
+    #expect(segments.count > 10)
     #expect(segments.dropLast().allSatisfy { $0.findings.count >= 1 })
-    #expect(Set(segments.map(\.consumedBytes)).isSubset(of: parts.map(\.upperBound)))
-    #expect(segments.map(\.consumedBytes) == segments.map(\.consumedBytes).sorted())
-    #expect(segments.last?.consumedBytes == parts.last?.upperBound)
+    #expect(segments.allSatisfy { startsALine($0.consumedBytes) })
+    #expect(zip(segments, segments.dropFirst()).allSatisfy { $0.consumedBytes < $1.consumedBytes })
+    #expect(segments.last?.consumedBytes == Int64(bytes.count))
     #expect(segments.map(\.consumedLines) == segments.map(\.consumedLines).sorted())
     #expect(segments.flatMap(\.findings.citations) == whole.findings.citations)
     #expect(segments.flatMap(\.findings.responses).map(\.info.id) == whole.findings.responses.map(\.info.id))
@@ -416,14 +430,14 @@ struct ParallelScanTests {
     #expect((result.records, result.skippedRecords) == (whole.records, whole.skippedRecords))
     #expect((result.consumedBytes, result.consumedLines) == (whole.consumedBytes, whole.consumedLines))
 
-    // A segment of 40 findings: parts go together until they hold 40, and end at a part's end.
+    // A segment of 40 findings: parts go together until they hold 40.
     var merged: [LogScanSegment] = []
     let whole40 = parallel.scan(path: path, segmentSize: 40) {
       merged.append($0); return true
     }
-    #expect(merged.count < parts.count && merged.count > 1)
+    #expect(merged.count < segments.count && merged.count > 1)
     #expect(merged.dropLast().allSatisfy { $0.findings.count >= 40 })
-    #expect(Set(merged.map(\.consumedBytes)).isSubset(of: parts.map(\.upperBound)))
+    #expect(merged.allSatisfy { startsALine($0.consumedBytes) })
     #expect(merged.last?.consumedBytes == whole.consumedBytes)
     #expect(merged.flatMap(\.findings.citations) == whole.findings.citations)
     #expect(merged.flatMap(\.findings.responses).map(\.info.id) == whole.findings.responses.map(\.info.id))
