@@ -78,8 +78,9 @@ public struct LogScanner: Sendable {
   /// sightings and responses have piled up in an uncompressed JSON Lines log, so memory stays
   /// bounded however many a log holds. The result holds only what came after the last
   /// segment, and every warning. `onSegment` returns false to stop reading (the result then
-  /// ends there too). A log large enough to split is read by several threads a part at a time
-  /// and handed over a part per segment, in order, while the parts after it are read.
+  /// ends there too). A log large enough to split is read by several threads a part at a time,
+  /// and its parts are handed over in order, a segment's worth at a time, while the parts
+  /// after them are read.
   public func scan(
     path: String, resume: ResumePoint? = nil, readingFrom source: String? = nil, segmentSize: Int?,
     onSegment: ((LogScanSegment) -> Bool)?
@@ -125,7 +126,6 @@ public struct LogScanner: Sendable {
 // MARK: Reading one large log with several threads
 
 extension LogScanner {
-
   /// The size of `path` when it is an uncompressed log of plain JSON Lines (not stream
   /// events, whose lines depend on earlier ones) large enough to read in parts.
   func splittableSize(path: String) -> Int64? {
@@ -239,7 +239,8 @@ extension LogScanner {
     for _ in 0..<maximumParallelism {
       DispatchQueue.global().async(group: readers) {
         while let (index, range) = schedule.claim() {
-          schedule.finish(index, scanPart(path: path, reading: reading, range: range), bytes: range.upperBound - range.lowerBound)
+          let result = scanPart(path: path, reading: reading, range: range)
+          schedule.finish(index, result, bytes: range.upperBound - range.lowerBound)
         }
       }
     }

@@ -293,7 +293,8 @@ struct FindSelectionTests {
           Int.random(in: 0..<5, using: &random) < 3 ? 1_700_000_000 + Int64(response * 7919 % 1000) : nil
         citations.append(
           Citation(
-            file: ContainerFileRef(containerID: FakeID.container(9), fileID: FakeID.file(file)), filename: "f\(file).csv",
+            file: ContainerFileRef(containerID: FakeID.container(9), fileID: FakeID.file(file)),
+            filename: "f\(file).csv",
             startIndex: 0, endIndex: 0, citedText: nil,
             response: ResponseInfo(id: FakeID.response(response), createdAt: time), itemID: "msg_\(response)",
             outputIndex: 0, contentIndex: 0, annotationIndex: Int.random(in: 0...2, using: &random),

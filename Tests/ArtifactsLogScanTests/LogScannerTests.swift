@@ -329,19 +329,20 @@ struct FuzzRegressionTests {
 }
 
 struct ParallelScanTests {
-  @Test func splittingALogGivesTheSameResultAsReadingItWhole() throws {
-    let directory = TemporaryDirectory()
+  /// A log of `lines` lines: a response citing a file every `citing`th, a broken record every
+  /// `broken`th, with `repeating` a copy of the last citing line every `repeating`th, and
+  /// responses citing nothing, of every length up to 300 bytes of padding, between them.
+  func mixedLog(lines count: Int, citing: Int, broken: Int, repeating: Int? = nil) -> String {
     var lines: [String] = []
-    for number in 1...600 {
-      if number % 37 == 0 {
+    for number in 1...count {
+      if number % citing == 0 {
         lines.append(
           responseLine(
             id: FakeID.response(number), container: FakeID.container(number),
             files: [(FakeID.file(number), "f\(number).csv")]))
-      } else if number % 101 == 0 {
+      } else if number % broken == 0 {
         lines.append(#"{"broken": "container_"#)
-      } else if number % 53 == 0 {
-        // The same response logged twice: its citation must count once across the parts.
+      } else if let repeating, number % repeating == 0 {
         lines.append(lines.last { $0.contains("container_file_citation") } ?? "{}")
       } else {
         lines.append(
@@ -349,7 +350,14 @@ struct ParallelScanTests {
         )
       }
     }
-    let path = directory.write("big.jsonl", lines.joined(separator: "\n") + "\n")
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  @Test func splittingALogGivesTheSameResultAsReadingItWhole() throws {
+    let directory = TemporaryDirectory()
+    // The same response logged twice (every 53rd line): its citation must count once across
+    // the parts.
+    let path = directory.write("big.jsonl", mixedLog(lines: 600, citing: 37, broken: 101, repeating: 53))
     var sequential = LogScanner()
     sequential.maximumParallelism = 1
     var parallel = LogScanner()
@@ -383,22 +391,7 @@ struct ParallelScanTests {
 
   @Test func aSegmentedScanHandsOverEachPartInOrder() throws {
     let directory = TemporaryDirectory()
-    var lines: [String] = []
-    for number in 1...900 {
-      if number % 29 == 0 {
-        lines.append(
-          responseLine(
-            id: FakeID.response(number), container: FakeID.container(number),
-            files: [(FakeID.file(number), "f\(number).csv")]))
-      } else if number % 97 == 0 {
-        lines.append(#"{"broken": "container_"#)
-      } else {
-        lines.append(
-          #"{"id":"resp_\#(number)","object":"response","output":[],"pad":"\#(String(repeating: "y", count: number % 200))"}"#
-        )
-      }
-    }
-    let path = directory.write("big.jsonl", lines.joined(separator: "\n") + "\n")
+    let path = directory.write("big.jsonl", mixedLog(lines: 900, citing: 29, broken: 97))
     var sequential = LogScanner()
     sequential.maximumParallelism = 1
     let whole = sequential.scan(path: path)
