@@ -44,17 +44,28 @@ extension ArtifactsCommand {
       try await Self.reportingFailures(terminal) {
         let store = try await global.openStore(.read)
         var query = selection.query
-        if !json && (print0 || !terminal.stdoutIsTerminal) { query.detail = .paths }
+        if !json && (print0 || !terminal.stdoutIsTerminal) {
+          // Paths only: written as the catalog reads them, none held.
+          query.detail = .paths
+          let output = terminal.blocks(separator: print0 ? "\0" : "\n")
+          let print0 = print0
+          let count = try await Browse(store: store).find(query) { record in
+            if print0 {
+              if let path = record.path { output.add(path) }
+            } else {
+              output.add(record.path ?? record.uri ?? "\(record.containerId)/\(record.fileId)")
+            }
+          }
+          output.finish()
+          guard count > 0 else { throw ExitCode.noMatch }
+          return
+        }
         let records = try await Browse(store: store).find(query)
         guard !records.isEmpty else { throw ExitCode.noMatch }
         if json {
           terminal.out(lines: Format.jsonLines(records))
-        } else if print0 {
-          FileHandle.standardOutput.write(Data(records.compactMap(\.path).map { $0 + "\0" }.joined().utf8))
-        } else if terminal.stdoutIsTerminal {
-          printTable(records, terminal: terminal)
         } else {
-          terminal.out(lines: records.lazy.map { $0.path ?? $0.uri ?? "\($0.containerId)/\($0.fileId)" })
+          printTable(records, terminal: terminal)
         }
       }
     }

@@ -48,6 +48,35 @@ final class Terminal: Sendable {
     writing.withLock { _ in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
   }
 
+  /// Lines handed over one at a time, written in large blocks; `finish` writes the rest.
+  final class Blocks: Sendable {
+    private let separator: String
+    private let block = Mutex("")
+
+    fileprivate init(separator: String) { self.separator = separator }
+
+    func add(_ line: String) {
+      block.withLock { block in
+        block += line
+        block += separator
+        if block.utf8.count >= 1 << 16 {
+          FileHandle.standardOutput.write(Data(block.utf8))
+          block.removeAll(keepingCapacity: true)
+        }
+      }
+    }
+
+    func finish() {
+      block.withLock { block in
+        if !block.isEmpty { FileHandle.standardOutput.write(Data(block.utf8)) }
+        block = ""
+      }
+    }
+  }
+
+  /// Results written as they come, `separator` after each (a newline, or NUL for `-0`).
+  func blocks(separator: String = "\n") -> Blocks { Blocks(separator: separator) }
+
   /// Many lines at once, written in large blocks (a line per system call is slow for big results).
   func out<Lines: Sequence<String>>(lines: Lines) {
     writing.withLock { _ in

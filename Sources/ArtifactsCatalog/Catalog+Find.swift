@@ -31,6 +31,35 @@ extension Catalog: ArchiveIndex {
     }
   }
 
+  /// With `.paths` detail, straight from the cursor: a list of 62,500 paths is written as it
+  /// is read instead of held twice over (the catalog's rows, then Kit's records).
+  public func forEachFound(_ query: FindQuery, _ body: (FoundFile) -> Bool) throws(CatalogError) {
+    guard query.detail == .paths else {
+      for file in try find(query) {
+        guard body(file) else { return }
+      }
+      return
+    }
+    let empty: FindPage
+    do { empty = try FindPage(query) } catch { throw CatalogError(.queryFailed, path: path, detail: error.description) }
+    try read { db in
+      var page = empty
+      var (sql, arguments) = try Self.selection(query, db)
+      sql += empty.sqlLimit(all: "-1")
+      let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+      while let row = try rows.next() {
+        let file = Self.foundFile(row)
+        switch page.admit(file.filename) {
+        case .skip: continue
+        case .take: guard body(file) else { return }
+        case .takeLast:
+          _ = body(file)
+          return
+        }
+      }
+    }
+  }
+
   /// Files an id names: a `cfile_…` (or any file id), a digest or a prefix of one (4+ hex
   /// digits), or else an exact file name.
   public func lookup(_ id: String) throws(CatalogError) -> [FoundFile] {
@@ -244,6 +273,7 @@ struct FindPage {
   private let offset: Int
   private let limit: Int?
   private var skipped = 0
+  private var taken = 0
   private(set) var files: [FoundFile] = []
 
   init(_ query: FindQuery) throws(FindError) {
@@ -262,19 +292,31 @@ struct FindPage {
     return " LIMIT \(limit.map(String.init) ?? all) OFFSET \(offset)"
   }
 
-  /// Takes `file` if it belongs on the page; false once the page is full.
-  mutating func take(_ file: FoundFile) -> Bool {
-    guard matcher.needsRowCheck else {
-      files.append(file)
-      return true
-    }
-    guard matcher.matches(file.filename) else { return true }
+  enum Admission { case skip, take, takeLast }
+
+  /// Whether a file named `name` belongs on the page, and whether it is the page's last.
+  mutating func admit(_ name: String) -> Admission {
+    guard matcher.needsRowCheck else { return .take }
+    guard matcher.matches(name) else { return .skip }
     if skipped < offset {
       skipped += 1
-      return true
+      return .skip
     }
-    files.append(file)
-    return limit.map { files.count < $0 } ?? true
+    taken += 1
+    return limit.map { taken < $0 } ?? true ? .take : .takeLast
+  }
+
+  /// Takes `file` if it belongs on the page; false once the page is full.
+  mutating func take(_ file: FoundFile) -> Bool {
+    switch admit(file.filename) {
+    case .skip: return true
+    case .take:
+      files.append(file)
+      return true
+    case .takeLast:
+      files.append(file)
+      return false
+    }
   }
 }
 

@@ -64,12 +64,24 @@ public protocol WorkQueue: Sendable {
 /// What `find`, `show`, `cat` and `export` read.
 public protocol ArchiveIndex: Sendable {
   func find(_ query: FindQuery) throws -> [FoundFile]
+  /// The same files, handed to `body` in order as they are read, so a long list is never
+  /// held whole; `body` returns false to stop.
+  func forEachFound(_ query: FindQuery, _ body: (FoundFile) -> Bool) throws
   /// Files an id names: a file id, a digest or a prefix of one (4+ hex digits), else an exact name.
   func lookup(_ id: String) throws -> [FoundFile]
   /// Every file whose bytes are one of `digests`, with provenance.
   func files(withDigests digests: Set<Digest>) throws -> [FoundFile]
   /// How many files are in one of `states` (cheap for the rare states, lost and failed).
   func count(in states: Set<FileState>) throws -> Int
+}
+
+extension ArchiveIndex {
+  /// By default, the list `find` returns.
+  public func forEachFound(_ query: FindQuery, _ body: (FoundFile) -> Bool) throws {
+    for file in try find(query) {
+      guard body(file) else { return }
+    }
+  }
 }
 
 /// What `check`, `gc`, `import` and repair ask of the catalog.

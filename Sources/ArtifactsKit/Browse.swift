@@ -21,6 +21,23 @@ public struct Browse: Sendable {
     }
   }
 
+  /// The same, each handed to `each` as it is read, none held (a list of tens of thousands
+  /// of paths); returns how many were handed over.
+  public func find(_ query: FindQuery, each: @escaping @Sendable (FileRecord) -> Void) async throws(KitError) -> Int {
+    let store = self.store
+    return try await blocking { () throws(KitError) in
+      var count = 0
+      try backend {
+        try store.catalog.forEachFound(query) { file in
+          count += 1
+          each(FileRecord(file, location: file.digest.map(store.blobs.location)))
+          return true
+        }
+      }
+      return count
+    }
+  }
+
   /// The files `id` names (a `cfile_…` id, a digest or a prefix of one, or an exact name);
   /// `noMatch` when none does.
   public func files(named id: String) async throws(KitError) -> [FileRecord] {

@@ -144,6 +144,11 @@ struct SyncEndToEndTests {
     #expect(png.stdoutLines.count == 1 && png.stdoutLines[0].hasPrefix(store.path))
     let none = try run(binary, ["find", "--store", store.path, "no-such-name"], environment: env)
     #expect(none.status == 1 && none.stdout.isEmpty)
+    // -0: the same paths, each followed by NUL (for xargs -0).
+    let all = try run(binary, ["find", "--store", store.path], environment: env)
+    let nul = try run(binary, ["find", "--store", store.path, "-0"], environment: env)
+    #expect(all.stdoutLines.count > 1 && all.stdoutLines.allSatisfy { $0.hasPrefix(store.path) })
+    #expect(nul.status == 0 && nul.stdout == all.stdoutLines.map { $0 + "\0" }.joined())
 
     // The key appears in no output and nowhere in the store.
     for text in [first.stdout, first.stderr, second.stdout, found.stdout] { #expect(!text.contains(key)) }

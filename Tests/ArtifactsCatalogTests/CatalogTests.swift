@@ -325,6 +325,39 @@ struct FindSelectionTests {
     }
   }
 
+  /// A list handed over as it is read is the list `find` returns: every page of it, with a
+  /// regular expression checked row by row or a pattern SQL applies, and it stops when told.
+  @Test func streamedPathsAreWhatFindReturns() throws {
+    let catalog = try catalog()
+    let patterns: [FindQuery.Pattern?] = [nil, FindQuery.pattern("s.*[ct]", regex: true), FindQuery.pattern("chart")]
+    for pattern in patterns {
+      for (offset, limit) in [(0, nil), (0, 1), (1, 2), (2, nil), (9, nil)] as [(Int, Int?)] {
+        var query = FindQuery(pattern: pattern, sort: .newest, limit: limit)
+        query.offset = offset
+        query.detail = .paths
+        let listed = try catalog.find(query)
+        var streamed: [FoundFile] = []
+        try catalog.forEachFound(query) {
+          streamed.append($0)
+          return true
+        }
+        #expect(
+          streamed == listed, "\(String(describing: pattern)) offset \(offset) limit \(String(describing: limit))")
+        var first: [FoundFile] = []
+        try catalog.forEachFound(query) {
+          first.append($0)
+          return false
+        }
+        #expect(first == Array(listed.prefix(1)))
+      }
+    }
+    // The regular expression's list is a real one: three of the five names.
+    #expect(
+      try catalog.find(FindQuery(pattern: FindQuery.pattern("s.*[ct]", regex: true))).map(\.filename).sorted() == [
+        "notes.txt", "sales.csv", "sales_chart.png",
+      ])
+  }
+
   @Test func pathsDetailLeavesOutBlobsAndCitations() throws {
     let catalog = try catalog()
     var query = FindQuery(sort: .newest)
