@@ -33,13 +33,8 @@ extension Catalog: ArchiveIndex {
 
   /// With `.paths` detail, straight from the cursor: a list of 62,500 paths is written as it
   /// is read instead of held twice over (the catalog's rows, then Kit's records).
-  public func forEachFound(_ query: FindQuery, _ body: (FoundFile) -> Bool) throws(CatalogError) {
-    guard query.detail == .paths else {
-      for file in try find(query) {
-        guard body(file) else { return }
-      }
-      return
-    }
+  public func forEachFound(_ query: FindQuery, _ body: (FoundFile) -> Bool) throws {
+    guard query.detail == .paths else { return try forEach(inListOf: query, body) }
     let empty: FindPage
     do { empty = try FindPage(query) } catch { throw CatalogError(.queryFailed, path: path, detail: error.description) }
     try read { db in
@@ -47,16 +42,7 @@ extension Catalog: ArchiveIndex {
       var (sql, arguments) = try Self.selection(query, db)
       sql += empty.sqlLimit(all: "-1")
       let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-      while let row = try rows.next() {
-        let file = Self.foundFile(row)
-        switch page.admit(file.filename) {
-        case .skip: continue
-        case .take: guard body(file) else { return }
-        case .takeLast:
-          _ = body(file)
-          return
-        }
-      }
+      while let row = try rows.next(), page.hand(Self.foundFile(row), to: body) {}
     }
   }
 
@@ -292,10 +278,10 @@ struct FindPage {
     return " LIMIT \(limit.map(String.init) ?? all) OFFSET \(offset)"
   }
 
-  enum Admission { case skip, take, takeLast }
+  private enum Admission { case skip, take, takeLast }
 
   /// Whether a file named `name` belongs on the page, and whether it is the page's last.
-  mutating func admit(_ name: String) -> Admission {
+  private mutating func admit(_ name: String) -> Admission {
     guard matcher.needsRowCheck else { return .take }
     guard matcher.matches(name) else { return .skip }
     if skipped < offset {
@@ -304,6 +290,18 @@ struct FindPage {
     }
     taken += 1
     return limit.map { taken < $0 } ?? true ? .take : .takeLast
+  }
+
+  /// Hands `file` to `body` if it belongs on the page; false once the page is full or `body`
+  /// says to stop.
+  mutating func hand(_ file: FoundFile, to body: (FoundFile) -> Bool) -> Bool {
+    switch admit(file.filename) {
+    case .skip: return true
+    case .take: return body(file)
+    case .takeLast:
+      _ = body(file)
+      return false
+    }
   }
 
   /// Takes `file` if it belongs on the page; false once the page is full.

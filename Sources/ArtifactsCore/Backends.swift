@@ -78,6 +78,12 @@ public protocol ArchiveIndex: Sendable {
 extension ArchiveIndex {
   /// By default, the list `find` returns.
   public func forEachFound(_ query: FindQuery, _ body: (FoundFile) -> Bool) throws {
+    try forEach(inListOf: query, body)
+  }
+
+  /// `body` for each file of the list `find` returns (what a backend does when it cannot
+  /// stream, as when citations are to be attached).
+  public func forEach(inListOf query: FindQuery, _ body: (FoundFile) -> Bool) throws {
     for file in try find(query) {
       guard body(file) else { return }
     }

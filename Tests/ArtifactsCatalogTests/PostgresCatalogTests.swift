@@ -204,6 +204,15 @@ struct PostgresCatalogTests {
         let expected = summary(try local.find(asked))
         #expect(try summary(shared.find(asked)) == expected, "\(asked)")
         if !expected.isEmpty { answered += 1 }
+        // Handed over one at a time (streamed with .paths), the same answer from both.
+        for catalog in [local, shared] as [any ArchiveIndex] {
+          var streamed: [FoundFile] = []
+          try catalog.forEachFound(asked) {
+            streamed.append($0)
+            return true
+          }
+          #expect(summary(streamed) == expected, "\(type(of: catalog)) \(asked)")
+        }
       }
     }
     // Most queries find something: the comparison is of answers, not of empty lists.

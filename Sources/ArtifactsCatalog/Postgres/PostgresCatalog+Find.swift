@@ -50,6 +50,22 @@ extension PostgresCatalog: ArchiveIndex {
     }
   }
 
+  /// With `.paths` detail, the rows the server sent are handed over one at a time, never made
+  /// into a list. They arrive whole, so a read run again after a lost connection has handed
+  /// nothing over yet.
+  public func forEachFound(_ query: FindQuery, _ body: (FoundFile) -> Bool) throws {
+    guard query.detail == .paths else { return try forEach(inListOf: query, body) }
+    var page: FindPage
+    do { page = try FindPage(query) } catch {
+      throw CatalogError(.queryFailed, path: location, detail: error.description)
+    }
+    var (sql, parameters) = Self.selection(query)
+    sql += page.sqlLimit(all: "ALL")
+    let rows = try read { connection throws(PostgresFailure) in try connection.execute(sql, parameters) }
+    var row = 0
+    while row < rows.count, page.hand(Self.foundFile(rows, row), to: body) { row += 1 }
+  }
+
   public func lookup(_ id: String) throws(CatalogError) -> [FoundFile] {
     try read { connection throws(PostgresFailure) in
       var files = Self.foundFiles(
