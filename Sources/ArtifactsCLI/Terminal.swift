@@ -48,19 +48,24 @@ final class Terminal: Sendable {
     writing.withLock { _ in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
   }
 
-  /// Lines handed over one at a time, written in large blocks; `finish` writes the rest.
+  /// Lines handed over one at a time, written in large blocks (under the terminal's lock,
+  /// as every result is); `finish` writes the rest.
   final class Blocks: Sendable {
+    private let terminal: Terminal
     private let separator: String
     private let block = Mutex("")
 
-    fileprivate init(separator: String) { self.separator = separator }
+    fileprivate init(_ terminal: Terminal, separator: String) {
+      self.terminal = terminal
+      self.separator = separator
+    }
 
     func add(_ line: String) {
       block.withLock { block in
         block += line
         block += separator
         if block.utf8.count >= 1 << 16 {
-          FileHandle.standardOutput.write(Data(block.utf8))
+          terminal.write(block)
           block.removeAll(keepingCapacity: true)
         }
       }
@@ -68,14 +73,18 @@ final class Terminal: Sendable {
 
     func finish() {
       block.withLock { block in
-        if !block.isEmpty { FileHandle.standardOutput.write(Data(block.utf8)) }
+        if !block.isEmpty { terminal.write(block) }
         block = ""
       }
     }
   }
 
   /// Results written as they come, `separator` after each (a newline, or NUL for `-0`).
-  func blocks(separator: String = "\n") -> Blocks { Blocks(separator: separator) }
+  func blocks(separator: String = "\n") -> Blocks { Blocks(self, separator: separator) }
+
+  fileprivate func write(_ text: String) {
+    writing.withLock { _ in FileHandle.standardOutput.write(Data(text.utf8)) }
+  }
 
   /// Many lines at once, written in large blocks (a line per system call is slow for big results).
   func out<Lines: Sequence<String>>(lines: Lines) {
