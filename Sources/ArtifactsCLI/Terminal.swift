@@ -45,7 +45,7 @@ final class Terminal: Sendable {
 
   func out(_ line: String) {
     beforeMessage?()
-    writing.withLock { _ in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+    write(line + "\n")
   }
 
   /// Lines handed over one at a time, written in large blocks (under the terminal's lock,
@@ -58,6 +58,7 @@ final class Terminal: Sendable {
     fileprivate init(_ terminal: Terminal, separator: String) {
       self.terminal = terminal
       self.separator = separator
+      block.withLock { $0.reserveCapacity(1 << 16) }
     }
 
     func add(_ line: String) {
@@ -88,19 +89,9 @@ final class Terminal: Sendable {
 
   /// Many lines at once, written in large blocks (a line per system call is slow for big results).
   func out<Lines: Sequence<String>>(lines: Lines) {
-    writing.withLock { _ in
-      var block = ""
-      block.reserveCapacity(1 << 16)
-      for line in lines {
-        block += line
-        block += "\n"
-        if block.utf8.count >= 1 << 16 {
-          FileHandle.standardOutput.write(Data(block.utf8))
-          block.removeAll(keepingCapacity: true)
-        }
-      }
-      if !block.isEmpty { FileHandle.standardOutput.write(Data(block.utf8)) }
-    }
+    let output = blocks()
+    for line in lines { output.add(line) }
+    output.finish()
   }
 
   func err(_ line: String) {

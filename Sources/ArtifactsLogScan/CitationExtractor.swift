@@ -50,9 +50,6 @@ struct CitationExtractor {
     walk(record, response: nil, outputIndex: nil, at: location)
   }
 
-  /// Citations, sightings, responses and images found so far (diagnostics are kept for the end).
-  var foundCount: Int { findings.count }
-
   /// Hands over what was found so far and forgets it, so a long log is held a segment at a
   /// time. A repeat of an annotation after this counts again; the catalog still records it
   /// once, by its identity.

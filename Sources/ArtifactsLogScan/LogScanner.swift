@@ -649,7 +649,7 @@ private struct ScanRun {
         carryTooLong = false
         lineNumber += 1
         start = end + 1
-        if extractor.foundCount >= segmentSize, format == .jsonLines, !compressed, let onSegment {
+        if extractor.findings.count >= segmentSize, format == .jsonLines, !compressed, let onSegment {
           let segment = LogScanSegment(
             findings: extractor.takeFindings(), consumedBytes: consumed, consumedLines: consumedLines)
           // Told to stop: the scan ends with the segment (nothing after it is read).
