@@ -36,8 +36,10 @@ let package = Package(
     /** libpq, opened with dlopen when a PostgreSQL catalog is first opened, behind `cpq_` functions. Headers: libpq-dev; runtime: libpq5. */
     .target(name: "CPostgres", linkerSettings: [.linkedLibrary("dl")]),
 
-    /** glibc's GNU extensions Swift's Glibc module hides: memmem (the scanner's prefilter), syncfs (the blob store's batch flush). */
+    /** glibc's GNU extension Swift's Glibc module hides: syncfs (the blob store's batch flush). */
     .systemLibrary(name: "CGNUExtensions"),
+    /** The scanner's prefilter: a vectorised substring search (AVX2 or SSE2; glibc's memmem is not vectorised). Our own C, no library. */
+    .target(name: "CByteSearch"),
 
     // MARK: Library layers
 
@@ -46,7 +48,7 @@ let package = Package(
     /** Streaming gzip (inflate and deflate) over zlib: read `.gz` logs, write `.tar.gz` exports. */
     .target(name: "ArtifactsGzip", dependencies: ["CZlib"]),
     /** Finds and watches (inotify) log files, detects their format, streams records and extracts citations with provenance. */
-    .target(name: "ArtifactsLogScan", dependencies: ["ArtifactsCore", "ArtifactsGzip", "CGNUExtensions"]),
+    .target(name: "ArtifactsLogScan", dependencies: ["ArtifactsCore", "ArtifactsGzip", "CByteSearch"]),
     /** Containers API and S3 clients over libcurl's multi interface: auth (SigV4 by libcurl), retries, streaming both ways while hashing. */
     .target(
       name: "ArtifactsFetch",
@@ -138,7 +140,8 @@ let package = Package(
       dependencies: ["ArtifactsEmulator", "ArtifactsCore"],
       path: "Tests/ArtifactsTestSupport"),
     .testTarget(
-      name: "ArtifactsLogScanTests", dependencies: ["ArtifactsLogScan", "ArtifactsGzip", "ArtifactsTestSupport"],
+      name: "ArtifactsLogScanTests",
+      dependencies: ["ArtifactsLogScan", "ArtifactsGzip", "CByteSearch", "ArtifactsTestSupport"],
       exclude: []),
     .testTarget(name: "ArtifactsExportTests", dependencies: ["ArtifactsExport", "ArtifactsTestSupport"]),
     .testTarget(name: "ArtifactsGzipTests", dependencies: ["ArtifactsGzip", "ArtifactsTestSupport"]),

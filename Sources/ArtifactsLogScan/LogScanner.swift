@@ -1,7 +1,7 @@
 // Reads one log file of any supported shape and returns what it cites. A scan never fails
 // because of one bad record: each is reported with its file and line, and the rest is read.
 import ArtifactsCore
-import CGNUExtensions
+import CByteSearch
 import Dispatch
 import Foundation
 import Synchronization
@@ -235,14 +235,21 @@ extension LogScanner {
     let schedule = PartSchedule(
       descriptor: descriptor, size: size, partBytes: segmentedPartBytes, findingsPerPart: segmentSize,
       aheadBytes: 64 << 20, aheadFindings: 4 * segmentSize)
+    // Threads of their own, not Dispatch's pool: its threads number the cores, and the
+    // caller (waiting below for parts) is usually one of them, so on two cores the second
+    // reader only started once the first had read the whole log.
     let readers = DispatchGroup()
-    for _ in 0..<maximumParallelism {
-      DispatchQueue.global().async(group: readers) {
+    for number in 0..<maximumParallelism {
+      readers.enter()
+      let reader = Thread {
         while let (index, range) = schedule.claim() {
           let result = scanPart(path: path, reading: reading, range: range)
           schedule.finish(index, result, bytes: range.upperBound - range.lowerBound)
         }
+        readers.leave()
       }
+      reader.name = "artifacts.scan.\(number)"
+      reader.start()
     }
     var linesBefore = 0
     var pending = LogFindings()
@@ -795,7 +802,7 @@ enum RecordFilter {
   static func find(_ needle: [UInt8], in base: UnsafeRawPointer, _ count: Int, from: Int) -> Int? {
     guard from < count else { return nil }
     return needle.withUnsafeBytes { needleBytes in
-      cstringsearch_memmem(base + from, count - from, needleBytes.baseAddress, needleBytes.count)
+      byte_search(base + from, count - from, needleBytes.baseAddress, needleBytes.count)
         .map { base.distance(to: $0) }
     }
   }
@@ -814,7 +821,7 @@ enum RecordFilter {
   }
 }
 
-/// Needle positions in one chunk, searched once per chunk (glibc's memmem is far faster than a
+/// Needle positions in one chunk, searched once per chunk (a vectorised search is far faster than a
 /// test per line), then consulted line by line.
 struct NeedleHits {
   private let base: UnsafeRawPointer?

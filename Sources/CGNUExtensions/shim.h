@@ -1,21 +1,13 @@
 // glibc's GNU extensions: Swift's Glibc module is imported without _GNU_SOURCE, so it cannot
-// see them. These wrappers are the only way in. The log scanner's prefilter uses memmem to
-// skip records that cannot cite anything without decoding them; the blob store uses syncfs to
-// flush a batch of new blobs with one call instead of two fsyncs per file.
+// see them. These wrappers are the only way in. The blob store uses syncfs to flush a batch of
+// new blobs with one call instead of two fsyncs per file.
 #ifndef ARTIFACTS_CGNUEXTENSIONS_SHIM_H
 #define ARTIFACTS_CGNUEXTENSIONS_SHIM_H
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
-#include <string.h>
-#include <stddef.h>
 #include <unistd.h>
-
-static inline const void *cstringsearch_memmem(const void *haystack, size_t haystack_length, const void *needle,
-                                               size_t needle_length) {
-  return memmem(haystack, haystack_length, needle, needle_length);
-}
 
 #ifdef __linux__
 /// Flushes the whole file system that holds `descriptor`; 0, or -1 with errno.
