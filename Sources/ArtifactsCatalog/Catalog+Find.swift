@@ -17,15 +17,13 @@ public enum FindError: Error, Sendable, CustomStringConvertible {
 
 extension Catalog: ArchiveIndex {
   public func find(_ query: FindQuery) throws(CatalogError) -> [FoundFile] {
-    let empty: FindPage
-    do { empty = try FindPage(query) } catch { throw CatalogError(.queryFailed, path: path, detail: error.description) }
+    let page = try firstPage(query)
     return try read { db in
-      var page = empty
-      var (sql, arguments) = try Self.selection(query, db)
-      sql += empty.sqlLimit(all: "-1")
-      let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-      while let row = try rows.next(), page.take(Self.foundFile(row)) {}
-      var files = page.files
+      var files: [FoundFile] = []
+      try Self.hand(page, query, db) { file in
+        files.append(file)
+        return true
+      }
       if query.detail == .full { try Self.attachCitations(to: &files, db) }
       return files
     }
@@ -35,15 +33,24 @@ extension Catalog: ArchiveIndex {
   /// is read instead of held twice over (the catalog's rows, then Kit's records).
   public func forEachFound(_ query: FindQuery, _ body: (FoundFile) -> Bool) throws {
     guard query.detail == .paths else { return try forEach(inListOf: query, body) }
-    let empty: FindPage
-    do { empty = try FindPage(query) } catch { throw CatalogError(.queryFailed, path: path, detail: error.description) }
-    try read { db in
-      var page = empty
-      var (sql, arguments) = try Self.selection(query, db)
-      sql += empty.sqlLimit(all: "-1")
-      let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-      while let row = try rows.next(), page.hand(Self.foundFile(row), to: body) {}
-    }
+    let page = try firstPage(query)
+    try read { db in try Self.hand(page, query, db, to: body) }
+  }
+
+  /// The page `query` asks for, with nothing on it yet.
+  private func firstPage(_ query: FindQuery) throws(CatalogError) -> FindPage {
+    do { return try FindPage(query) } catch { throw CatalogError(.queryFailed, path: path, detail: error.description) }
+  }
+
+  /// The files of `query`'s page, handed to `body` as the cursor reads them.
+  private static func hand(
+    _ empty: FindPage, _ query: FindQuery, _ db: Database, to body: (FoundFile) -> Bool
+  ) throws {
+    var page = empty
+    var (sql, arguments) = try selection(query, db)
+    sql += page.sqlLimit(all: "-1")
+    let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+    while let row = try rows.next(), page.hand(foundFile(row), to: body) {}
   }
 
   /// Files an id names: a `cfile_…` (or any file id), a digest or a prefix of one (4+ hex
@@ -260,7 +267,6 @@ struct FindPage {
   private let limit: Int?
   private var skipped = 0
   private var taken = 0
-  private(set) var files: [FoundFile] = []
 
   init(_ query: FindQuery) throws(FindError) {
     matcher =
@@ -300,19 +306,6 @@ struct FindPage {
     case .take: return body(file)
     case .takeLast:
       _ = body(file)
-      return false
-    }
-  }
-
-  /// Takes `file` if it belongs on the page; false once the page is full.
-  mutating func take(_ file: FoundFile) -> Bool {
-    switch admit(file.filename) {
-    case .skip: return true
-    case .take:
-      files.append(file)
-      return true
-    case .takeLast:
-      files.append(file)
       return false
     }
   }

@@ -184,15 +184,14 @@ extension LogScanner {
 
   func scanInParallel(path: String, reading: String, ranges: [Range<Int64>]) -> LogScanResult {
     let parts = ranges.map { _ in ScanPart() }
-    DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
+    let readers = ReaderThreads(ranges.count) { index in
       parts[index].finish(scanPart(path: path, reading: reading, range: ranges[index]))
     }
+    defer { readers.wait() }
     // Renumber each part's lines after the lines of the parts before it, and merge what they
     // found as one extractor would have (repeats of one annotation across parts count once).
     var merged = CitationExtractor()
-    var combined = LogScanResult(
-      path: path, format: .jsonLines, compressed: false, findings: LogFindings(), records: 0, skippedRecords: 0,
-      consumedBytes: 0, consumedLines: 0, streamResponse: nil)
+    var combined = LogScanResult.parts(of: path)
     var linesBefore = 0
     for part in parts {
       var result = part.take()
@@ -220,9 +219,7 @@ extension LogScanner {
   func scanInParts(
     path: String, reading: String, size: Int64, segmentSize: Int, recordingEach: (LogScanSegment) -> Bool
   ) -> LogScanResult {
-    var combined = LogScanResult(
-      path: path, format: .jsonLines, compressed: false, findings: LogFindings(), records: 0, skippedRecords: 0,
-      consumedBytes: 0, consumedLines: 0, streamResponse: nil)
+    var combined = LogScanResult.parts(of: path)
     let descriptor = open(reading, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else {
       combined.findings.diagnostics.append(
@@ -235,21 +232,11 @@ extension LogScanner {
     let schedule = PartSchedule(
       descriptor: descriptor, size: size, partBytes: segmentedPartBytes, findingsPerPart: segmentSize,
       aheadBytes: 64 << 20, aheadFindings: 4 * segmentSize)
-    // Threads of their own, not Dispatch's pool: its threads number the cores, and the
-    // caller (waiting below for parts) is usually one of them, so on two cores the second
-    // reader only started once the first had read the whole log.
-    let readers = DispatchGroup()
-    for number in 0..<maximumParallelism {
-      readers.enter()
-      let reader = Thread {
-        while let (index, range) = schedule.claim() {
-          let result = scanPart(path: path, reading: reading, range: range)
-          schedule.finish(index, result, bytes: range.upperBound - range.lowerBound)
-        }
-        readers.leave()
+    let readers = ReaderThreads(maximumParallelism) { _ in
+      while let (index, range) = schedule.claim() {
+        let result = scanPart(path: path, reading: reading, range: range)
+        schedule.finish(index, result, bytes: range.upperBound - range.lowerBound)
       }
-      reader.name = "artifacts.scan.\(number)"
-      reader.start()
     }
     var linesBefore = 0
     var pending = LogFindings()
@@ -394,6 +381,39 @@ private final class PartSchedule: @unchecked Sendable {
     condition.broadcast()
     condition.unlock()
   }
+}
+
+extension LogScanResult {
+  /// Nothing yet of a plain JSON Lines log read in parts: what the parts' results add up into.
+  fileprivate static func parts(of path: String) -> LogScanResult {
+    LogScanResult(
+      path: path, format: .jsonLines, compressed: false, findings: LogFindings(), records: 0, skippedRecords: 0,
+      consumedBytes: 0, consumedLines: 0, streamResponse: nil)
+  }
+}
+
+/// The threads that read a large log's parts: threads of their own, not Dispatch's pool,
+/// whose threads number the cores. The caller waiting for the parts (inside Kit's `blocking`)
+/// usually holds one of those, so on two cores the second reader started only once the first
+/// had read the whole log.
+private struct ReaderThreads {
+  private let group = DispatchGroup()
+
+  /// Starts `count` threads, the one numbered `n` running `body(n)`.
+  init(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    for number in 0..<count {
+      group.enter()
+      let thread = Thread { [group] in
+        body(number)
+        group.leave()
+      }
+      thread.name = "artifacts.scan.\(number)"
+      thread.start()
+    }
+  }
+
+  /// Returns once every thread has ended.
+  func wait() { group.wait() }
 }
 
 /// One thread's share of a parallel scan.

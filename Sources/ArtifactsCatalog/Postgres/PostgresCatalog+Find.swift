@@ -32,19 +32,15 @@ extension PostgresCatalog: ArchiveIndex {
   }
 
   public func find(_ query: FindQuery) throws(CatalogError) -> [FoundFile] {
-    let empty: FindPage
-    do { empty = try FindPage(query) } catch {
-      throw CatalogError(.queryFailed, path: location, detail: error.description)
-    }
-    var (sql, parameters) = Self.selection(query)
-    sql += empty.sqlLimit(all: "ALL")
+    let (empty, sql, parameters) = try page(query)
     return try read { connection throws(PostgresFailure) in
       // A fresh page each time: the read runs again after a lost connection.
-      var page = empty
+      var files: [FoundFile] = []
       let rows = try connection.execute(sql, parameters)
-      var row = 0
-      while row < rows.count, page.take(Self.foundFile(rows, row)) { row += 1 }
-      var files = page.files
+      Self.hand(empty, rows) { file in
+        files.append(file)
+        return true
+      }
       if query.detail == .full { try Self.attachCitations(to: &files, connection) }
       return files
     }
@@ -55,15 +51,27 @@ extension PostgresCatalog: ArchiveIndex {
   /// nothing over yet.
   public func forEachFound(_ query: FindQuery, _ body: (FoundFile) -> Bool) throws {
     guard query.detail == .paths else { return try forEach(inListOf: query, body) }
-    var page: FindPage
-    do { page = try FindPage(query) } catch {
+    let (empty, sql, parameters) = try page(query)
+    let rows = try read { connection throws(PostgresFailure) in try connection.execute(sql, parameters) }
+    Self.hand(empty, rows, to: body)
+  }
+
+  /// The page `query` asks for, with nothing on it yet, and the statement that reads it.
+  private func page(_ query: FindQuery) throws(CatalogError) -> (FindPage, String, [(any PostgresParameter)?]) {
+    let empty: FindPage
+    do { empty = try FindPage(query) } catch {
       throw CatalogError(.queryFailed, path: location, detail: error.description)
     }
     var (sql, parameters) = Self.selection(query)
-    sql += page.sqlLimit(all: "ALL")
-    let rows = try read { connection throws(PostgresFailure) in try connection.execute(sql, parameters) }
+    sql += empty.sqlLimit(all: "ALL")
+    return (empty, sql, parameters)
+  }
+
+  /// The files of a page among `rows`, handed to `body` in order.
+  private static func hand(_ empty: FindPage, _ rows: PostgresResult, to body: (FoundFile) -> Bool) {
+    var page = empty
     var row = 0
-    while row < rows.count, page.hand(Self.foundFile(rows, row), to: body) { row += 1 }
+    while row < rows.count, page.hand(foundFile(rows, row), to: body) { row += 1 }
   }
 
   public func lookup(_ id: String) throws(CatalogError) -> [FoundFile] {
