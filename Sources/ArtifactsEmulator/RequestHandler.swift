@@ -341,8 +341,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
   }
 
   static func json(_ object: [String: Any]) -> Answer {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-    return Answer(status: .ok, headers: [("content-type", "application/json")], body: Array(data))
+    Answer(status: .ok, headers: [("content-type", "application/json")], body: JSONText.encode(object))
   }
 
   /// A page of a conversation's items, as the API pages: `limit` (default 20), `after` an
