@@ -1,6 +1,6 @@
 // The emulator's JSON writer, for the trees its answers are built from: strings, integers,
 // doubles, booleans, NSNull, arrays and objects (keys sorted, as `.sortedKeys` wrote them).
-// JSONSerialization on Linux took 1.75 ms of CPU for a page of 50 files, 20 times a file's
+// JSONSerialization on Linux took 1.75 ms of CPU for a page of 50 files, some 20 times a file's
 // download; in a benchmark the emulator shares the client's two cores, so the client under
 // test was charged for it (0.35 s of a 10,000-file sync).
 import Foundation
@@ -50,7 +50,9 @@ enum JSONText {
       // An optional that reached here wrapped in Any: its value, or null.
       let mirror = Mirror(reflecting: value)
       if mirror.displayStyle == .optional {
-        if let wrapped = mirror.children.first?.value { write(wrapped, into: &out) } else {
+        if let wrapped = mirror.children.first?.value {
+          write(wrapped, into: &out)
+        } else {
           out.append(contentsOf: "null".utf8)
         }
       } else {
