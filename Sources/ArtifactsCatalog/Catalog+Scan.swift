@@ -57,19 +57,22 @@ extension Catalog: ScanRecorder {
       for stored in contribution.inlineImages {
         if try recordInline(stored, logID: logID, seenAt: seenAt, db) { outcome.newFiles += 1 }
       }
+      // The responses and containers sightings name first (the rows refer to them), then the
+      // sightings themselves, 64 to a statement: a dense log has one per citing line.
       for sighting in contribution.sightings {
         if let response = sighting.response {
           try upsertOnce(response, line: sighting.location.line)
         }
         try upsertContainerOnce(sighting.containerID, respondedAt: sighting.response?.createdAt)
+      }
+      _ = try Self.insertRows(
+        contribution.sightings,
+        "INSERT INTO container_sighting (sighting_key, container_id, call_id, response_id, log_file_id, line)",
+        row: "(?, ?, ?, ?, ?, ?)", tail: "ON CONFLICT(sighting_key) DO NOTHING", db
+      ) { sighting in
         let key =
           "\(sighting.response?.id ?? sighting.location.description)|\(sighting.callID ?? "-")|\(sighting.containerID)"
-        try db.executeCached(
-          sql: """
-            INSERT INTO container_sighting (sighting_key, container_id, call_id, response_id, log_file_id, line)
-            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sighting_key) DO NOTHING
-            """,
-          arguments: [key, sighting.containerID, sighting.callID, sighting.response?.id, logID, sighting.location.line])
+        return [key, sighting.containerID, sighting.callID, sighting.response?.id, logID, sighting.location.line]
       }
       try Self.countNameTrigrams(ofFilesAfter: filesBefore, db)
       outcome.citedFiles = citedFiles.sorted()

@@ -66,6 +66,42 @@ struct CatalogTests {
     #expect(try catalog.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM response") } == count)
   }
 
+  /// Sightings go in statements of many rows after the responses and containers they name,
+  /// which may be named by nothing else: each distinct sighting is one row, however often the
+  /// log repeats it and however many statements it takes.
+  @Test func sightingsOfManyStatementsAreEachStoredOnceWithWhatTheyName() throws {
+    let catalog = try Catalog(inMemory: ())
+    let count = Catalog.rowsPerInsert * 2 + 7
+    var sightings: [ContainerSighting] = []
+    for index in 1...count {
+      let sighting = ContainerSighting(
+        containerID: FakeID.container(1000 + index), callID: "ci_\(index)",
+        response: ResponseInfo(id: FakeID.response(index), createdAt: 1_700_000_000, model: "gpt-5"),
+        location: LogLocation(path: "/logs/s.jsonl", line: index))
+      sightings.append(sighting)
+      if index % 3 == 0 { sightings.append(sighting) }
+    }
+    let log = LogContribution(
+      path: "/logs/s.jsonl", format: .jsonLines, citations: [], sightings: sightings, responses: [])
+    func rows(_ table: String) throws -> Int {
+      try catalog.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") } ?? -1
+    }
+    _ = try catalog.record(log)
+    #expect(try rows("container_sighting") == count)
+    #expect(try rows("container") == count)
+    #expect(try rows("response") == count)
+    _ = try catalog.record(log)
+    #expect(try rows("container_sighting") == count)
+    let last = try catalog.read { db in
+      try Row.fetchOne(
+        db, sql: "SELECT container_id, call_id, response_id, line FROM container_sighting ORDER BY line DESC LIMIT 1")
+    }
+    #expect(last?[0] == FakeID.container(1000 + count))
+    #expect(last?[1] == "ci_\(count)")
+    #expect(last?[2] == FakeID.response(count))
+    #expect(last?[3] == count)
+  }
+
   @Test func laterCopyFillsInTheCitedText() throws {
     let catalog = try Catalog(inMemory: ())
     _ = try catalog.record(contribution([citation(1, "a.csv", response: 1, line: 3)]))
