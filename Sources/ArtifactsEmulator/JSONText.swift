@@ -1,8 +1,9 @@
 // The emulator's JSON writer, for the trees its answers are built from: strings, integers,
 // doubles, booleans, NSNull, arrays and objects (keys sorted, as `.sortedKeys` wrote them).
-// JSONSerialization on Linux took 1.75 ms of CPU for a page of 50 files, some 20 times a file's
-// download; in a benchmark the emulator shares the client's two cores, so the client under
-// test was charged for it (0.35 s of a 10,000-file sync).
+// With JSONSerialization, a request for a page of 50 files cost the emulator 1.75 ms of CPU on
+// Linux, some 20 times a file's download (0.35 ms with this writer); in a benchmark the
+// emulator shares the client's two cores, so the client under test was charged for it (0.35 s
+// of a 10,000-file sync).
 import Foundation
 
 enum JSONText {
@@ -18,7 +19,7 @@ enum JSONText {
     case let string as String:
       writeString(string, into: &out)
     case let bool as Bool:
-      out.append(contentsOf: bool ? Array("true".utf8) : Array("false".utf8))
+      out.append(contentsOf: (bool ? "true" : "false").utf8)
     case let integer as Int:
       out.append(contentsOf: String(integer).utf8)
     case let integer as Int64:
