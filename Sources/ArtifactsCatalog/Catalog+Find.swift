@@ -77,20 +77,27 @@ extension Catalog: ArchiveIndex {
 
   static let baseSelect = select(joiningBlobs: true)
 
-  /// Without the blob join, size and media type are NULL (`FindQuery.Detail.paths`).
-  static func select(joiningBlobs: Bool) -> String {
+  /// Without the blob join, size and media type are NULL. With `pathsOnly`
+  /// (`FindQuery.Detail.paths`) the columns end at the state: every column a row carries
+  /// through the sort costs, and 62,500 sorted rows of 13 columns took 0.30 s against 0.24 s
+  /// for 8.
+  static func select(joiningBlobs: Bool, pathsOnly: Bool = false) -> String {
     """
     SELECT f.id, f.filename, f.digest, \(joiningBlobs ? "b.size, b.media_type" : "NULL, NULL"), f.container_id,
-      f.file_id, f.state, f.source, f.first_seen_at, f.archived_at, f.last_error, f.attempts
+      f.file_id, f.state\(pathsOnly ? "" : ", f.source, f.first_seen_at, f.archived_at, f.last_error, f.attempts")
     FROM container_file f\(joiningBlobs ? " LEFT JOIN blob b ON b.digest = f.digest" : "")
     """
   }
 
+  /// A row of `select`; one without the later columns (paths only) has an empty source and
+  /// first-seen time, no archive time or error, and no attempts.
   static func foundFile(_ row: Row) -> FoundFile {
-    FoundFile(
+    let full = row.count > 8
+    return FoundFile(
       rowID: row[0], filename: row[1], digest: (row[2] as String?).flatMap(Digest.init(hex:)), size: row[3],
       mediaType: row[4], containerID: row[5], fileID: row[6], state: FileState(rawValue: row[7]) ?? .pending,
-      source: row[8], firstSeenAt: row[9], archivedAt: row[10], lastError: row[11], attempts: row[12])
+      source: full ? row[8] : "", firstSeenAt: full ? row[9] : "", archivedAt: full ? row[10] : nil,
+      lastError: full ? row[11] : nil, attempts: full ? row[12] : 0)
   }
 
   public func count(in states: Set<FileState>) throws(CatalogError) -> Int {
@@ -185,7 +192,8 @@ extension Catalog: ArchiveIndex {
       }
     let joiningBlobs = query.detail == .full || query.mediaType != nil || query.sort == .size
     let sql =
-      select(joiningBlobs: joiningBlobs) + " WHERE " + conditions.map { "(\($0))" }.joined(separator: " AND ")
+      select(joiningBlobs: joiningBlobs, pathsOnly: query.detail == .paths) + " WHERE "
+      + conditions.map { "(\($0))" }.joined(separator: " AND ")
       + " ORDER BY " + order
     return (sql, arguments)
   }

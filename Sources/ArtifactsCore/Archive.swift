@@ -199,6 +199,7 @@ public struct FindQuery: Sendable, Equatable {
     case full
     /// Names, ids, states and digests: enough for a list of stored paths. Tens of thousands
     /// of matches come twice as fast without a lookup of each file's blob and citations.
+    /// A catalog may leave the rest empty (no source, times, error or attempts).
     case paths
   }
 

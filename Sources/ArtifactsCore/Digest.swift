@@ -5,8 +5,20 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
 
   /// Accepts exactly 64 hexadecimal characters (either case); nil for anything else.
   public init?(hex: String) {
-    guard hex.utf8.count == 64, hex.utf8.allSatisfy(Digest.isHexDigit) else { return nil }
-    self.hex = hex.lowercased()
+    // Checked over the contiguous bytes, and lowered only when it has an upper-case digit:
+    // a `find` reads 62,500 digests from the catalog, all already lower case.
+    var hex = hex
+    let form = hex.withUTF8 { bytes -> (valid: Bool, lower: Bool) in
+      guard bytes.count == 64 else { return (false, false) }
+      var lower = true
+      for byte in bytes {
+        guard Digest.isHexDigit(byte) else { return (false, false) }
+        if byte <= 0x46 && byte >= 0x41 { lower = false }
+      }
+      return (true, lower)
+    }
+    guard form.valid else { return nil }
+    self.hex = form.lower ? hex : hex.lowercased()
   }
 
   public init<Bytes: Sequence>(bytes: Bytes) where Bytes.Element == UInt8 {

@@ -39,13 +39,15 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 /// `blobs/sha256/ab/abcdef…` under a store directory, one read-only file per distinct content.
 public struct LocalBlobStore: BlobBackend {
   public let root: String
-  public var blobsDirectory: String { root + "/blobs/sha256" }
+  /// Kept, not derived per call: every path a `find` prints starts with it.
+  public let blobsDirectory: String
   /// Damaged bytes moved aside by `check --repair`.
   public var damagedDirectory: String { root + "/damaged" }
 
   /// Opens (creating if needed) the blob tree under `root`; private to its owner (0700).
   public init(root: String) throws(StoreError) {
     self.root = URL(fileURLWithPath: root).standardizedFileURL.path
+    blobsDirectory = self.root + "/blobs/sha256"
     for directory in [self.root, self.root + "/blobs", self.root + "/blobs/sha256"] {
       if mkdir(directory, 0o700) != 0 && errno != EEXIST {
         throw StoreError.system(.cannotCreate, "mkdir", path: directory)
@@ -55,8 +57,22 @@ public struct LocalBlobStore: BlobBackend {
 
   /// The final path of a blob, whether or not it exists.
   public func path(for digest: Digest) -> String {
-    let hex = digest.hex
-    return "\(blobsDirectory)/\(hex.prefix(2))/\(hex)"
+    // Written byte by byte into one allocation: a `find` prints tens of thousands of these.
+    var directory = blobsDirectory
+    var hex = digest.hex
+    return directory.withUTF8 { directory in
+      hex.withUTF8 { hex in
+        String(unsafeUninitializedCapacity: directory.count + 2 + hex.count + 2) { path in
+          var end = path.initialize(fromContentsOf: directory)
+          path[end] = UInt8(ascii: "/")
+          path[end + 1] = hex[0]
+          path[end + 2] = hex[1]
+          path[end + 3] = UInt8(ascii: "/")
+          end += 4
+          return path[end...].initialize(fromContentsOf: hex)
+        }
+      }
+    }
   }
 
   public func location(of digest: Digest) -> BlobLocation { .path(path(for: digest)) }

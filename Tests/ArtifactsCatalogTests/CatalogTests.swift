@@ -402,8 +402,14 @@ struct FindSelectionTests {
     let paths = try catalog.find(query)
     #expect(paths.map(\.filename) == full.map(\.filename))
     #expect(paths.map(\.digest) == full.map(\.digest))
+    #expect(
+      paths.map { "\($0.rowID) \($0.containerID) \($0.fileID) \($0.state)" }
+        == full.map { "\($0.rowID) \($0.containerID) \($0.fileID) \($0.state)" })
     #expect(paths.allSatisfy { $0.citations.isEmpty && $0.size == nil })
     #expect(full.allSatisfy { !$0.citations.isEmpty && $0.size != nil })
+    // Nor the columns a path does not need.
+    #expect(paths.allSatisfy { $0.source.isEmpty && $0.firstSeenAt.isEmpty && $0.archivedAt == nil })
+    #expect(full.allSatisfy { !$0.source.isEmpty && !$0.firstSeenAt.isEmpty && $0.archivedAt != nil })
     query.sort = .size  // sorting by size still reads the sizes
     #expect(try catalog.find(query).map(\.filename) == (try names(catalog, FindQuery(sort: .size))))
   }

@@ -46,6 +46,19 @@ struct BlobStoreTests {
     #expect(partialFiles(in: store.staging.directory).isEmpty)
   }
 
+  @Test func digestsAreReadInEitherCaseAndKeptInLowerCase() {
+    let lower = String(repeating: "0a1b2c3d4e5f6789", count: 4)
+    #expect(Digest(hex: lower)?.hex == lower)
+    #expect(Digest(hex: lower.uppercased())?.hex == lower)
+    #expect(Digest(hex: "F" + lower.dropFirst())?.hex == "f" + lower.dropFirst())
+    for wrong in [
+      "", String(lower.dropLast()), lower + "0", "g" + lower.dropFirst(), "@" + lower.dropFirst(),
+      "`" + lower.dropFirst(), "G" + lower.dropFirst(), "é" + lower.dropFirst(2),
+    ] {
+      #expect(Digest(hex: wrong) == nil, "\(wrong)")
+    }
+  }
+
   @Test func putOfAnExistingDigestDropsTheStagedFile() throws {
     let directory = TemporaryDirectory()
     let store = try LocalStore(directory.file("store"))

@@ -7,10 +7,12 @@ import ArtifactsCore
 import Foundation
 
 extension PostgresCatalog: ArchiveIndex {
-  static func select(joiningBlobs: Bool) -> String {
+  /// As the SQLite catalog's: `pathsOnly` ends the columns at the state, and the same fields
+  /// are left empty (fewer bytes from the server for each of tens of thousands of paths).
+  static func select(joiningBlobs: Bool, pathsOnly: Bool = false) -> String {
     """
     SELECT f.id, f.filename, f.digest, \(joiningBlobs ? "b.size, b.media_type" : "NULL, NULL"), f.container_id,
-      f.file_id, f.state, f.source, f.first_seen_at, f.archived_at, f.last_error, f.attempts
+      f.file_id, f.state\(pathsOnly ? "" : ", f.source, f.first_seen_at, f.archived_at, f.last_error, f.attempts")
     FROM container_file f\(joiningBlobs ? " LEFT JOIN blob b ON b.digest = f.digest" : "")
     """
   }
@@ -22,13 +24,15 @@ extension PostgresCatalog: ArchiveIndex {
   }
 
   static func foundFile(_ rows: PostgresResult, _ row: Int) -> FoundFile {
-    FoundFile(
+    let full = rows.columns > 8
+    return FoundFile(
       rowID: rows.int(row, 0) ?? 0, filename: rows.string(row, 1) ?? "",
       digest: rows.string(row, 2).flatMap(Digest.init(hex:)), size: rows.int(row, 3), mediaType: rows.string(row, 4),
       containerID: rows.string(row, 5) ?? "", fileID: rows.string(row, 6) ?? "",
-      state: rows.string(row, 7).flatMap(FileState.init(rawValue:)) ?? .pending, source: rows.string(row, 8) ?? "",
-      firstSeenAt: rows.string(row, 9) ?? "", archivedAt: rows.string(row, 10), lastError: rows.string(row, 11),
-      attempts: Int(rows.int(row, 12) ?? 0))
+      state: rows.string(row, 7).flatMap(FileState.init(rawValue:)) ?? .pending,
+      source: full ? rows.string(row, 8) ?? "" : "", firstSeenAt: full ? rows.string(row, 9) ?? "" : "",
+      archivedAt: full ? rows.string(row, 10) : nil, lastError: full ? rows.string(row, 11) : nil,
+      attempts: full ? Int(rows.int(row, 12) ?? 0) : 0)
   }
 
   public func find(_ query: FindQuery) throws(CatalogError) -> [FoundFile] {
@@ -192,7 +196,8 @@ extension PostgresCatalog: ArchiveIndex {
       }
     let joiningBlobs = query.detail == .full || query.mediaType != nil || query.sort == .size
     let sql =
-      select(joiningBlobs: joiningBlobs) + " WHERE " + conditions.map { "(\($0))" }.joined(separator: " AND ")
+      select(joiningBlobs: joiningBlobs, pathsOnly: query.detail == .paths) + " WHERE "
+      + conditions.map { "(\($0))" }.joined(separator: " AND ")
       + " ORDER BY " + order
     return (sql, parameters)
   }

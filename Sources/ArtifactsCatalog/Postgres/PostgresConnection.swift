@@ -40,12 +40,15 @@ extension Bool: PostgresParameter { var postgresText: String { self ? "true" : "
 final class PostgresResult {
   private let handle: OpaquePointer
   let count: Int
+  /// Columns in each row.
+  let columns: Int
   /// Rows the statement changed (INSERT, UPDATE, DELETE).
   let changed: Int
 
   init(_ handle: OpaquePointer) {
     self.handle = handle
     count = Int(cpq_ntuples(handle))
+    columns = Int(cpq_nfields(handle))
     changed = Int(String(cString: cpq_cmd_tuples(handle))) ?? 0
   }
 
