@@ -127,4 +127,30 @@ struct ConcurrentIngestTests {
     #expect(results.filter { $0 }.count == 1)
     #expect(partialFiles(in: store.staging.directory).isEmpty)
   }
+
+  /// A batch moves each staged file into place without ever replacing a blob: the same bytes
+  /// twice in one batch, or bytes already stored, are duplicates, and nothing stays in tmp/.
+  @Test func aBatchStoresEachContentOnceAndNeverReplacesABlob() throws {
+    let directory = TemporaryDirectory()
+    let store = try LocalStore(directory.file("store"))
+    let existing = try store.ingest(Array("already here".utf8)).digest
+    let existingInode = try FileManager.default.attributesOfItem(atPath: store.blobs.path(for: existing))[
+      .systemFileNumber]
+    func staged(_ text: String) throws -> StagedBlob {
+      let file = try store.staging.stage(bytes: Array(text.utf8))
+      return StagedBlob(path: file.path, digest: file.digest, size: file.size)
+    }
+    let batch = try [staged("fresh"), staged("twice"), staged("twice"), staged("already here")]
+    let outcomes = try store.blobs.putAll(batch)
+    #expect(outcomes.map(\.stored) == [true, true, false, false])
+    #expect(partialFiles(in: store.staging.directory).isEmpty)
+    for file in batch {
+      let path = store.blobs.path(for: file.digest)
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count == Int(file.size))
+      #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o444)
+    }
+    let inode = try FileManager.default.attributesOfItem(atPath: store.blobs.path(for: existing))[.systemFileNumber]
+    #expect(inode as? Int == existingInode as? Int, "the blob already there was replaced")
+    #expect(try store.blobs.putAll([]) == [])
+  }
 }
