@@ -13,6 +13,10 @@ public enum CatalogMigrations {
       "v007_fewer_writes_per_file",
       String(decoding: PackageResources.v007_fewer_writes_per_file_sql, as: UTF8.self)
     ),
+    (
+      "v008_produced_at_as_recorded",
+      String(decoding: PackageResources.v008_produced_at_as_recorded_sql, as: UTF8.self)
+    ),
   ]
 
   /// The PostgreSQL catalog's own migrations (`postgres/`), applied in the same way: by

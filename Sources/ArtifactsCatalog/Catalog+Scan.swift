@@ -116,14 +116,17 @@ extension Catalog: ScanRecorder {
   }
 
   /// Inserts the files `citations` name that the catalog does not have yet, each under the
-  /// name its first citation gives it; returns how many were new.
+  /// name its first citation gives it, and with the production time that citation gives it
+  /// (its response's, else 0): what the trigger on citations works out once the first one is
+  /// inserted, so it writes nothing then, and again only for a later citation that moves the
+  /// time (v008). Returns how many files were new.
   private func insertCitedFiles(_ citations: [Citation], seenAt: String, _ db: Database) throws -> Int {
     var seen = Set<ContainerFileRef>()
     return try Self.insertRows(
       citations.filter { seen.insert($0.file).inserted }, perStatement: Self.filesPerInsert,
-      "INSERT INTO container_file (container_id, file_id, filename, source, first_seen_at)",
-      row: "(?, ?, ?, 'cited', ?)", tail: "ON CONFLICT(container_id, file_id) DO NOTHING", db
-    ) { [$0.file.containerID, $0.file.fileID, $0.filename, seenAt] }
+      "INSERT INTO container_file (container_id, file_id, filename, source, first_seen_at, produced_at)",
+      row: "(?, ?, ?, 'cited', ?, ?)", tail: "ON CONFLICT(container_id, file_id) DO NOTHING", db
+    ) { [$0.file.containerID, $0.file.fileID, $0.filename, seenAt, $0.response?.createdAt ?? 0] }
   }
 
   /// The row id of each of `files` the catalog has, looked up many at a time.

@@ -177,10 +177,46 @@ struct CatalogTests {
     #expect(
       try catalog.appliedMigrations() == [
         "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams", "v005_leases",
-        "v006_produced_at", "v007_fewer_writes_per_file",
+        "v006_produced_at", "v007_fewer_writes_per_file", "v008_produced_at_as_recorded",
       ])
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
+  }
+
+  /// A new file is recorded with its production time already right, so its citations'
+  /// trigger writes nothing more (v008); a later response citing it again moves it once.
+  @Test func recordingANewFileWritesItsProductionTimeOnce() throws {
+    let catalog = try Catalog(inMemory: ())
+    try catalog.write { db in
+      try db.execute(
+        sql: """
+          CREATE TEMP TABLE produced_at_writes (file INTEGER);
+          CREATE TEMP TRIGGER count_produced_at_writes AFTER UPDATE OF produced_at ON main.container_file
+          BEGIN INSERT INTO produced_at_writes VALUES (NEW.id); END;
+          """)
+    }
+    func writes() throws -> Int {
+      try catalog.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.produced_at_writes") ?? 0 }
+    }
+    // Two files, one cited by two responses in the same recording: the later one decides.
+    _ = try catalog.record(
+      contribution([
+        citation(1, "a.png", response: 3, line: 1), citation(2, "b.csv", response: 4, line: 2),
+        citation(1, "a.png", response: 5, line: 3),
+      ]))
+    #expect(try writes() == 1, "only the second citation of a.png moves its time")
+    let times = try catalog.read { db in
+      try Int64.fetchAll(db, sql: "SELECT produced_at FROM container_file ORDER BY file_id")
+    }
+    #expect(times == [1_700_000_005, 1_700_000_004])
+    // Cited again by a later response in another recording: the trigger moves it.
+    _ = try catalog.record(contribution([citation(2, "b.csv", response: 9, line: 4)]))
+    #expect(try writes() == 2)
+    #expect(
+      try catalog.read { db in
+        try Int64.fetchOne(
+          db, sql: "SELECT produced_at FROM container_file WHERE file_id = ?", arguments: [FakeID.file(2)])
+      } == 1_700_000_009)
   }
 }
 
