@@ -133,7 +133,13 @@ extension Catalog: ArchiveIndex {
       _ = arguments.append(contentsOf: StatementArguments(values))
     }
     let states = query.states.map(\.rawValue).sorted()
-    add("f.state IN (\(databaseQuestionMarks(count: states.count)))", states)
+    // Most files are archived, so the index on state narrows nothing for them; yet SQLite,
+    // with no statistics (artifacts never runs ANALYZE), takes any equality on an index for
+    // a selective one, and sorted every archived file instead of walking the index the order
+    // asks for (the 20 newest of 1,000,000: 2.0 s, against 0.015 s). `+` keeps that index out
+    // of a list of archived files; the other states are the rare ones it is for.
+    let unary = query.states.contains(.archived) ? "+" : ""
+    add("\(unary)f.state IN (\(databaseQuestionMarks(count: states.count)))", states)
     if let pattern = query.pattern {
       let sensitive = query.caseSensitive
       switch pattern {
@@ -152,7 +158,11 @@ extension Catalog: ArchiveIndex {
         if sensitive { add("instr(f.filename, ?) > 0", [text]) }
       case .glob(let text):
         // Every match contains the glob's longest literal; GLOB below checks the whole name.
-        if let literal = Self.longestLiteral(inGlob: text), let search = try IndexSearch(literal, db) {
+        // Unless it is common and a page is asked for in produced order: then walking that
+        // order finds the page sooner (`*.csv`, the 20 newest: 0.5 s through the index).
+        if let literal = Self.longestLiteral(inGlob: text), let search = try IndexSearch(literal, db),
+          try !Self.scanningIsCheaper(search, query, db)
+        {
           add("f.id IN (SELECT rowid FROM container_file_name WHERE container_file_name MATCH ?)", [search.match])
         }
         add(sensitive ? "f.filename GLOB ?" : "lower(f.filename) GLOB ?", [sensitive ? text : text.lowercased()])
@@ -187,7 +197,11 @@ extension Catalog: ArchiveIndex {
       switch query.sort {
       case .name: "f.filename COLLATE NOCASE, \(tieBreak)"
       case .newest: "\(producedAt) DESC, \(tieBreak)"
-      case .oldest: "\(producedAt), \(tieBreak)"
+      // Exactly the newest-first order reversed, ties too, so both walk the one index on
+      // produced_at (forwards or backwards) and stop at the limit: with ties in the same
+      // direction as newest's, the index did not fit, and the 20 oldest of 1,000,000 files
+      // were found by sorting them all (0.43 s against 0.015 s for the 20 newest).
+      case .oldest: "\(producedAt), f.filename DESC, f.container_id DESC, f.file_id DESC"
       case .size: "b.size DESC, f.filename COLLATE NOCASE, \(tieBreak)"
       }
     let joiningBlobs = query.detail == .full || query.mediaType != nil || query.sort == .size

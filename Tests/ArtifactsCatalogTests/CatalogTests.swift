@@ -300,8 +300,33 @@ struct FindSelectionTests {
         "chart_v2.png", "sales_chart.png", "Résumé.PDF", "sales.csv", "notes.txt",
       ])
     #expect(try names(catalog, FindQuery(sort: .newest, limit: 1)) == ["notes.txt"])
-    #expect(try names(catalog, FindQuery(sort: .oldest, limit: 2)) == ["sales.csv", "sales_chart.png"])
+    // Oldest first is newest first reversed, ties too (the two sales files share a response).
+    #expect(try names(catalog, FindQuery(sort: .oldest, limit: 2)) == ["sales_chart.png", "sales.csv"])
+    #expect(try names(catalog, FindQuery(sort: .oldest)) == (try names(catalog, FindQuery(sort: .newest))).reversed())
+    // A page of a pattern in produced order is the start of the whole list in that order,
+    // whether the names come from the trigram index or from walking that order.
+    for sort in [FindQuery.Sort.newest, .oldest] {
+      for pattern in ["*.png", "*s*", "s", "sales_"] {
+        let all = try names(catalog, FindQuery(pattern: FindQuery.pattern(pattern), sort: sort))
+        #expect(!all.isEmpty)
+        #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern(pattern), sort: sort, limit: 1)) == [all[0]])
+      }
+    }
     #expect(try names(catalog, FindQuery(pattern: FindQuery.pattern("s", regex: true), limit: 2)).count == 2)
+  }
+
+  /// A page of the newest or the oldest files is read off the index on produced_at, walked
+  /// one way or the other, never found by sorting every file.
+  @Test func newestAndOldestPagesWalkTheIndex() throws {
+    let catalog = try catalog()
+    for sort in [FindQuery.Sort.newest, .oldest] {
+      let plan = try catalog.read { db in
+        let (sql, arguments) = try Catalog.selection(FindQuery(sort: sort, limit: 20), db)
+        return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql + " LIMIT 20", arguments: arguments)
+          .map { $0["detail"] as String }.joined(separator: "; ")
+      }
+      #expect(plan.contains("container_file_by_produced_at") && !plan.contains("TEMP B-TREE"), "\(sort): \(plan)")
+    }
   }
 
   /// A file is produced when its latest citing response was made; archiving it does not move

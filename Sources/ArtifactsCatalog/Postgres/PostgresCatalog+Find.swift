@@ -191,7 +191,7 @@ extension PostgresCatalog: ArchiveIndex {
       switch query.sort {
       case .name: "artifacts_ascii_lower(f.filename), \(tieBreak)"
       case .newest: "f.produced_at DESC, \(tieBreak)"
-      case .oldest: "f.produced_at, \(tieBreak)"
+      case .oldest: "f.produced_at, f.filename DESC, f.container_id DESC, f.file_id DESC"  // newest reversed
       case .size: "b.size DESC NULLS LAST, artifacts_ascii_lower(f.filename), \(tieBreak)"
       }
     let joiningBlobs = query.detail == .full || query.mediaType != nil || query.sort == .size
