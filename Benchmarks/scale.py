@@ -313,7 +313,6 @@ def part_start():
                  '2026-01-01T00:00:00.000Z' FROM c;
         COMMIT;
         PRAGMA wal_checkpoint(TRUNCATE);
-        ANALYZE;
         """
         subprocess.run(["sqlite3", catalog], input=sql.encode(), check=True)
         # The emulator serves the first pages' files (a run is stopped long before it needs more).
@@ -326,6 +325,7 @@ def part_start():
                  "content_file": "content/f.bin"})
         json.dump({"containers": [{"id": f"cntr_{c:048x}", "files": entries} for c, entries in seeded.items()]},
                   open(os.path.join(where, "containers.json"), "w"))
+    bench.forget_statistics(catalog)
     emulator, base = bench.start_emulator(args.emulator, os.path.join(where, "containers.json"), key, 0,
                                           os.path.join(where, "port"))
     env = dict(quiet_env, OPENAI_API_KEY=key, OPENAI_BASE_URL=base)
