@@ -136,10 +136,10 @@ extension Catalog: ArchiveIndex {
     // Most files are archived, so the index on state narrows nothing for them; yet SQLite,
     // with no statistics (artifacts never runs ANALYZE), takes any equality on an index for
     // a selective one, and sorted every archived file instead of walking the index the order
-    // asks for (the 20 newest of 1,000,000: 2.0 s, against 0.015 s). `+` keeps that index out
-    // of a list of archived files; the other states are the rare ones it is for.
-    let unary = query.states.contains(.archived) ? "+" : ""
-    add("\(unary)f.state IN (\(databaseQuestionMarks(count: states.count)))", states)
+    // asks for (the 20 newest of 1,000,000: 1.7 s, against 0.013 s). A unary `+` keeps that
+    // index out of a list of archived files; the other states are the rare ones it is for.
+    let notByStateIndex = query.states.contains(.archived) ? "+" : ""
+    add("\(notByStateIndex)f.state IN (\(databaseQuestionMarks(count: states.count)))", states)
     if let pattern = query.pattern {
       let sensitive = query.caseSensitive
       switch pattern {
