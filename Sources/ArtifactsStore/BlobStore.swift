@@ -1,7 +1,8 @@
 // The local content-addressed blob store. A blob's only name is its SHA-256; names from logs
 // never reach the file system. Bytes are staged in `tmp/` (see StagingArea) and become a blob
-// by an atomic link after they are on disk, so a crash leaves either a staged file (removed at
-// the next start) or a whole blob, never a partial one under a final name.
+// by an atomic move that never replaces, after they are on disk, so a crash leaves either a
+// staged file (removed at the next start) or a whole blob, never a partial one under a final
+// name.
 import ArtifactsCore
 import Crypto
 import Foundation
@@ -123,7 +124,8 @@ public struct LocalBlobStore: BlobBackend {
   }
 
   /// Makes the finished staged file at `stagedPath` the blob for `digest`, following the
-  /// recipe in DESIGN.md: fsync the bytes, read-only, link into place, fsync the directory.
+  /// recipe in DESIGN.md: fsync the bytes, read-only, move into place (never replacing),
+  /// fsync the directory.
   /// When the blob already exists the staged file is dropped (deduplication).
   public func put(stagedPath: String, digest: Digest, size: Int64) throws(StoreError) -> PutOutcome {
     let finalPath = path(for: digest)
@@ -146,8 +148,8 @@ public struct LocalBlobStore: BlobBackend {
   }
 
   /// `put` for many files with two flushes in all instead of two per file: the staged bytes
-  /// are flushed (syncfs) before any is linked, so a blob's name never points at bytes that
-  /// are not on disk, and the links are flushed before this returns, so the catalog commit
+  /// are flushed (syncfs) before any is moved into place, so a blob's name never points at
+  /// bytes that are not on disk, and the names are flushed before this returns, so the commit
   /// that follows never names a blob a crash could take back. syncfs flushes the whole file
   /// system the store lives on; per batch, that costs less than an fsync per file and per
   /// directory (measured in Benchmarks/scale.py).
