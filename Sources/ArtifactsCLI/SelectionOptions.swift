@@ -52,7 +52,9 @@ struct SelectionOptions: ParsableArguments {
   )
   var state: [FileStateArgument] = []
 
-  @Option(name: .long, help: ArgumentHelp("Order: name (default), newest, oldest, size.", valueName: "order"))
+  @Option(
+    name: .long,
+    help: ArgumentHelp("Order: name (default), newest, oldest (newest reversed), size.", valueName: "order"))
   var sort: SortArgument = .init(.name)
 
   @Option(name: .long, help: "At most this many files.")
