@@ -67,7 +67,7 @@ let package = Package(
         .embedInCode("v003_verification.sql"),
         .embedInCode("v004_name_trigrams.sql"), .embedInCode("v005_leases.sql"),
         .embedInCode("v006_produced_at.sql"), .embedInCode("v007_fewer_writes_per_file.sql"),
-        .embedInCode("v008_produced_at_as_recorded.sql"),
+        .embedInCode("v008_produced_at_as_recorded.sql"), .embedInCode("v009_blobs_by_size.sql"),
         .embedInCode("postgres/pg001_initial.sql"),
       ]),
     /** Thumbnails of untrusted raster images (libvips): limits on size checked before decoding, WebP out. */

@@ -17,6 +17,7 @@ public enum CatalogMigrations {
       "v008_produced_at_as_recorded",
       String(decoding: PackageResources.v008_produced_at_as_recorded_sql, as: UTF8.self)
     ),
+    ("v009_blobs_by_size", String(decoding: PackageResources.v009_blobs_by_size_sql, as: UTF8.self)),
   ]
 
   /// The PostgreSQL catalog's own migrations (`postgres/`), applied in the same way: by

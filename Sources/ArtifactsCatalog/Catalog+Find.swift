@@ -81,11 +81,14 @@ extension Catalog: ArchiveIndex {
   /// (`FindQuery.Detail.paths`) the columns end at the state: every column a row carries
   /// through the sort costs, and 62,500 sorted rows of 13 columns took 0.30 s against 0.24 s
   /// for 8.
-  static func select(joiningBlobs: Bool, pathsOnly: Bool = false) -> String {
+  /// `blobsFirst` walks the blobs and joins each one's files (every file listed is archived).
+  static func select(joiningBlobs: Bool, pathsOnly: Bool = false, blobsFirst: Bool = false) -> String {
     """
     SELECT f.id, f.filename, f.digest, \(joiningBlobs ? "b.size, b.media_type" : "NULL, NULL"), f.container_id,
       f.file_id, f.state\(pathsOnly ? "" : ", f.source, f.first_seen_at, f.archived_at, f.last_error, f.attempts")
-    FROM container_file f\(joiningBlobs ? " LEFT JOIN blob b ON b.digest = f.digest" : "")
+    \(blobsFirst
+      ? "FROM blob b CROSS JOIN container_file f ON f.digest = b.digest"
+      : "FROM container_file f" + (joiningBlobs ? " LEFT JOIN blob b ON b.digest = f.digest" : ""))
     """
   }
 
@@ -205,8 +208,14 @@ extension Catalog: ArchiveIndex {
       case .size: "b.size DESC, f.filename COLLATE NOCASE, \(tieBreak)"
       }
     let joiningBlobs = query.detail == .full || query.mediaType != nil || query.sort == .size
+    // A page of all archived files, largest first: walked down the index on blob sizes (v009)
+    // until the page is full, not every file's blob looked up and sorted (the first 20 of
+    // 1,000,000: 2 s). Only when nothing else narrows the list: a filter few files pass would
+    // have the walk go through every blob. CROSS JOIN keeps SQLite from reordering it.
+    let blobsFirst =
+      query.sort == .size && query.limit != nil && query.states == [.archived] && conditions.count == 1
     let sql =
-      select(joiningBlobs: joiningBlobs, pathsOnly: query.detail == .paths) + " WHERE "
+      select(joiningBlobs: joiningBlobs, pathsOnly: query.detail == .paths, blobsFirst: blobsFirst) + " WHERE "
       + conditions.map { "(\($0))" }.joined(separator: " AND ")
       + " ORDER BY " + order
     return (sql, arguments)

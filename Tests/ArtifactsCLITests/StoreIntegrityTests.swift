@@ -151,6 +151,7 @@ struct StoreIntegrityTests {
       migrations.stdoutLines == [
         "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams", "v005_leases",
         "v006_produced_at", "v007_fewer_writes_per_file", "v008_produced_at_as_recorded",
+        "v009_blobs_by_size",
       ])
 
     // A catalog from a future version: refused, untouched, with a clear message.

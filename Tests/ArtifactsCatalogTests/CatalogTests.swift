@@ -178,6 +178,7 @@ struct CatalogTests {
       try catalog.appliedMigrations() == [
         "v001_initial", "v002_incremental_scan", "v003_verification", "v004_name_trigrams", "v005_leases",
         "v006_produced_at", "v007_fewer_writes_per_file", "v008_produced_at_as_recorded",
+        "v009_blobs_by_size",
       ])
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
@@ -316,16 +317,25 @@ struct FindSelectionTests {
   }
 
   /// A page of the newest or the oldest files is read off the index on produced_at, walked
-  /// one way or the other, never found by sorting every file.
-  @Test func newestAndOldestPagesWalkTheIndex() throws {
+  /// one way or the other, and a page of the largest off the index on blob sizes: never found
+  /// by sorting every file (ties of one size are sorted, the rest of the order).
+  @Test func newestOldestAndLargestPagesWalkAnIndex() throws {
     let catalog = try catalog()
-    for sort in [FindQuery.Sort.newest, .oldest] {
+    let indexes: [(FindQuery.Sort, String)] = [
+      (.newest, "container_file_by_produced_at"), (.oldest, "container_file_by_produced_at"), (.size, "blob_by_size"),
+    ]
+    for (sort, index) in indexes {
       let plan = try catalog.read { db in
         let (sql, arguments) = try Catalog.selection(FindQuery(sort: sort, limit: 20), db)
         return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql + " LIMIT 20", arguments: arguments)
           .map { $0["detail"] as String }.joined(separator: "; ")
       }
-      #expect(plan.contains("container_file_by_produced_at") && !plan.contains("TEMP B-TREE"), "\(sort): \(plan)")
+      #expect(plan.contains(index) && !plan.contains("TEMP B-TREE FOR ORDER BY"), "\(sort): \(plan)")
+    }
+    // The walk lists what the sort listed.
+    let all = try names(catalog, FindQuery(sort: .size))
+    for limit in 1...all.count {
+      #expect(try names(catalog, FindQuery(sort: .size, limit: limit)) == Array(all.prefix(limit)))
     }
   }
 
