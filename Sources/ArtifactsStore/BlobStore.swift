@@ -49,7 +49,7 @@ public struct LocalBlobStore: BlobBackend {
   public init(root: String) throws(StoreError) {
     self.root = URL(fileURLWithPath: root).standardizedFileURL.path
     blobsDirectory = self.root + "/blobs/sha256"
-    for directory in [self.root, self.root + "/blobs", self.root + "/blobs/sha256"] {
+    for directory in [self.root, self.root + "/blobs", blobsDirectory] {
       if mkdir(directory, 0o700) != 0 && errno != EEXIST {
         throw StoreError.system(.cannotCreate, "mkdir", path: directory)
       }

@@ -134,8 +134,11 @@ struct ConcurrentIngestTests {
     let directory = TemporaryDirectory()
     let store = try LocalStore(directory.file("store"))
     let existing = try store.ingest(Array("already here".utf8)).digest
-    let existingInode = try FileManager.default.attributesOfItem(atPath: store.blobs.path(for: existing))[
-      .systemFileNumber]
+    func inode(_ path: String) -> UInt64? {
+      var status = stat()
+      return stat(path, &status) == 0 ? UInt64(status.st_ino) : nil
+    }
+    let existingInode = try #require(inode(store.blobs.path(for: existing)))
     func staged(_ text: String) throws -> StagedBlob {
       let file = try store.staging.stage(bytes: Array(text.utf8))
       return StagedBlob(path: file.path, digest: file.digest, size: file.size)
@@ -149,8 +152,7 @@ struct ConcurrentIngestTests {
       #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count == Int(file.size))
       #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o444)
     }
-    let inode = try FileManager.default.attributesOfItem(atPath: store.blobs.path(for: existing))[.systemFileNumber]
-    #expect(inode as? Int == existingInode as? Int, "the blob already there was replaced")
+    #expect(inode(store.blobs.path(for: existing)) == existingInode, "the blob already there was replaced")
     #expect(try store.blobs.putAll([]) == [])
   }
 }
